@@ -1,0 +1,148 @@
+"""`matakota …`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+
+from matakota.cluster import VERSION, assets
+from matakota.cluster.config import ConfigError, load_config
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"matakota: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_assets(args) -> int:
+    if args.action == "list":
+        for asset in assets.manifest().values():
+            print(f"{asset.name:32} {asset.licence:12} {asset.url}")
+        return 0
+    names = args.names or list(assets.manifest())
+    for name in names:
+        path = assets.fetch(name, mirror=args.mirror)
+        print(f"{name}: {path}")
+    return 0
+
+
+def _batched(iterable, size):
+    iterator = iter(iterable)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def cmd_detect(args) -> int:
+    from matakota.cluster.media import read_frames
+    from matakota.models.yolox import YoloxDetector
+    from matakota.serve.detector import resolve_model
+
+    config = load_config(args.config).detector
+    detector = YoloxDetector(
+        resolve_model(config.model), score_threshold=config.score_threshold, iou_threshold=config.iou_threshold,
+        classes=config.classes, max_per_class=config.max_per_class, providers=config.providers,
+    )
+    for path in args.files:
+        for chunk in _batched(read_frames(Path(path), args.fps), config.max_batch_size):
+            for frame, detections in zip(chunk, detector.detect([f.image for f in chunk])):
+                height, width = frame.image.shape[:2]
+                record = {"source": frame.source, "frame": frame.index, "pts_s": round(frame.pts_s, 3),
+                          "width": width, "height": height, "detections": detections.to_json()}
+                if args.json:
+                    print(json.dumps(record), flush=True)
+                else:
+                    found = ", ".join(f"{d['label']} {d['score']:.2f}" for d in record["detections"]) or "-"
+                    print(f"{frame.source} #{frame.index} t={frame.pts_s:.2f}s: {found}", flush=True)
+    return 0
+
+
+def _wait_for_interrupt(duration: float | None) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    deadline = time.monotonic() + duration if duration else float("inf")
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+
+
+def cmd_serve(args) -> int:
+    from matakota.cluster import bootstrap
+
+    config = load_config(args.config)
+    if args.port:
+        config = config.model_copy(update={"api": config.api.model_copy(update={"port": args.port})})
+    assets.fetch(config.detector.model) if not config.detector.model.endswith(".onnx") else None
+    bootstrap.start_ray(args.address)
+    try:
+        bootstrap.deploy(config)
+        print(f"matakota {VERSION} serving on http://{config.api.host}:{config.api.port} (Ctrl-C to stop)", flush=True)
+        _wait_for_interrupt(args.duration)
+    finally:
+        bootstrap.shutdown()
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from matakota.cluster.demo import run_demo
+
+    return run_demo(cameras=args.cameras, duration=args.duration, port=args.port)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="matakota", description="City-scale CCTV analytics on Ray.")
+    root.add_argument("--version", action="version", version=f"matakota {VERSION}")
+    root.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("assets", help="fetch the model and demo clips by URL + sha256 (or from a mirror)")
+    p.add_argument("action", choices=["fetch", "list"])
+    p.add_argument("names", nargs="*", help="assets to fetch (default: all)")
+    p.add_argument("--mirror", type=Path, help="directory holding the files (air-gapped; or MATAKOTA_ASSET_MIRROR)")
+    p.set_defaults(run=cmd_assets)
+
+    p = commands.add_parser("detect", help="detections in images and videos, with the service's model code")
+    p.add_argument("files", nargs="+", help="JPEG/PNG images or video files")
+    p.add_argument("--json", action="store_true", help="one JSON object per frame")
+    p.add_argument("--fps", type=float, help="sample videos at this rate (default: every frame)")
+    p.add_argument("--config", type=Path, help="matakota YAML config (detector section)")
+    p.set_defaults(run=cmd_detect)
+
+    p = commands.add_parser("serve", help="local Ray + Serve: the Detector and the HTTP API")
+    p.add_argument("--port", type=int, help="HTTP port (default from config: 8000)")
+    p.add_argument("--config", type=Path, help="matakota YAML config")
+    p.add_argument("--address", help="join this Ray cluster instead of starting a local one")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.set_defaults(run=cmd_serve)
+
+    p = commands.add_parser("demo", help="the demo fleet: cameras from the demo clips, end to end, live view")
+    p.add_argument("--cameras", type=int, default=8, help="number of cameras (default 8)")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds to run (default 60; 0: until Ctrl-C)")
+    p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    p.set_defaults(run=cmd_demo)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        return _fail(f"invalid config:\n{error}", EXIT_USAGE)
+    except assets.AssetError as error:
+        return _fail(str(error))
+    except (OSError, RuntimeError) as error:
+        return _fail(str(error))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The configuration tree (pydantic), loadable from YAML with errors that name file, YAML path and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from matakota.analytics.detections import DEFAULT_CLASSES
+from matakota.models.runtime import PREFERRED_PROVIDERS
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DetectorConfig(StrictModel):
+    """The Detector deployment: model, thresholds, batching and resources."""
+
+    model: str = Field("yolox-nano", description="asset name (models/assets.toml) or a path to an ONNX file")
+    score_threshold: float = Field(0.3, gt=0.0, lt=1.0, description="minimum obj × class score kept")
+    iou_threshold: float = Field(0.45, gt=0.0, le=1.0, description="class-aware NMS IoU threshold")
+    classes: tuple[int, ...] = Field(DEFAULT_CLASSES, min_length=1, description="COCO class ids to report")
+    max_per_class: int = Field(100, ge=1, le=1000, description="detections kept per class and frame")
+    providers: tuple[str, ...] = Field(PREFERRED_PROVIDERS, min_length=1, description="ONNX Runtime providers, preferred first")
+    intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads per inference (0: one per core)")
+    max_batch_size: int = Field(16, ge=1, le=1024, description="most frames merged into one inference")
+    batch_wait_timeout_s: float = Field(0.01, ge=0.0, le=1.0, description="how long a batch waits to fill")
+    max_ongoing_requests: int = Field(64, ge=1, description="requests a replica accepts at once (≥ max_batch_size)")
+    max_queued_requests: int = Field(256, ge=-1, description="requests queued in front of replicas before 503 (-1: no cap)")
+    num_replicas: int = Field(1, ge=1, description="Detector replicas")
+    num_cpus: float = Field(1.0, ge=0.0, description="CPUs reserved per replica")
+    num_gpus: float = Field(0.0, ge=0.0, description="GPUs per replica (fractions share one GPU)")
+
+    @field_validator("classes")
+    @classmethod
+    def _coco_ids(cls, classes: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [c for c in classes if not 0 <= c < 80]
+        if bad:
+            raise ValueError(f"COCO class ids are 0..79, got {bad}")
+        return classes
+
+    def batching(self) -> dict:
+        """The Serve `user_config` that tunes batching at run time."""
+        return {"max_batch_size": self.max_batch_size, "batch_wait_timeout_s": self.batch_wait_timeout_s}
+
+
+class ApiConfig(StrictModel):
+    """The HTTP API ingress."""
+
+    host: str = Field("127.0.0.1", description="address the HTTP proxy binds (0.0.0.0 in containers)")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port")
+    max_body_bytes: int = Field(8 << 20, ge=1024, description="largest accepted request body (413 above)")
+    max_image_pixels: int = Field(40_000_000, ge=1, description="largest accepted image, width × height (413 above)")
+    num_replicas: int = Field(1, ge=1, description="API ingress replicas")
+
+
+class Config(StrictModel):
+    """Everything one matakota deployment needs."""
+
+    detector: DetectorConfig = DetectorConfig()
+    api: ApiConfig = ApiConfig()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file, the YAML path and the reason."""
+
+
+def _yaml_path(location: tuple) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def parse_config(data: object, source: str = "<config>") -> Config:
+    try:
+        return Config.model_validate(data if data is not None else {})
+    except ValidationError as error:
+        problems = [f"{source}: {_yaml_path(e['loc'])}: {e['msg']}" for e in error.errors()]
+        raise ConfigError("\n".join(problems)) from None
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Read a YAML config; `None` gives the defaults."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{path}: {where}invalid YAML: {getattr(error, 'problem', error)}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,37 @@
+"""Environment variables, read once, in one place."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    asset_mirror: Path | None = Field(
+        None, description="MATAKOTA_ASSET_MIRROR: a directory holding the asset files (air-gapped installs)"
+    )
+    home: Path = Field(
+        Path.home() / ".cache" / "matakota",
+        description="MATAKOTA_HOME: where fetched assets and prepared models are kept",
+    )
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> Settings:
+        values = {"asset_mirror": environ.get("MATAKOTA_ASSET_MIRROR") or None}
+        if environ.get("MATAKOTA_HOME"):
+            values["home"] = environ["MATAKOTA_HOME"]
+        return cls(**values)
+
+    @property
+    def asset_dir(self) -> Path:
+        return self.home / "assets"
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()

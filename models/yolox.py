@@ -1,0 +1,130 @@
+"""YOLOX-Nano as a batched detector: letterbox in, `Detections` in source pixels out.
+
+The heavy lifting (uint8 → float, grid decode, class-aware NMS) runs inside the prepared ONNX graph
+(`graph.py`); this module only letterboxes, feeds thresholds, and maps boxes back to each source image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from matakota.analytics.detections import DEFAULT_CLASSES, Detections
+from matakota.models.graph import INPUT_SIZE, PREPARE_VERSION, prepare_model
+from matakota.models.runtime import PREFERRED_PROVIDERS, create_session, provider_in_use
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Letterboxed frames ready for the model — the value shards send to the Detector deployment.
+
+    `ratios[i]` is the letterbox scale of frame i; `sizes[i]` its source (height, width).
+    """
+
+    frames: np.ndarray  # uint8 [n, 416, 416, 3]
+    ratios: np.ndarray  # float32 [n]
+    sizes: np.ndarray  # int32 [n, 2]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @classmethod
+    def from_images(cls, images: Sequence[np.ndarray]) -> FrameBatch:
+        boxed = [letterbox(image) for image in images]
+        frames = np.stack([frame for frame, _ in boxed]) if boxed else np.zeros((0, INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+        return cls(
+            frames=frames,
+            ratios=np.array([ratio for _, ratio in boxed], np.float32),
+            sizes=np.array([image.shape[:2] for image in images], np.int32).reshape(-1, 2),
+        )
+
+    @classmethod
+    def concat(cls, batches: Sequence[FrameBatch]) -> FrameBatch:
+        return cls(
+            frames=np.concatenate([b.frames for b in batches]),
+            ratios=np.concatenate([b.ratios for b in batches]),
+            sizes=np.concatenate([b.sizes for b in batches]),
+        )
+
+
+def letterbox(image: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, float]:
+    """Resize to fit `size`×`size` keeping aspect, paste at the top-left of a canvas of 114 (model README)."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected a BGR uint8 image [h, w, 3], got {image.dtype} {image.shape}")
+    height, width = image.shape[:2]
+    ratio = min(size / height, size / width)
+    resized = cv2.resize(image, (int(width * ratio), int(height * ratio)), interpolation=cv2.INTER_LINEAR)
+    canvas = np.full((size, size, 3), PAD_VALUE, np.uint8)
+    canvas[: resized.shape[0], : resized.shape[1]] = resized
+    return canvas, ratio
+
+
+def prepared_model_path(source: Path, cache_dir: Path) -> Path:
+    """The end-to-end model for `source`, built once and cached next to it (keyed by the surgery version)."""
+    target = cache_dir / f"{source.stem}.e2e-v{PREPARE_VERSION}.onnx"
+    if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+        prepare_model(source, target)
+    return target
+
+
+class YoloxDetector:
+    """Batched YOLOX inference on the best available ONNX Runtime provider."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        score_threshold: float = 0.3,
+        iou_threshold: float = 0.45,
+        classes: Sequence[int] = DEFAULT_CLASSES,
+        max_per_class: int = 100,
+        providers: Sequence[str] = PREFERRED_PROVIDERS,
+        intra_op_threads: int = 0,
+        cache_dir: Path | None = None,
+    ) -> None:
+        model_path = Path(model_path)
+        cache_dir = Path(cache_dir or model_path.parent)
+        self.model_name = model_path.stem
+        self.session = create_session(
+            prepared_model_path(model_path, cache_dir), tuple(providers), intra_op_threads, cache_dir
+        )
+        self.provider = provider_in_use(self.session)
+        self.classes = np.array(sorted(set(classes)), np.int64)
+        self._fixed_inputs = {
+            "class_ids": self.classes,
+            "max_per_class": np.array([max_per_class], np.int64),
+            "iou_threshold": np.array([iou_threshold], np.float32),
+            "score_threshold": np.array([score_threshold], np.float32),
+        }
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """Detections for each BGR image, boxes in that image's pixels."""
+        return self.detect_batch(FrameBatch.from_images(images))
+
+    def detect_batch(self, batch: FrameBatch) -> list[Detections]:
+        if len(batch) == 0:
+            return []
+        selected, boxes, scores = self.session.run(None, {"frames": batch.frames, **self._fixed_inputs})
+        return split_by_frame(batch, selected, boxes, scores, self.classes)
+
+
+def split_by_frame(
+    batch: FrameBatch, selected: np.ndarray, boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray
+) -> list[Detections]:
+    """Map the graph's flat detections back to each frame: undo the letterbox, clip to the image."""
+    frame_of = selected[:, 0]
+    results = []
+    for i in range(len(batch)):
+        rows = frame_of == i
+        height, width = batch.sizes[i]
+        xyxy = boxes[rows] / batch.ratios[i]
+        np.clip(xyxy, 0, [width, height, width, height], out=xyxy)
+        order = np.argsort(-scores[rows], kind="stable")
+        results.append(Detections(xyxy[order], scores[rows][order], classes[selected[rows, 1]][order]))
+    return results

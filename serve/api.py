@@ -1,0 +1,146 @@
+"""The HTTP API ingress (FastAPI on Serve): what downstream services call."""
+
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from ray import serve
+from ray.serve.exceptions import BackPressureError
+from ray.serve.handle import DeploymentHandle
+
+from matakota.cluster import VERSION
+from matakota.cluster.config import ApiConfig
+from matakota.models.yolox import FrameBatch
+from matakota.serve.images import ImageError, decode_image
+
+log = logging.getLogger("matakota.api")
+
+IMAGE_TYPES = ("image/jpeg", "image/png")
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"image": {"type": "string", "format": "binary"}},
+                    "required": ["image"],
+                }
+            },
+        },
+    }
+}
+
+
+class Detection(BaseModel):
+    label: str = Field(description="COCO class name", examples=["person"])
+    class_id: int = Field(description="COCO class id", examples=[0])
+    score: float = Field(description="objectness × class probability", examples=[0.87])
+    box: list[float] = Field(description="x0, y0, x1, y1 in the image's pixels", examples=[[312.0, 40.5, 401.2, 380.0]])
+
+
+class DetectResponse(BaseModel):
+    width: int
+    height: int
+    model: str
+    detections: list[Detection]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    model: str
+    provider: str = Field(description="ONNX Runtime execution provider in use")
+    batches: dict[int, int] = Field(description="inference batches run so far, by number of frames")
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+app = FastAPI(
+    title="matakota",
+    version=VERSION,
+    description="City-scale CCTV analytics: detections, cameras, counts and events.",
+)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def image_bytes(request: Request, limit: int) -> bytes:
+    """The uploaded image: a raw JPEG/PNG body, or the `image` field of a multipart form."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in (*IMAGE_TYPES, "multipart/form-data"):
+        raise HTTPException(
+            415, f"unsupported content type {content_type or '(none)'!r}: send image/jpeg, image/png "
+            "or multipart/form-data with an 'image' field"
+        )
+    body = await read_body(request, limit)
+    if content_type != "multipart/form-data":
+        return body
+
+    async def replay():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=1, max_fields=8)
+    except Exception as error:  # python-multipart raises several types for malformed forms
+        raise HTTPException(400, f"malformed multipart body: {error}") from None
+    upload = form.get("image")
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(400, "multipart body has no file field 'image'")
+    return await upload.read()
+
+
+@serve.deployment(name="Api")
+@serve.ingress(app)
+class Api:
+    def __init__(self, detector: DeploymentHandle, config: dict, model_name: str) -> None:
+        self.detector = detector
+        self.config = ApiConfig.model_validate(config)
+        self.model_name = model_name
+
+    @app.post(
+        "/v1/detect",
+        response_model=DetectResponse,
+        openapi_extra=UPLOAD_BODY,
+        responses={code: {"model": Problem} for code in (400, 413, 415, 503)},
+        summary="Detect people and vehicles in one image",
+    )
+    async def detect(self, request: Request) -> DetectResponse:
+        data = await image_bytes(request, self.config.max_body_bytes)
+        try:
+            image = decode_image(data, self.config.max_image_pixels)
+        except ImageError as error:
+            raise HTTPException(error.status, str(error)) from None
+        try:
+            [detections] = await self.detector.detect.remote(FrameBatch.from_images([image]))
+        except BackPressureError:
+            raise HTTPException(503, "detector overloaded; retry shortly", headers={"Retry-After": "1"}) from None
+        height, width = image.shape[:2]
+        return DetectResponse(width=width, height=height, model=self.model_name, detections=detections.to_json())
+
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Problem}})
+    async def healthz(self):
+        try:
+            detector = await self.detector.health.remote()
+        except Exception as error:  # any failure to reach the detector is "not healthy"
+            log.warning("health check: detector unreachable: %s", type(error).__name__)
+            return JSONResponse({"detail": "detector unavailable"}, status_code=503)
+        return Health(status="ok", version=VERSION, **detector)

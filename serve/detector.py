@@ -1,0 +1,119 @@
+"""The Detector deployment: one ONNX Runtime session per replica, batching frames from many cameras.
+
+Each request carries a micro-batch (`FrameBatch`, all ready frames of one shard tick, or one uploaded image);
+`@serve.batch` merges concurrent requests into one inference, counting frames rather than requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from ray import serve
+from ray.util import metrics
+
+from matakota.analytics.detections import Detections
+from matakota.cluster import assets
+from matakota.cluster.config import DetectorConfig
+from matakota.models.yolox import FrameBatch, YoloxDetector
+
+log = logging.getLogger("matakota.detector")
+
+BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+
+
+def resolve_model(model: str) -> Path:
+    """A model given as a path is used as is; otherwise it names an asset, fetched (or found) by digest."""
+    path = Path(model)
+    return path if path.suffix == ".onnx" and path.is_file() else assets.fetch(model)
+
+
+def _frames_in(batches: list[FrameBatch]) -> int:
+    return sum(len(b) for b in batches)
+
+
+class DetectorMetrics:
+    """What SREs and tests read: batch sizes, inference latency, frames, provider in use."""
+
+    def __init__(self, provider: str) -> None:
+        self.batch_frames = metrics.Histogram(
+            "matakota_detector_batch_frames", "Frames per inference batch.", boundaries=BATCH_BUCKETS
+        )
+        self.inference_seconds = metrics.Histogram(
+            "matakota_detector_inference_seconds", "Wall time of one batched inference.", boundaries=LATENCY_BUCKETS
+        )
+        self.frames = metrics.Counter("matakota_detector_frames_total", "Frames run through the detector.")
+        self.provider = metrics.Gauge(
+            "matakota_detector_provider_info", "1 for the ONNX Runtime provider in use.", tag_keys=("provider",)
+        )
+        self.provider.set(1, tags={"provider": provider})
+        self.batch_sizes: Counter[int] = Counter()  # local copy, reported by health()
+
+    def observe(self, frames: int, seconds: float) -> None:
+        self.batch_frames.observe(frames)
+        self.inference_seconds.observe(seconds)
+        self.frames.inc(frames)
+        self.batch_sizes[frames] += 1
+
+
+@serve.deployment(name="Detector", health_check_period_s=10, health_check_timeout_s=30)
+class Detector:
+    def __init__(self, config: dict) -> None:
+        self.config = DetectorConfig.model_validate(config)
+        model_path = resolve_model(self.config.model)
+        self.model = YoloxDetector(
+            model_path,
+            score_threshold=self.config.score_threshold,
+            iou_threshold=self.config.iou_threshold,
+            classes=self.config.classes,
+            max_per_class=self.config.max_per_class,
+            providers=self.config.providers,
+            intra_op_threads=self.config.intra_op_threads,
+        )
+        self.metrics = DetectorMetrics(self.model.provider)
+        log.info("Detector ready: %s on %s", self.model.model_name, self.model.provider)
+
+    def reconfigure(self, user_config: dict) -> None:
+        """Batch size and wait, tunable at run time through the deployment's `user_config`."""
+        self.max_batch_size = int(user_config.get("max_batch_size", self.config.max_batch_size))
+        self._detect_merged.set_max_batch_size(self.max_batch_size)
+        self._detect_merged.set_batch_wait_timeout_s(
+            float(user_config.get("batch_wait_timeout_s", self.config.batch_wait_timeout_s))
+        )
+
+    async def detect(self, batch: FrameBatch) -> list[Detections]:
+        """Detections for every frame of `batch`, in order. Micro-batches above the batch size are split."""
+        size = getattr(self, "max_batch_size", self.config.max_batch_size)
+        chunks = [
+            FrameBatch(batch.frames[i : i + size], batch.ratios[i : i + size], batch.sizes[i : i + size])
+            for i in range(0, len(batch), size)
+        ]
+        results = await asyncio.gather(*(self._detect_merged(chunk) for chunk in chunks))
+        return [detections for chunk in results for detections in chunk]
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01, max_concurrent_batches=2, batch_size_fn=_frames_in)
+    async def _detect_merged(self, requests: list[FrameBatch]) -> list[list[Detections]]:
+        merged = FrameBatch.concat(requests)
+        started = time.perf_counter()
+        # Off the event loop: ORT releases the GIL, so a second batch can be assembled meanwhile.
+        detections = await asyncio.to_thread(self.model.detect_batch, merged)
+        self.metrics.observe(len(merged), time.perf_counter() - started)
+        bounds = np.cumsum([0] + [len(r) for r in requests])
+        return [detections[start:end] for start, end in zip(bounds[:-1], bounds[1:])]
+
+    def health(self) -> dict:
+        return {
+            "model": self.model.model_name,
+            "provider": self.model.provider,
+            "classes": self.model.classes.tolist(),
+            "batches": dict(sorted(self.metrics.batch_sizes.items())),
+        }
+
+    def check_health(self) -> None:
+        probe = FrameBatch.from_images([np.zeros((32, 32, 3), np.uint8)])
+        self.model.detect_batch(probe)  # raises if the session is broken

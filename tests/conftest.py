@@ -1,0 +1,83 @@
+"""Shared fixtures: assets (fetched or from the mirror), one Ray for the whole run, one Serve app."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import av
+import numpy as np
+import pytest
+
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # local test cluster; token auth is for real clusters
+
+from matakota.cluster import assets  # noqa: E402
+
+PERSON_FRAMES = (100, 300, 1000)  # one-by-one-person-detection.mp4: one person standing in the room
+EMPTY_FRAMES = (0, 200, 480, 900)  # the room with nobody in it
+
+
+@pytest.fixture(scope="session")
+def model_path():
+    return assets.fetch("yolox-nano")
+
+
+@pytest.fixture(scope="session")
+def people_clip():
+    return assets.fetch("one-by-one-person-detection")
+
+
+@pytest.fixture(scope="session")
+def cars_clip():
+    return assets.fetch("car-detection")
+
+
+def read_clip_frames(path, indices) -> dict[int, np.ndarray]:
+    wanted, frames = set(indices), {}
+    with av.open(str(path)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index in wanted:
+                frames[index] = frame.to_ndarray(format="bgr24")
+            if len(frames) == len(wanted):
+                break
+    return frames
+
+
+@pytest.fixture(scope="session")
+def clip_frames(people_clip):
+    """Real frames of the people clip, by frame number: people, empty room, and a spread for batching."""
+    return read_clip_frames(people_clip, set(PERSON_FRAMES) | set(EMPTY_FRAMES) | set(range(0, 1394, 97)))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray for the whole run (start-up costs seconds); shut down at the end."""
+    import ray
+
+    ray.init(num_cpus=8, namespace="matakota", include_dashboard=False, log_to_driver=False)
+    yield
+    from ray import serve
+
+    serve.shutdown()
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def api_url(ray_cluster, model_path):
+    """The real Serve application (Detector + API) on a free loopback port."""
+    from matakota.cluster import bootstrap
+    from matakota.cluster.config import parse_config
+
+    port = free_port()
+    config = parse_config({
+        "api": {"port": port, "max_body_bytes": 1 << 20, "max_image_pixels": 4_000_000},
+        "detector": {"max_batch_size": 8, "batch_wait_timeout_s": 0.02},
+    })
+    bootstrap.deploy(config)
+    return f"http://127.0.0.1:{port}"
