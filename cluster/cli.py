@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"invalid config:\n{error}", EXIT_USAGE)
     except assets.AssetError as error:
         return _fail(str(error))
+    except BrokenPipeError:  # output piped into `head` and friends
+        sys.stderr.close()
+        return 0
     except (OSError, RuntimeError) as error:
         return _fail(str(error))
 
