@@ -7,11 +7,11 @@ import logging
 import ray
 from ray import serve
 
+from matakota.actors.camera_shard import NAMESPACE
 from matakota.cluster.config import Config
 from matakota.serve.app import build_app
 
 APP_NAME = "matakota"
-NAMESPACE = "matakota"
 log = logging.getLogger(__name__)
 
 
@@ -46,5 +46,28 @@ def detector_handle():
 
 def shutdown() -> None:
     if ray.is_initialized():
+        stop_fleet()
         serve.shutdown()
         ray.shutdown()
+
+
+def start_fleet(config: Config):
+    """Start (or find) the FleetSupervisor and wait until every camera is placed on a shard."""
+    from matakota.actors.supervisor import SUPERVISOR_NAME, FleetSupervisor
+
+    supervisor = FleetSupervisor.options(
+        name=SUPERVISOR_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True, num_cpus=0,
+    ).remote(config.fleet.model_dump(mode="json"), APP_NAME)
+    ray.get(supervisor.start.remote())
+    return supervisor
+
+
+def stop_fleet() -> None:
+    from matakota.actors.supervisor import SUPERVISOR_NAME
+
+    try:
+        supervisor = ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE)
+    except ValueError:
+        return
+    ray.get(supervisor.stop.remote(), timeout=60)
+    ray.kill(supervisor, no_restart=True)

@@ -97,6 +97,18 @@ def cmd_demo(args) -> int:
     return run_demo(cameras=args.cameras, duration=args.duration, port=args.port)
 
 
+def cmd_up(args) -> int:
+    from matakota.cluster.demo import run_fleet
+
+    return run_fleet(load_config(args.config), args.duration, args.address)
+
+
+def cmd_check(args) -> int:
+    config = load_config(args.config)
+    print(f"{args.config}: ok ({len(config.fleet.cameras)} cameras)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="matakota", description="City-scale CCTV analytics on Ray.")
     root.add_argument("--version", action="version", version=f"matakota {VERSION}")
@@ -128,6 +140,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=60.0, help="seconds to run (default 60; 0: until Ctrl-C)")
     p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     p.set_defaults(run=cmd_demo)
+
+    p = commands.add_parser("up", help="run a configured fleet: Detector, API, supervisor and shards")
+    p.add_argument("config", type=Path, help="matakota YAML config with a fleet section")
+    p.add_argument("--address", help="join this Ray cluster instead of starting a local one")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.set_defaults(run=cmd_up)
+
+    p = commands.add_parser("check", help="validate a config; errors name file, YAML path and reason")
+    p.add_argument("config", type=Path)
+    p.set_defaults(run=cmd_check)
     return root
 
 

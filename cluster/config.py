@@ -6,14 +6,22 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from matakota.actors.decode import DecodeConfig
+from matakota.actors.redact import redact_url
+from matakota.actors.sources import RtspTransport, SourceConfig
+from matakota.analytics.config import CameraAnalyticsConfig
 from matakota.analytics.detections import DEFAULT_CLASSES
 from matakota.models.runtime import PREFERRED_PROVIDERS
 
+CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+ASSET_SCHEME = "asset:"
+
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Inputs are kept out of error messages: camera URLs carry passwords.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class DetectorConfig(StrictModel):
@@ -57,11 +65,79 @@ class ApiConfig(StrictModel):
     num_replicas: int = Field(1, ge=1, description="API ingress replicas")
 
 
+class CameraConfig(StrictModel):
+    """One camera: where its video comes from, how it is decoded, and what is analysed."""
+
+    id: str = Field(pattern=CAMERA_ID, description="unique camera id (letters, digits, _ . -)")
+    site: str = Field("default", pattern=CAMERA_ID, description="site the camera belongs to (e.g. simpang-lima)")
+    url: str = Field(repr=False, description="rtsp(s)://, http(s)://, or a file path (demos, with fleet.allow_files)")
+    rtsp_transport: RtspTransport = Field(RtspTransport.TCP, description="RTSP over tcp or udp")
+    decode: DecodeConfig = Field(
+        default_factory=DecodeConfig,
+        description="keyframes, sampled or all; downscale. In a fleet, `sampled` samples at analytics.fps",
+    )
+    analytics: CameraAnalyticsConfig = Field(default_factory=CameraAnalyticsConfig, description="zones, lines, rules")
+
+    @property
+    def redacted_url(self) -> str:
+        return redact_url(self.url)
+
+    def source(self, allow_files: bool) -> SourceConfig:
+        """The reader's source; local files stand for live cameras (looped, paced at their frame rate).
+
+        `asset:NAME` names a demo clip from the asset manifest (fetched or taken from the mirror).
+        """
+        url = self.url
+        if allow_files and url.startswith(ASSET_SCHEME):
+            from matakota.cluster.assets import fetch
+
+            url = str(fetch(url.removeprefix(ASSET_SCHEME)))
+        return SourceConfig(url=url, allow_files=allow_files, loop=True, paced=True, rtsp_transport=self.rtsp_transport)
+
+
+class ShardConfig(StrictModel):
+    """CameraShard actors: how many cameras each owns and how they feed the Detector."""
+
+    cameras_per_shard: int = Field(16, ge=1, le=1000, description="cameras per shard actor")
+    tick_s: float = Field(0.05, gt=0.0, le=5.0, description="how often a shard sends its ready frames as one batch")
+    max_inflight_batches: int = Field(2, ge=1, le=64, description="detector requests in flight per shard (backpressure)")
+    frame_deadline_s: float = Field(2.0, gt=0.0, le=60.0, description="frames older than this are dropped, not analysed")
+    num_cpus: float = Field(0.5, ge=0.0, description="CPUs reserved per shard actor")
+
+
+class FleetConfig(StrictModel):
+    """The cameras and the shards that run them."""
+
+    allow_files: bool = Field(False, description="accept local video files as cameras (demos and tests only)")
+    shards: ShardConfig = ShardConfig()
+    cameras: list[CameraConfig] = Field(default_factory=list, description="the cameras")
+
+    @model_validator(mode="after")
+    def _unique_ids_and_allowed_sources(self) -> FleetConfig:
+        seen: set[str] = set()
+        for index, camera in enumerate(self.cameras):
+            if camera.id in seen:
+                raise ValueError(f"cameras[{index}].id: duplicate camera id {camera.id!r}")
+            seen.add(camera.id)
+            try:
+                camera.source(self.allow_files)
+            except ValueError as error:
+                raise ValueError(f"cameras[{index}].url ({camera.redacted_url}): {_reason(error)}") from None
+        return self
+
+
+def _reason(error: ValueError) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+    return str(error)
+
+
 class Config(StrictModel):
     """Everything one matakota deployment needs."""
 
     detector: DetectorConfig = DetectorConfig()
     api: ApiConfig = ApiConfig()
+    fleet: FleetConfig = FleetConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
 
 
@@ -80,7 +156,9 @@ def parse_config(data: object, source: str = "<config>") -> Config:
     try:
         return Config.model_validate(data if data is not None else {})
     except ValidationError as error:
-        problems = [f"{source}: {_yaml_path(e['loc'])}: {e['msg']}" for e in error.errors()]
+        problems = [
+            f"{source}: {_yaml_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
+        ]
         raise ConfigError("\n".join(problems)) from None
 
 

@@ -3,6 +3,7 @@
 
 import logging
 
+import ray
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -10,6 +11,8 @@ from ray import serve
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
+from matakota.actors.camera_shard import NAMESPACE
+from matakota.actors.supervisor import SUPERVISOR_NAME
 from matakota.cluster import VERSION
 from matakota.cluster.config import ApiConfig
 from matakota.models.yolox import FrameBatch
@@ -60,6 +63,33 @@ class Health(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class CameraStatus(BaseModel):
+    id: str
+    site: str
+    url: str = Field(description="camera URL with the password redacted")
+    state: str = Field(description="assigning, connecting, online, offline or error", examples=["online"])
+    reason: str = Field("", description="why the camera is not online (redacted)")
+    shard: str | None = Field(None, description="the CameraShard actor that owns it")
+    fps_in: float = Field(0.0, description="frames decoded per second")
+    fps_analysed: float = Field(0.0, description="frames analysed per second")
+    drops: int = Field(0, description="frames dropped: overwritten, late or refused by backpressure")
+    last_frame_age_s: float | None = Field(None, description="seconds since the last decoded frame")
+    latency_p50_s: float | None = Field(None, description="decoded → detections back, median")
+    latency_p99_s: float | None = Field(None, description="decoded → detections back, 99th percentile")
+    frames_analysed: int = 0
+    reconnects: int = 0
+    occupancy: dict[str, int] = Field(default_factory=dict, description="people now in each zone")
+
+
+class LatestDetections(BaseModel):
+    camera: str
+    pts_s: float = Field(description="stream timestamp of the analysed frame")
+    frame_time: float = Field(description="when the frame was decoded (epoch seconds)")
+    width: int
+    height: int
+    detections: list[Detection]
 
 
 app = FastAPI(
@@ -144,3 +174,34 @@ class Api:
             log.warning("health check: detector unreachable: %s", type(error).__name__)
             return JSONResponse({"detail": "detector unavailable"}, status_code=503)
         return Health(status="ok", version=VERSION, **detector)
+
+    def _supervisor(self):
+        try:
+            return ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE)
+        except ValueError:
+            return None
+
+    @app.get("/v1/cameras", response_model=list[CameraStatus], summary="Every camera with its state and rates")
+    async def cameras(self) -> list[CameraStatus]:
+        supervisor = self._supervisor()
+        return [] if supervisor is None else await supervisor.cameras.remote()
+
+    @app.get(
+        "/v1/cameras/{camera_id}/detections/latest",
+        response_model=LatestDetections,
+        responses={404: {"model": Problem}},
+        summary="The detections of the camera's most recently analysed frame",
+    )
+    async def latest_detections(self, camera_id: str) -> LatestDetections:
+        supervisor = self._supervisor()
+        latest = None if supervisor is None else await supervisor.latest_detections.remote(camera_id)
+        if latest is None:
+            known = supervisor is not None and camera_id in {c["id"] for c in await supervisor.cameras.remote()}
+            raise HTTPException(404, f"camera {camera_id!r} has no analysed frame yet" if known
+                                else f"no camera {camera_id!r}")
+        return latest
+
+    @app.get("/v1/fleet", summary="Shards, the cameras they own, and recent failovers")
+    async def fleet(self) -> dict:
+        supervisor = self._supervisor()
+        return {"shards": [], "cameras": 0, "failovers": []} if supervisor is None else await supervisor.fleet_view.remote()

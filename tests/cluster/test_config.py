@@ -24,7 +24,7 @@ def test_yaml_values_are_applied(tmp_path):
     ("text", "message"),
     [
         ("detector:\n  score_threshold: 1.5\n", "detector.score_threshold: Input should be less than 1"),
-        ("detector:\n  classes: [0, 99]\n", "detector.classes: Value error, COCO class ids are 0..79, got [99]"),
+        ("detector:\n  classes: [0, 99]\n", "detector.classes: COCO class ids are 0..79, got [99]"),
         ("detector:\n  max_batch_size: 0\n", "detector.max_batch_size"),
         ("api:\n  prot: 8000\n", "api.prot: Extra inputs are not permitted"),
         ("detector: [1, 2]\n", "detector: Input should be a valid dictionary"),

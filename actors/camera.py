@@ -1,0 +1,116 @@
+"""One camera inside a shard: its reader, its analysis schedule, its analytics and its stats."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+
+from matakota.actors.decode import DecodeMode, VideoFrame
+from matakota.actors.reader import CameraReader, RateMeter
+from matakota.analytics.camera import CameraAnalytics
+from matakota.analytics.counts import CountRecord
+from matakota.analytics.detections import Detections
+from matakota.analytics.events import Event
+from matakota.cluster.config import CameraConfig
+
+LATENCY_SAMPLES = 256
+KEEP_COUNTS = 10_000  # closed count intervals kept until the store takes them (bounded)
+
+
+class CameraRuntime:
+    def __init__(self, config: CameraConfig, allow_files: bool) -> None:
+        self.config = config
+        fps = config.analytics.fps
+        decode = config.decode
+        if decode.mode is DecodeMode.SAMPLED:  # in a fleet the sampled rate is the analysis rate
+            decode = decode.model_copy(update={"sample_fps": fps})
+        self.reader = CameraReader(config.id, config.source(allow_files), decode)
+        self.analytics = CameraAnalytics(config.id, config.site, config.analytics)
+        self.period = 1.0 / fps
+        self.next_due = 0.0
+        self.counters = dict.fromkeys(
+            ("frames_analysed", "detections", "late_drops", "backpressure_drops", "detector_errors"), 0
+        )
+        self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self.analysed_rate = RateMeter()
+        self.counts: deque[CountRecord] = deque(maxlen=KEEP_COUNTS)
+        self._latest: dict | None = None
+        self._occupancy: dict[str, int] = {}
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] += n
+
+    def take_due(self, now: float, deadline_s: float) -> VideoFrame | None:
+        """The newest frame if this camera is due for analysis and the frame is fresh enough."""
+        if now < self.next_due:
+            return None
+        frame = self.reader.take()
+        if frame is None:
+            return None
+        if now - frame.received_at > deadline_s:
+            self.count("late_drops")
+            return None
+        # a steady schedule (not "now + period"), so frames arriving at exactly the rate are never skipped
+        self.next_due = max(self.next_due + self.period, now - self.period)
+        return frame
+
+    def analyse(self, frame: VideoFrame, detections: Detections, done: float) -> tuple[Event, ...]:
+        result = self.analytics.update(detections, frame.received_at, frame.image)
+        self.latencies.append(done - frame.received_at)
+        self.analysed_rate.add()
+        self.count("frames_analysed")
+        self.count("detections", len(detections))
+        self.counts.extend(result.counts)
+        self._occupancy = result.occupancy
+        self._latest = {
+            "camera": self.config.id,
+            "pts_s": round(frame.pts_s, 3),
+            "frame_time": frame.received_at,
+            "width": int(frame.image.shape[1]),
+            "height": int(frame.image.shape[0]),
+            "detections": result.detections.to_json(),
+        }
+        return result.events
+
+    def latest(self) -> dict | None:
+        return self._latest
+
+    def stats(self) -> dict:
+        reader = self.reader.stats()
+        p50, p99 = (None, None)
+        if self.latencies:
+            p50, p99 = (round(float(v), 4) for v in np.percentile(np.fromiter(self.latencies, float), [50, 99]))
+        age = reader.last_frame_age_s
+        return {
+            "id": self.config.id,
+            "site": self.config.site,
+            "url": reader.url,
+            "state": reader.state.value,
+            "reason": reader.reason,
+            "fps_in": reader.fps_in,
+            "fps_analysed": round(self.analysed_rate.rate(), 2),
+            "frames_decoded": reader.frames_decoded,
+            "drops": reader.frames_dropped + self.counters["late_drops"] + self.counters["backpressure_drops"],
+            "reconnects": reader.reconnects,
+            "stalls": reader.stalls,
+            "last_frame_age_s": None if age is None else round(age, 3),
+            "latency_p50_s": p50,
+            "latency_p99_s": p99,
+            "occupancy": self._occupancy,
+            **self.counters,
+        }
+
+    @staticmethod
+    def stop_all(runtimes: list[CameraRuntime]) -> None:
+        """Stop many readers in parallel: ask all, then join all."""
+        for runtime in runtimes:
+            runtime.reader.request_stop()
+        for runtime in runtimes:
+            runtime.reader.join(runtime.reader.source.read_timeout_s + 2.0)
+
+    def close(self) -> list[CountRecord]:
+        """The counts of the interval in progress, once the reader has stopped."""
+        self.counts.extend(self.analytics.flush())
+        return list(self.counts)

@@ -1,0 +1,121 @@
+"""One camera's analytics, wired: tracker → zones, lines, rules, parking, gauge → events and counts."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import CameraAnalyticsConfig, CrowdingRule, IntrusionRule, ParkingRule
+from .counts import CountRecord, IntervalCounter
+from .detections import Detections
+from .events import Event
+from .gauge import GaugeAlarm, GaugeReading, read_gauge
+from .lines import Crossing, LineCounter
+from .parking import ParkingWatch
+from .tracker import ByteTracker
+from .warnings import CrowdingWatch, IntrusionWatch
+from .zones import ZoneCounter
+
+KEEP_EVENTS = 1000  # recent events and dwell times kept for `summary()`
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    camera: str
+    t: float
+    detections: Detections  # with tracker_id (-1 = tentative)
+    occupancy: dict[str, int]
+    crossings: tuple[Crossing, ...]
+    events: tuple[Event, ...]
+    counts: tuple[CountRecord, ...]  # intervals closed by this frame
+    gauge: GaugeReading | None = None
+
+
+class CameraAnalytics:
+    def __init__(self, camera_id: str, site: str, config: CameraAnalyticsConfig,
+                 frame_size: tuple[int, int] | None = None):
+        self.camera, self.site, self.config = camera_id, site, config
+        size = frame_size or config.frame_size
+        self.tracker = ByteTracker(config.tracker)
+        self.zones = {z.name: ZoneCounter(z.name, z.pixels(size), z.classes, config.visit_grace_s)
+                      for z in config.zones}
+        self.lines = {l.name: LineCounter(l.name, *l.pixels(size), l.in_side, l.classes, l.margin_px,
+                                          l.min_updates) for l in config.lines}
+        self._crowding = [CrowdingWatch(r, camera_id, site) for r in config.rules if isinstance(r, CrowdingRule)]
+        self._intrusion = [IntrusionWatch(r, camera_id, site, config.timezone)
+                           for r in config.rules if isinstance(r, IntrusionRule)]
+        self._parking = [ParkingWatch(r, self.zones[r.zone].polygon, camera_id, site)
+                         for r in config.rules if isinstance(r, ParkingRule)]
+        self._gauge_region = config.gauge.region_pixels(size) if config.gauge else None
+        self._gauge_alarm = GaugeAlarm(config.gauge, camera_id, site) if config.gauge else None
+        self._gauge_last_t = float("-inf")
+        self.counter = IntervalCounter(camera_id, site, self.zones, self.lines, config.count_interval_s)
+        self.events: deque[Event] = deque(maxlen=KEEP_EVENTS)
+        self.dwell: dict[str, deque[float]] = {name: deque(maxlen=KEEP_EVENTS) for name in self.zones}
+        self.stats = {"frames": 0, "gauge_errors": 0}
+
+    def update(self, detections: Detections, t: float, frame: np.ndarray | None = None) -> FrameResult:
+        """Analyse one frame's detections (source-image pixels) taken at epoch time t."""
+        counts = tuple(self.counter.roll(t))
+        tracked = self.tracker.update(detections, t)
+        occupancy = self._update_zones(tracked, t)
+        crossings = self._update_lines(tracked, t)
+        events = self._update_rules(tracked, occupancy, t)
+        reading = self._read_gauge(frame, t)
+        if reading is not None:
+            events += self._gauge_alarm.update(reading)
+        self.events.extend(events)
+        self.stats["frames"] += 1
+        return FrameResult(self.camera, t, tracked, occupancy, tuple(crossings), tuple(events), counts, reading)
+
+    def _update_zones(self, tracked: Detections, t: float) -> dict[str, int]:
+        occupancy = {}
+        for name, zone in self.zones.items():
+            before = zone.visits_total
+            occupancy[name] = zone.update(tracked, t)
+            self.counter.add_zone(name, occupancy[name], zone.visits_total - before)
+            self.dwell[name].extend(round(v.dwell_s, 1) for v in zone.take_closed())
+        return occupancy
+
+    def _update_lines(self, tracked: Detections, t: float) -> list[Crossing]:
+        crossings = []
+        for name, line in self.lines.items():
+            new = line.update(tracked, t)
+            ins = sum(c.direction == "in" for c in new)
+            self.counter.add_line(name, ins, len(new) - ins)
+            crossings += new
+        return crossings
+
+    def _update_rules(self, tracked: Detections, occupancy: dict[str, int], t: float) -> list[Event]:
+        events = [e for w in self._crowding for e in w.update(occupancy[w.rule.zone], t)]
+        confirmed = tracked[tracked.tracker_id >= 0]
+        for watch in self._intrusion:
+            inside = confirmed[self.zones[watch.rule.zone].shape.contains(confirmed.anchors)]
+            events += watch.update(inside, t)
+        events += [e for w in self._parking for e in w.update(tracked, t)]
+        return events
+
+    def _read_gauge(self, frame: np.ndarray | None, t: float) -> GaugeReading | None:
+        if frame is None or self._gauge_region is None or t - self._gauge_last_t < self.config.gauge.every_s:
+            return None
+        self._gauge_last_t = t
+        try:
+            return read_gauge(frame, self._gauge_region, self.config.gauge.calibration, t)
+        except ValueError:
+            self.stats["gauge_errors"] += 1  # region outside this frame: counted, not fatal
+            return None
+
+    def flush(self) -> list[CountRecord]:
+        """Records of the interval in progress (call when the camera stops)."""
+        return self.counter.flush()
+
+    def summary(self) -> dict:
+        return {
+            "camera": self.camera,
+            "zones": {name: {"visits": z.visits_total, "max_occupancy": z.max_occupancy,
+                             "dwell_s": list(self.dwell[name])} for name, z in self.zones.items()},
+            "lines": {name: {"in": l.in_count, "out": l.out_count} for name, l in self.lines.items()},
+            "events": [e.to_json() for e in self.events],
+        }

@@ -1,0 +1,128 @@
+"""Count records: per camera, per zone or line, per fixed interval (1 min by default); roll-ups to
+hours and sites. Records are keyed (camera, kind, name, start) so a retried write replaces, never doubles."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from .events import stable_id
+
+ALL_CAMERAS = "*"
+
+
+@dataclass(frozen=True)
+class CountRecord:
+    camera: str
+    site: str
+    kind: str  # "zone" | "line"
+    name: str
+    start: float  # interval start, epoch seconds, aligned to the interval length
+    end: float
+    samples: int = 0  # analysed frames in the interval (weights the mean in roll-ups)
+    occupancy_max: int = 0
+    occupancy_mean: float = 0.0
+    visits: int = 0
+    in_count: int = 0
+    out_count: int = 0
+
+    @property
+    def id(self) -> str:
+        return stable_id(self.camera, self.kind, self.name, float(self.start), float(self.end))
+
+    def to_json(self) -> dict:
+        return {"id": self.id, **{k: getattr(self, k) for k in self.__dataclass_fields__}}
+
+
+@dataclass
+class _Bucket:
+    samples: int = 0
+    occupancy_sum: int = 0
+    occupancy_max: int = 0
+    visits: int = 0
+    in_count: int = 0
+    out_count: int = 0
+
+
+class IntervalCounter:
+    """Accumulates one camera's zone and line figures into aligned intervals; `add_*` then `roll(t)`."""
+
+    def __init__(self, camera: str, site: str, zones, lines, interval_s: float = 60.0):
+        self.camera, self.site, self.interval_s = camera, site, interval_s
+        self._names = [("zone", z) for z in zones] + [("line", l) for l in lines]
+        self._start: float | None = None
+        self._buckets = {key: _Bucket() for key in self._names}
+
+    def _align(self, t: float) -> float:
+        return math.floor(t / self.interval_s) * self.interval_s
+
+    def roll(self, t: float) -> list[CountRecord]:
+        """Close the current interval if t is past it; returns its records (empty otherwise)."""
+        start = self._align(t)
+        if self._start is None:
+            self._start = start
+        if start <= self._start:
+            return []
+        records = self.flush()
+        self._start = start
+        return records
+
+    def flush(self) -> list[CountRecord]:
+        """Records of the current interval so far; resets it (use on shutdown)."""
+        if self._start is None:
+            return []
+        records = [self._record(kind, name, b) for (kind, name), b in self._buckets.items()]
+        self._buckets = {key: _Bucket() for key in self._names}
+        return records
+
+    def _record(self, kind: str, name: str, b: _Bucket) -> CountRecord:
+        mean = b.occupancy_sum / b.samples if b.samples else 0.0
+        return CountRecord(self.camera, self.site, kind, name, self._start, self._start + self.interval_s,
+                           b.samples, b.occupancy_max, round(mean, 3), b.visits, b.in_count, b.out_count)
+
+    def add_zone(self, name: str, occupancy: int, new_visits: int) -> None:
+        bucket = self._buckets[("zone", name)]
+        bucket.samples += 1
+        bucket.occupancy_sum += occupancy
+        bucket.occupancy_max = max(bucket.occupancy_max, occupancy)
+        bucket.visits += new_visits
+
+    def add_line(self, name: str, ins: int, outs: int) -> None:
+        bucket = self._buckets[("line", name)]
+        bucket.samples += 1
+        bucket.in_count += ins
+        bucket.out_count += outs
+
+
+def roll_up(records, interval_s: float = 3600.0, per_site: bool = False) -> list[CountRecord]:
+    """Merge records into longer intervals (and across a site's cameras when `per_site`).
+
+    Visits and crossings add up; occupancy max is the max; the mean is weighted by samples. A site roll-up
+    sums occupancy across cameras only approximately (cameras sample at different instants)."""
+    groups: dict[tuple, list[CountRecord]] = defaultdict(list)
+    for r in records:
+        start = math.floor(r.start / interval_s) * interval_s
+        camera = ALL_CAMERAS if per_site else r.camera
+        groups[(r.site, camera, r.kind, r.name, start)].append(r)
+    return [_merge(group, camera, start, interval_s, per_site) for (_, camera, _, _, start), group in
+            sorted(groups.items(), key=lambda item: item[0])]
+
+
+def _merge(group: list[CountRecord], camera: str, start: float, interval_s: float, per_site: bool) -> CountRecord:
+    samples = sum(r.samples for r in group)
+    weighted = sum(r.occupancy_mean * r.samples for r in group)
+    if per_site:  # cameras see different people: sum per-camera figures, not max them
+        per_camera = defaultdict(list)
+        for r in group:
+            per_camera[r.camera].append(r)
+        occupancy_max = sum(max(r.occupancy_max for r in rs) for rs in per_camera.values())
+        mean = sum(sum(r.occupancy_mean * r.samples for r in rs) / max(1, sum(r.samples for r in rs))
+                   for rs in per_camera.values())
+    else:
+        occupancy_max = max(r.occupancy_max for r in group)
+        mean = weighted / samples if samples else 0.0
+    return replace(group[0], camera=camera, start=start, end=start + interval_s, samples=samples,
+                   occupancy_max=occupancy_max, occupancy_mean=round(mean, 3),
+                   visits=sum(r.visits for r in group), in_count=sum(r.in_count for r in group),
+                   out_count=sum(r.out_count for r in group))

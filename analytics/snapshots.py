@@ -1,0 +1,38 @@
+"""Evidence images for events, in memory: the caller decides where (and whether) to store them."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+BOX_BGR = (0, 0, 255)
+CROP_PAD = 0.25  # context around the box in the crop, as a fraction of its size
+
+
+def _jpeg(image: np.ndarray, quality: int) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return buffer.tobytes()
+
+
+def clip_box(box, width: int, height: int) -> tuple[int, int, int, int]:
+    """Integer box clipped to the frame; raises when nothing of it is inside."""
+    x0, y0, x1, y1 = (int(round(float(v))) for v in box)
+    x0, x1 = max(0, min(x0, width)), max(0, min(x1, width))
+    y0, y1 = max(0, min(y0, height)), max(0, min(y1, height))
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"box {tuple(box)} lies outside the {width}x{height} frame")
+    return x0, y0, x1, y1
+
+
+def render_evidence(frame_bgr: np.ndarray, box, quality: int = 85) -> tuple[bytes, bytes]:
+    """(full frame with the box drawn, padded crop around the box) as JPEG bytes."""
+    height, width = frame_bgr.shape[:2]
+    x0, y0, x1, y1 = clip_box(box, width, height)
+    full = frame_bgr.copy()
+    thickness = max(2, round(min(width, height) / 200))
+    cv2.rectangle(full, (x0, y0), (x1 - 1, y1 - 1), BOX_BGR, thickness)
+    pad_x, pad_y = int((x1 - x0) * CROP_PAD), int((y1 - y0) * CROP_PAD)
+    crop = full[max(0, y0 - pad_y):min(height, y1 + pad_y), max(0, x0 - pad_x):min(width, x1 + pad_x)]
+    return _jpeg(full, quality), _jpeg(crop, quality)

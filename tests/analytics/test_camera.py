@@ -1,0 +1,111 @@
+"""CameraAnalytics end to end on synthetic detections: counts, events, summary shape, evidence."""
+
+import cv2
+import numpy as np
+import pytest
+
+from matakota.analytics.camera import CameraAnalytics
+from matakota.analytics.config import CameraAnalyticsConfig
+from matakota.analytics.detections import Detections
+from matakota.analytics.events import EventState, EventType
+from matakota.analytics.snapshots import render_evidence
+from tests.analytics.synthetic_scenes import dets, gauge_calibration, person_at, render_gauge
+
+T0 = 1_772_000_000.0  # an afternoon in Semarang (WIB)
+CONFIG = {
+    "fps": 1.0,
+    "frame_size": [800, 450],
+    "zones": [
+        {"name": "plaza", "units": "norm", "polygon": [[0.0, 0.4], [0.5, 0.4], [0.5, 1.0], [0.0, 1.0]]},
+        {"name": "kerb", "kind": "no_parking", "polygon": [[500, 300], [800, 300], [800, 450], [500, 450]],
+         "classes": [2, 3, 5, 7]},
+    ],
+    "lines": [{"name": "gate", "start": [0, 150], "end": [400, 150]}],  # below the line = in
+    "rules": [
+        {"type": "crowding", "zone": "plaza", "max_occupancy": 2, "for_s": 3, "clear_s": 3},
+        {"type": "parking", "zone": "kerb", "max_stationary_s": 30},
+    ],
+    "gauge": {"region": [680, 0, 800, 400], "calibration": gauge_calibration(), "levels": {"siaga": 60},
+              "raise_after": 2, "every_s": 10},
+}
+
+
+def scene(t: int) -> Detections:
+    """Three people walk down from y=100 into the plaza (y ≥ 180) at t=4, leave it at t≈40; a car parks at t=5..60."""
+    boxes, classes = [], []
+    for k in range(3):
+        y = 100 + 20 * t if t < 15 else (400 if t < 35 else 400 - 40 * (t - 35))
+        if y > 0:
+            boxes.append(person_at(60 + 100 * k, min(y, 400)))
+            classes.append(0)
+    if 5 <= t < 60:
+        boxes.append([560, 340, 700, 420])
+        classes.append(2)
+    return dets(boxes, cls=classes) if boxes else Detections.empty()
+
+
+@pytest.fixture
+def run():
+    camera = CameraAnalytics("cam-simpang-5", "simpang-lima", CameraAnalyticsConfig.model_validate(CONFIG))
+    frame = np.full((450, 800, 3), 100, np.uint8)
+    results = []
+    for t in range(90):
+        frame[0:400, 680:800] = render_gauge(30 + t / 2, seed=t)  # water rises 0.5 cm/s
+        results.append(camera.update(scene(t), T0 + t, frame))
+    return camera, results
+
+
+def test_summary_has_the_documented_shape_and_counts(run):
+    camera, _ = run
+    summary = camera.summary()
+    assert set(summary) == {"camera", "zones", "lines", "events"}
+    assert summary["zones"]["plaza"]["visits"] == 3
+    assert summary["zones"]["plaza"]["max_occupancy"] == 3
+    assert all(30 <= d <= 40 for d in summary["zones"]["plaza"]["dwell_s"]) and len(summary["zones"]["plaza"]["dwell_s"]) == 3
+    assert summary["lines"]["gate"] == {"in": 3, "out": 3}
+
+
+def test_rule_events_raise_and_clear(run):
+    _, results = run
+    events = [(e.type, e.state) for r in results for e in r.events]
+    assert events.count((EventType.CROWDING, EventState.RAISED)) == 1
+    assert events.count((EventType.CROWDING, EventState.CLEARED)) == 1
+    assert events.count((EventType.PARKING_VIOLATION, EventState.STARTED)) == 1
+    assert events.count((EventType.PARKING_VIOLATION, EventState.ENDED)) == 1
+    assert events.count((EventType.FLOOD_LEVEL, EventState.RAISED)) == 1
+
+
+def test_gauge_is_read_every_ten_seconds(run):
+    _, results = run
+    readings = [r.gauge for r in results if r.gauge is not None]
+    assert len(readings) == 9
+    assert all(abs(g.level_cm - (30 + (g.t - T0) / 2)) <= 5 for g in readings)
+
+
+def test_minute_count_records_close_as_time_passes(run):
+    camera, results = run
+    closed = [c for r in results for c in r.counts]
+    assert {(c.kind, c.name) for c in closed} == {("zone", "plaza"), ("zone", "kerb"), ("line", "gate")}
+    assert sum(c.visits for c in closed + camera.flush() if c.name == "plaza") == 3
+
+
+def test_parking_event_carries_evidence_that_renders(run):
+    _, results = run
+    started = next(e for r in results for e in r.events if e.type is EventType.PARKING_VIOLATION)
+    full, crop = render_evidence(np.full((450, 800, 3), 80, np.uint8), started.box)
+    assert cv2.imdecode(np.frombuffer(full, np.uint8), cv2.IMREAD_COLOR).shape == (450, 800, 3)
+    crop_image = cv2.imdecode(np.frombuffer(crop, np.uint8), cv2.IMREAD_COLOR)
+    assert crop_image.shape[1] > 140 - 1 and crop_image.shape[0] > 80 - 1  # the car and some context
+    assert crop_image[..., 2].max() > 200  # the red box is drawn
+
+
+@pytest.mark.parametrize("box", [(900, 500, 1000, 600), (10, 10, 10, 50)])
+def test_evidence_box_outside_the_frame_is_an_error(box):
+    with pytest.raises(ValueError, match="outside"):
+        render_evidence(np.zeros((450, 800, 3), np.uint8), box)
+
+
+def test_norm_zones_need_a_frame_size():
+    config = CameraAnalyticsConfig.model_validate({**CONFIG, "frame_size": None})
+    with pytest.raises(ValueError, match="frame size"):
+        CameraAnalytics("c", "s", config)
