@@ -9,10 +9,9 @@ import numpy as np
 
 from matakota.actors.decode import DecodeMode, VideoFrame
 from matakota.actors.reader import CameraReader, RateMeter
-from matakota.analytics.camera import CameraAnalytics
+from matakota.analytics.camera import CameraAnalytics, FrameResult
 from matakota.analytics.counts import CountRecord
 from matakota.analytics.detections import Detections
-from matakota.analytics.events import Event
 from matakota.cluster.config import CameraConfig
 
 LATENCY_SAMPLES = 256
@@ -56,7 +55,7 @@ class CameraRuntime:
         self.next_due = max(self.next_due + self.period, now - self.period)
         return frame
 
-    def analyse(self, frame: VideoFrame, detections: Detections, done: float) -> tuple[Event, ...]:
+    def analyse(self, frame: VideoFrame, detections: Detections, done: float) -> FrameResult:
         result = self.analytics.update(detections, frame.received_at, frame.image)
         self.latencies.append(done - frame.received_at)
         self.analysed_rate.add()
@@ -72,7 +71,7 @@ class CameraRuntime:
             "height": int(frame.image.shape[0]),
             "detections": result.detections.to_json(),
         }
-        return result.events
+        return result
 
     def latest(self) -> dict | None:
         return self._latest
@@ -93,6 +92,7 @@ class CameraRuntime:
             "fps_analysed": round(self.analysed_rate.rate(), 2),
             "frames_decoded": reader.frames_decoded,
             "drops": reader.frames_dropped + self.counters["late_drops"] + self.counters["backpressure_drops"],
+            "reader_drops": reader.frames_dropped,
             "reconnects": reader.reconnects,
             "stalls": reader.stalls,
             "last_frame_age_s": None if age is None else round(age, 3),

@@ -17,6 +17,7 @@ import ray
 from ray import serve
 
 from matakota.actors.camera import CameraRuntime
+from matakota.actors.shard_metrics import ShardMetrics
 from matakota.analytics.events import Event
 from matakota.cluster.config import CameraConfig, ShardConfig
 from matakota.models.yolox import FrameBatch
@@ -44,6 +45,7 @@ class CameraShard:
         self.inflight = 0
         self.counters = {"batches": 0, "frames_sent": 0, "detector_errors": 0}
         self.started_at = time.time()
+        self.metrics = ShardMetrics(shard_id)
         self._loop_task = None
 
     async def _ensure_loop(self) -> None:
@@ -68,6 +70,7 @@ class CameraShard:
         await asyncio.to_thread(CameraRuntime.stop_all, runtimes)
         for runtime in runtimes:
             self.counts.extend(runtime.close())
+            self.metrics.forget(runtime.config.id)
         return [runtime.config.id for runtime in runtimes]
 
     # ---- the tick loop
@@ -78,7 +81,9 @@ class CameraShard:
                 self._tick()
             except Exception:  # noqa: BLE001 - the loop must outlive any one bad tick
                 log.exception("shard %s: tick failed", self.shard_id)
-            await asyncio.sleep(max(0.0, self.config.tick_s - (time.monotonic() - started)))
+            spent = time.monotonic() - started
+            self.metrics.observe_tick(spent)
+            await asyncio.sleep(max(0.0, self.config.tick_s - spent))
 
     def _tick(self) -> None:
         now = time.time()
@@ -109,18 +114,25 @@ class CameraShard:
         self.counters["frames_sent"] += len(batch)
         done = time.time()
         for (runtime, frame), detections in zip(ready, results):
-            self.events.extend(runtime.analyse(frame, detections, done))
+            result = runtime.analyse(frame, detections, done)
+            self.metrics.observe_latency(done - frame.received_at)
+            self.metrics.observe_events(result.events)
+            if result.gauge is not None and result.gauge.level_cm is not None:
+                self.metrics.observe_water_level(runtime.config.id, runtime.config.site, result.gauge.level_cm)
+            self.events.extend(result.events)
 
     # ---- what the supervisor and the API read
     def heartbeat(self) -> dict:
-        """Liveness and per-camera stats in one small message (the supervisor polls it)."""
+        """Liveness and per-camera stats in one small message (the supervisor polls it); exports metrics."""
+        cameras = [runtime.stats() for runtime in self.cameras.values()]
+        self.metrics.export(cameras, self.inflight)
         return {
             "shard": self.shard_id,
             "node": ray.get_runtime_context().get_node_id(),
             "time": time.time(),
             "inflight": self.inflight,
             **self.counters,
-            "cameras": [runtime.stats() for runtime in self.cameras.values()],
+            "cameras": cameras,
         }
 
     def latest_detections(self, camera_id: str) -> dict | None:

@@ -78,8 +78,11 @@ class CameraStatus(BaseModel):
     last_frame_age_s: float | None = Field(None, description="seconds since the last decoded frame")
     latency_p50_s: float | None = Field(None, description="decoded → detections back, median")
     latency_p99_s: float | None = Field(None, description="decoded → detections back, 99th percentile")
+    frames_decoded: int = 0
     frames_analysed: int = 0
+    detections: int = Field(0, description="objects detected so far")
     reconnects: int = 0
+    stalls: int = 0
     occupancy: dict[str, int] = Field(default_factory=dict, description="people now in each zone")
 
 

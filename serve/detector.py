@@ -14,17 +14,14 @@ from pathlib import Path
 
 import numpy as np
 from ray import serve
-from ray.util import metrics
 
 from matakota.analytics.detections import Detections
 from matakota.cluster import assets
 from matakota.cluster.config import DetectorConfig
+from matakota.cluster.metrics import metric
 from matakota.models.yolox import FrameBatch, YoloxDetector
 
 log = logging.getLogger("matakota.detector")
-
-BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
-LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
 
 
 def resolve_model(model: str) -> Path:
@@ -41,23 +38,13 @@ class DetectorMetrics:
     """What SREs and tests read: batch sizes, inference latency, frames, provider in use."""
 
     def __init__(self, provider: str) -> None:
-        self.batch_frames = metrics.Histogram(
-            "matakota_detector_batch_frames", "Frames per inference batch.", boundaries=BATCH_BUCKETS
-        )
-        self.inference_seconds = metrics.Histogram(
-            "matakota_detector_inference_seconds", "Wall time of one batched inference.", boundaries=LATENCY_BUCKETS
-        )
-        self.frames = metrics.Counter("matakota_detector_frames_total", "Frames run through the detector.")
-        self.provider = metrics.Gauge(
-            "matakota_detector_provider_info", "1 for the ONNX Runtime provider in use.", tag_keys=("provider",)
-        )
-        self.provider.set(1, tags={"provider": provider})
+        metric("matakota_detector_provider_info").set(1, tags={"provider": provider})
         self.batch_sizes: Counter[int] = Counter()  # local copy, reported by health()
 
     def observe(self, frames: int, seconds: float) -> None:
-        self.batch_frames.observe(frames)
-        self.inference_seconds.observe(seconds)
-        self.frames.inc(frames)
+        metric("matakota_detector_batch_frames").observe(frames)
+        metric("matakota_detector_inference_seconds").observe(seconds)
+        metric("matakota_detector_frames_total").inc(frames)
         self.batch_sizes[frames] += 1
 
 

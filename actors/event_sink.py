@@ -1,0 +1,187 @@
+"""EventSink: the one writer of counts and events. Stores each batch, then fans its events out (MQTT,
+webhooks, the SSE broadcast). Senders keep batches in an `Outbox` until `write` acknowledges them.
+
+At-least-once, no doubles: `write` is idempotent (records carry stable ids; the store inserts with
+ON CONFLICT DO NOTHING), so it is the one method Ray retries (`max_task_retries=-1`) when the actor dies
+mid-call; the actor restarts (`max_restarts=-1`) and rebuilds from the store, which is where the truth is.
+Fan-out is at-least-once too: events a restarted sink receives again are published again (each message
+carries the stable event id to dedupe on); a resend to a live sink is recognised and not re-published.
+
+SSE: the API's stream endpoint long-polls `poll(after, timeout_s)`; sequence numbers restart with the actor
+(a reader whose sequence is ahead of the sink's starts over from "now").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import OrderedDict
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError
+
+from matakota.actors.camera_shard import NAMESPACE
+from matakota.actors.outbox import Outbox
+from matakota.cluster.outputs import Outputs, OutputsConfig
+from matakota.cluster.store import InvalidRecord, open_store
+from matakota.cluster.store.base import count_row, event_row
+from matakota.cluster.store.config import StoreConfig
+
+log = logging.getLogger("matakota.event_sink")
+EVENT_SINK_NAME = "event-sink"
+SEEN_BATCHES = 10_000
+SEEN_EVENTS = 100_000
+
+
+class _Recent(OrderedDict):
+    """Bounded set of recently seen keys (oldest forgotten first)."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def add(self, key, value=None) -> bool:
+        """True if the key is new."""
+        if key in self:
+            return False
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return True
+
+
+@ray.remote(max_restarts=-1, max_task_retries=0)
+class EventSink:
+    def __init__(self, store: StoreConfig, outputs: OutputsConfig | None = None, pg_schema: str | None = None):
+        self.config = store
+        self.store = open_store(store.url, store.snapshot_dir, schema=pg_schema)
+        self.outputs = Outputs(outputs or OutputsConfig())
+        self.counters = {"batches": 0, "duplicate_batches": 0, "events_stored": 0, "counts_stored": 0,
+                         "rejected": 0, "store_errors": 0, "pruned_events": 0, "pruned_counts": 0}
+        self._batches = _Recent(SEEN_BATCHES)  # batch id → ack, to answer resends without a write
+        self._fanned = _Recent(SEEN_EVENTS)
+        self._pruner: asyncio.Task | None = None
+        self.started = time.time()
+
+    @ray.method(max_task_retries=-1)
+    async def write(self, batch_id: str, events: list[dict], counts: list[dict]) -> dict:
+        """Store a batch (idempotent) and fan its events out; the returned ack means it is durable."""
+        self._start_pruner()
+        if batch_id in self._batches:
+            self.counters["duplicate_batches"] += 1
+            return {**self._batches[batch_id], "duplicate": True}
+        events, counts, rejected = self._valid(events, counts)
+        try:
+            events = await asyncio.to_thread(self._save_snapshots, events)
+            result = await asyncio.to_thread(self.store.write, events, counts)
+        except Exception:
+            self.counters["store_errors"] += 1
+            raise  # not acknowledged: the sender keeps the batch and resends
+        self.counters["batches"] += 1
+        self.counters["events_stored"] += result.events
+        self.counters["counts_stored"] += result.counts
+        self.counters["rejected"] += rejected
+        self.outputs.deliver([e for e in events if self._fanned.add(e["id"])])
+        ack = {"batch_id": batch_id, "events": result.events, "counts": result.counts, "rejected": rejected}
+        self._batches.add(batch_id, ack)
+        return {**ack, "duplicate": False}
+
+    def _valid(self, events, counts):
+        """Records the store can take; a malformed one is counted and skipped, so it never blocks a batch."""
+        good_events, good_counts, rejected = [], [], 0
+        for records, check, good in ((events, event_row, good_events), (counts, count_row, good_counts)):
+            for record in records:
+                try:
+                    check(record)
+                    good.append(record)
+                except InvalidRecord as error:
+                    rejected += 1
+                    log.warning("rejected record: %s", error)
+        return good_events, good_counts, rejected
+
+    def _save_snapshots(self, events: list[dict]) -> list[dict]:
+        """Events may carry `snapshot_jpeg` / `crop_jpeg` bytes: written as files, replaced by their names."""
+        out = []
+        for event in events:
+            full, crop = event.get("snapshot_jpeg"), event.get("crop_jpeg")
+            event = {k: v for k, v in event.items() if k not in ("snapshot_jpeg", "crop_jpeg")}
+            if full is not None and self.store.snapshots is not None:
+                event["snapshot"], event["snapshot_crop"] = self.store.snapshots.save(event["id"], full, crop)
+            out.append(event)
+        return out
+
+    async def poll(self, after: int | None = None, timeout_s: float = 15.0, limit: int = 100):
+        """Live events after sequence `after` (None: from now), waiting up to timeout_s: ([(seq, event)], last)."""
+        return await self.outputs.broadcast.poll(after, min(timeout_s, 60.0), limit)
+
+    async def recent(self, limit: int = 100) -> list[dict]:
+        return self.outputs.broadcast.recent(limit)
+
+    async def status(self, site: str, camera: str, status: dict) -> None:
+        """Publish a camera's status (retained on MQTT)."""
+        self.outputs.status(site, camera, status)
+
+    async def prune(self) -> dict:
+        if self.config.retention_s is None:
+            return {"events": 0, "counts": 0, "files": 0}
+        result = await asyncio.to_thread(self.store.prune, self.config.retention_s)
+        self.counters["pruned_events"] += result.events
+        self.counters["pruned_counts"] += result.counts
+        return {"events": result.events, "counts": result.counts, "files": result.files}
+
+    def _start_pruner(self) -> None:
+        if self._pruner is None and self.config.retention_s is not None:
+            self._pruner = asyncio.get_running_loop().create_task(self._prune_forever())
+
+    async def _prune_forever(self) -> None:
+        while True:
+            try:
+                await self.prune()
+            except Exception as error:  # noqa: BLE001 - a failed prune is retried next interval
+                log.warning("prune failed: %s", error)
+            await asyncio.sleep(self.config.prune_interval_s)
+
+    async def stats(self) -> dict:
+        return {**self.counters, "pid": os.getpid(), "started": self.started, "outputs": self.outputs.stats()}
+
+    async def check_health(self) -> bool:
+        await asyncio.to_thread(self.store.schema_version)
+        return True
+
+
+def start_event_sink(store: StoreConfig, outputs: OutputsConfig | None = None, *, name: str = EVENT_SINK_NAME,
+                     pg_schema: str | None = None, **options):
+    """The named EventSink (created if missing). Extra options go to `.options()` (e.g. lifetime="detached")."""
+    return EventSink.options(name=name, namespace=NAMESPACE, get_if_exists=True, num_cpus=0,
+                             max_concurrency=256, **options).remote(store, outputs, pg_schema)
+
+
+def flush(outbox: Outbox, sink, timeout_s: float = 30.0, max_batches: int = 1000) -> int:
+    """Send the outbox's batches in order until it is empty, one fails, or max_batches; returns acked batches.
+    A failed or timed-out batch stays in the outbox for the next call."""
+    sent = 0
+    while sent < max_batches and (batch := outbox.next_batch()) is not None:
+        try:
+            ray.get(sink.write.remote(batch.id, batch.events, batch.counts), timeout=timeout_s)
+        except (GetTimeoutError, RayActorError) as error:
+            log.warning("EventSink did not acknowledge batch %s: %s", batch.id, type(error).__name__)
+            break
+        outbox.ack(batch.id)
+        sent += 1
+    return sent
+
+
+async def flush_async(outbox: Outbox, sink, timeout_s: float = 30.0, max_batches: int = 1000) -> int:
+    """`flush` for async actors (CameraShard)."""
+    sent = 0
+    while sent < max_batches and (batch := outbox.next_batch()) is not None:
+        try:
+            await asyncio.wait_for(sink.write.remote(batch.id, batch.events, batch.counts), timeout_s)
+        except (asyncio.TimeoutError, RayActorError) as error:
+            log.warning("EventSink did not acknowledge batch %s: %s", batch.id, type(error).__name__)
+            break
+        outbox.ack(batch.id)
+        sent += 1
+    return sent

@@ -1,0 +1,69 @@
+"""Exports a shard's per-camera and per-shard figures as catalogued Prometheus metrics (cluster/metrics.py).
+
+Counters are cumulative in Ray, so each export adds the growth since the previous one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from matakota.analytics.events import Event, EventState
+from matakota.cluster.metrics import metric
+
+COUNTERS = {  # camera stats field → (metric, extra tags)
+    "frames_decoded": ("matakota_camera_frames_decoded_total", {}),
+    "frames_analysed": ("matakota_camera_frames_analysed_total", {}),
+    "reader_drops": ("matakota_camera_frames_dropped_total", {"reason": "overwritten"}),
+    "late_drops": ("matakota_camera_frames_dropped_total", {"reason": "late"}),
+    "backpressure_drops": ("matakota_camera_frames_dropped_total", {"reason": "backpressure"}),
+    "reconnects": ("matakota_camera_reconnects_total", {}),
+}
+OPEN_STATES = (EventState.STARTED, EventState.RAISED)
+
+
+class ShardMetrics:
+    def __init__(self, shard_id: str) -> None:
+        self.shard_id = shard_id
+        self._exported: dict[tuple[str, str], float] = defaultdict(float)
+        self._active: dict[str, Event] = {}  # open incidents by incident id
+        self._alarm_keys: set[tuple[str, str]] = set()
+
+    def observe_latency(self, seconds: float) -> None:
+        metric("matakota_pipeline_latency_seconds").observe(seconds, tags={"shard": self.shard_id})
+
+    def observe_tick(self, seconds: float) -> None:
+        metric("matakota_shard_tick_seconds").observe(seconds, tags={"shard": self.shard_id})
+
+    def observe_events(self, events) -> None:
+        for event in events:
+            if event.state in OPEN_STATES:
+                self._active[event.incident_id] = event
+            else:
+                self._active.pop(event.incident_id, None)
+
+    def observe_water_level(self, camera: str, site: str, level_cm: float) -> None:
+        metric("matakota_water_level_cm").set(level_cm, tags={"camera": camera, "site": site})
+
+    def export(self, cameras: list[dict], inflight: int) -> None:
+        shard = {"shard": self.shard_id}
+        metric("matakota_shard_cameras").set(len(cameras), tags=shard)
+        metric("matakota_shard_inflight_batches").set(inflight, tags=shard)
+        for row in cameras:
+            tags = {"camera": row["id"], "site": row["site"], **shard}
+            metric("matakota_camera_up").set(1 if row["state"] == "online" else 0, tags=tags)
+            for field, (name, extra) in COUNTERS.items():
+                growth = row[field] - self._exported[(row["id"], field)]
+                if growth > 0:
+                    metric(name).inc(growth, tags={**tags, **extra})
+                    self._exported[(row["id"], field)] = row[field]
+        active: dict[tuple[str, str], int] = defaultdict(int)
+        for event in self._active.values():
+            active[(event.type.value, event.site)] += 1
+        self._alarm_keys |= set(active)
+        for kind, site in self._alarm_keys:  # cleared alarms go back to 0
+            metric("matakota_alarms_active").set(active.get((kind, site), 0), tags={"type": kind, "site": site})
+
+    def forget(self, camera_id: str) -> None:
+        """A removed camera: its gauge reads 0 until the series ages out."""
+        for key in [k for k in self._exported if k[0] == camera_id]:
+            del self._exported[key]

@@ -1,0 +1,131 @@
+"""The fleet end to end on real Ray: RTSP simulator → CameraShards → the real Detector → /v1/cameras."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+import ray
+
+from matakota.actors.camera_shard import NAMESPACE
+from matakota.cluster import bootstrap
+from matakota.cluster.config import parse_config
+
+pytestmark = pytest.mark.timeout(300)
+PASSWORD = "s3cret-pw"
+
+
+def cameras(api_url) -> dict[str, dict]:
+    response = httpx.get(f"{api_url}/v1/cameras", timeout=30)
+    assert response.status_code == 200
+    assert PASSWORD not in response.text
+    return {row["id"]: row for row in response.json()}
+
+
+def cameras_when(api_url, condition) -> dict | None:
+    rows = cameras(api_url)
+    return rows if condition(rows) else None
+
+
+def wait_for(predicate, timeout, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.fixture(scope="module")
+def sim(rtsp_sim, person_clip, car_clip):
+    mounts = {"people-0": person_clip, "people-1": person_clip, "cars-0": car_clip}
+    with rtsp_sim.RtspSimulator(mounts, user="admin", password=PASSWORD) as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def fleet(api_url, sim):
+    people = {"fps": 2.0, "zones": [{"name": "room", "polygon": [[0, 0], [768, 0], [768, 432], [0, 432]]}]}
+    config = parse_config({"fleet": {"shards": {"cameras_per_shard": 2}, "cameras": [
+        {"id": "people-0", "site": "simpang-lima", "url": sim.url("people-0"), "analytics": people},
+        {"id": "people-1", "site": "simpang-lima", "url": sim.url("people-1"), "analytics": people,
+         "decode": {"mode": "keyframes"}},
+        {"id": "cars-0", "site": "kota-lama", "url": sim.url("cars-0"), "analytics": {"fps": 1.0}},
+        {"id": "wrong-password", "site": "kota-lama", "url": sim.url("cars-0", password="nope")},
+        {"id": "unreachable", "site": "kota-lama", "url": "rtsp://admin:" + PASSWORD + "@127.0.0.1:9/x"},
+    ]}})
+    supervisor = bootstrap.start_fleet(config)
+    yield supervisor
+    bootstrap.stop_fleet()
+
+
+def test_cameras_come_online_and_people_are_detected(api_url, fleet):
+    online = wait_for(lambda: all(cameras(api_url)[c]["state"] == "online" for c in ("people-0", "people-1", "cars-0")), 60)
+    assert online, cameras(api_url)
+    rows = cameras(api_url)
+    assert {rows[c]["shard"] for c in rows} <= {"shard-0", "shard-1", "shard-2"}
+    assert rows["people-0"]["url"].startswith("rtsp://admin:***@127.0.0.1")
+
+    def saw_person():
+        latest = httpx.get(f"{api_url}/v1/cameras/people-0/detections/latest", timeout=30)
+        return latest.status_code == 200 and any(d["label"] == "person" for d in latest.json()["detections"])
+
+    assert wait_for(saw_person, 60), "no person detected on the people clip"
+    assert wait_for(lambda: cameras(api_url)["people-0"]["frames_analysed"] > 5, 30)
+    row = cameras(api_url)["people-0"]
+    assert 1.0 <= row["fps_analysed"] <= 2.6 and row["latency_p50_s"] is not None
+
+
+def test_bad_cameras_say_why_without_the_password(api_url, fleet):
+    rows = wait_for(lambda: cameras_when(api_url, lambda r: r["wrong-password"]["reason"] and r["unreachable"]["reason"]), 60)
+    assert rows, cameras(api_url)
+    assert rows["wrong-password"]["state"] in ("error", "offline")
+    assert "auth" in rows["wrong-password"]["reason"].lower() or "401" in rows["wrong-password"]["reason"]
+    assert rows["unreachable"]["state"] == "offline"
+    for row in rows.values():
+        assert PASSWORD not in str(row)
+
+
+def test_unknown_camera_is_404(api_url, fleet):
+    response = httpx.get(f"{api_url}/v1/cameras/nope/detections/latest", timeout=30)
+    assert response.status_code == 404 and "no camera 'nope'" in response.json()["detail"]
+
+
+def test_a_mount_outage_takes_one_camera_offline_and_back_while_others_keep_flowing(api_url, fleet, sim):
+    assert wait_for(lambda: cameras(api_url)["cars-0"]["state"] == "online", 60)
+    before = cameras(api_url)
+    sim.stop_mount("cars-0")
+    try:
+        down = wait_for(lambda: cameras(api_url)["cars-0"]["state"] != "online", 40)
+        assert down, cameras(api_url)["cars-0"]
+        assert cameras(api_url)["cars-0"]["reason"]
+    finally:
+        sim.start_mount("cars-0")
+    assert wait_for(lambda: cameras(api_url)["cars-0"]["state"] == "online", 60), cameras(api_url)["cars-0"]
+    after = cameras(api_url)
+    assert after["cars-0"]["reconnects"] > before["cars-0"]["reconnects"]
+    for camera in ("people-0", "people-1"):
+        assert after[camera]["frames_decoded"] > before[camera]["frames_decoded"]
+
+
+def test_keyframe_mode_decodes_only_keyframes(api_url, fleet):
+    rows = wait_for(lambda: cameras_when(api_url, lambda r: r["people-1"]["frames_decoded"] > 5), 60)
+    # the clip has a keyframe every 10 frames at 10 fps: keyframe mode decodes ~1 frame/s, full decode ~10
+    assert rows["people-1"]["fps_in"] <= 2.0 < rows["people-0"]["fps_in"]
+
+
+def test_adding_and_removing_a_camera_at_run_time_leaves_no_reader_behind(api_url, fleet, sim):
+    shard = ray.get_actor("shard-0", namespace=NAMESPACE)
+    threads_before = ray.get(shard.reader_threads.remote())
+    others_before = {c: r["frames_decoded"] for c, r in cameras(api_url).items()}
+    camera = {"id": "extra", "url": sim.url("people-0"), "analytics": {"fps": 1.0}}
+    assert ray.get(shard.add_cameras.remote([camera])) == ["extra"]
+    assert ray.get(shard.reader_threads.remote()) == threads_before + 1
+    assert wait_for(lambda: any(c["id"] == "extra" and c["state"] == "online"
+                                for c in ray.get(shard.heartbeat.remote())["cameras"]), 30)
+    assert ray.get(shard.remove_cameras.remote(["extra"])) == ["extra"]
+    assert ray.get(shard.reader_threads.remote()) == threads_before
+    after = cameras(api_url)
+    assert all(after[c]["frames_decoded"] >= n for c, n in others_before.items())
