@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError
+from ray.exceptions import RayError
 
 from matakota.actors.camera_shard import NAMESPACE
 from matakota.actors.outbox import Outbox
@@ -165,7 +165,7 @@ def flush(outbox: Outbox, sink, timeout_s: float = 30.0, max_batches: int = 1000
     while sent < max_batches and (batch := outbox.next_batch()) is not None:
         try:
             ray.get(sink.write.remote(batch.id, batch.events, batch.counts), timeout=timeout_s)
-        except (GetTimeoutError, RayActorError) as error:
+        except RayError as error:  # timed out, actor unavailable, or the store failed: keep it
             log.warning("EventSink did not acknowledge batch %s: %s", batch.id, type(error).__name__)
             break
         outbox.ack(batch.id)
@@ -179,7 +179,7 @@ async def flush_async(outbox: Outbox, sink, timeout_s: float = 30.0, max_batches
     while sent < max_batches and (batch := outbox.next_batch()) is not None:
         try:
             await asyncio.wait_for(sink.write.remote(batch.id, batch.events, batch.counts), timeout_s)
-        except (asyncio.TimeoutError, RayActorError) as error:
+        except (asyncio.TimeoutError, RayError) as error:
             log.warning("EventSink did not acknowledge batch %s: %s", batch.id, type(error).__name__)
             break
         outbox.ack(batch.id)

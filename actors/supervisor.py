@@ -1,167 +1,362 @@
-"""FleetSupervisor: desired state (cameras) vs actual (shards, heartbeats); assigns and re-homes cameras.
+"""FleetSupervisor: desired state (cameras) vs actual (shards, heartbeats, load); assigns, re-homes, rebalances.
 
-Shards are detached named actors, so they outlive a supervisor restart: a restarted supervisor adopts the
-shards it finds (by name) and the cameras they report, and moves nothing that did not need moving.
+- Desired state lives in the GCS (`desired_state`), so a restarted supervisor (`max_restarts=-1`) rebuilds it.
+- Shards are detached named actors (`shard-<n>`, never reused) that outlive a supervisor restart: a restarted
+  supervisor adopts every shard it finds and the cameras each reports, and moves nothing that did not need moving.
+- A shard that errors or misses heartbeats is replaced: its cameras go to shards with room (new ones if needed);
+  the time until all of them are online again is measured and exported.
+- Rebalancing by measured cost, with hysteresis and a cap on moves per round; a move is make-before-break.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
+from dataclasses import dataclass, field
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError
+from ray.exceptions import RayActorError
 
-from matakota.actors.camera_shard import NAMESPACE, CameraShard, shard_name
+from matakota.actors import desired_state
+from matakota.actors.assignment import ANALYSE_S_PER_FRAME, DECODE_S_PER_FRAME, Capacity, Move, Shard
+from matakota.actors.assignment import camera_cost, place, rebalance, shards_needed
+from matakota.actors.camera_shard import NAMESPACE, CameraShard
+from matakota.actors.decode import DecodeMode
 from matakota.cluster.config import CameraConfig, FleetConfig
+from matakota.cluster.metrics import metric
 
 log = logging.getLogger("matakota.supervisor")
 
 SUPERVISOR_NAME = "supervisor"
-HEARTBEAT_PERIOD_S = 1.0
-HEARTBEAT_TIMEOUT_S = 5.0
+SHARD_PREFIX = "shard-"
+ASSUMED_SOURCE_FPS = 25.0  # decode rate assumed for a camera not yet measured (sampled/all modes)
+MOVE_ONLINE_TIMEOUT_S = 10.0
 
 
-@ray.remote(max_restarts=-1, max_task_retries=-1)
+class CameraError(ValueError):
+    """A run-time camera change that cannot be applied (duplicate id, unknown camera, invalid config)."""
+
+
+@dataclass
+class Failover:
+    shard: str
+    reason: str
+    cameras: set[str]
+    started: float
+    duration_s: float | None = None
+    waiting: set[str] = field(default_factory=set)
+
+    def view(self) -> dict:
+        return {"shard": self.shard, "reason": self.reason, "cameras": len(self.cameras), "at": self.started,
+                "duration_s": self.duration_s}
+
+
+def estimated_cost(camera: CameraConfig) -> float:
+    fps = camera.analytics.fps
+    decoded = fps if camera.decode.mode is DecodeMode.KEYFRAMES else ASSUMED_SOURCE_FPS
+    return decoded * DECODE_S_PER_FRAME + fps * ANALYSE_S_PER_FRAME
+
+
+# No task retries: add/remove are not idempotent; callers see the error while it restarts and try again.
+@ray.remote(max_restarts=-1)
 class FleetSupervisor:
     def __init__(self, fleet: dict, detector_app: str = "matakota") -> None:
         self.fleet = FleetConfig.model_validate(fleet)
         self.detector_app = detector_app
-        self.desired: dict[str, CameraConfig] = {c.id: c for c in self.fleet.cameras}
-        self.assignment: dict[str, str] = {}  # camera id → shard name
-        self.shards: dict[str, ray.actor.ActorHandle] = {}
+        saved = desired_state.load()
+        self.desired: dict[str, CameraConfig] = saved if saved is not None else {c.id: c for c in self.fleet.cameras}
+        if saved is None:
+            desired_state.save(self.desired)
+        options = self.fleet.shards
+        self.capacity = Capacity(options.cameras_per_shard, options.max_load)
+        self.shards: dict[str, Shard] = {}
+        self.handles: dict[str, ray.actor.ActorHandle] = {}
         self.heartbeats: dict[str, dict] = {}
-        self.failovers: list[dict] = []
+        self.missed: dict[str, int] = {}
+        self.failovers: list[Failover] = []
+        self.moves: list[dict] = []
+        self.last_rebalance: dict | None = None
+        self._next_index = 0
         self._poller = None
+        self._lock = asyncio.Lock()
 
-    # ---- start-up: adopt what runs, start what is missing
+    # ---- start-up
     async def start(self) -> dict:
-        if self._poller is None:
-            await self._adopt_running_shards()
-            await self._assign(list(self.desired))
-            self._poller = asyncio.get_running_loop().create_task(self._poll_forever())
+        """Adopt running shards, place every unplaced camera, start the loop. Idempotent."""
+        async with self._lock:
+            if self._poller is None:
+                await self._adopt_running_shards()
+                await self._reconcile()
+                self._poller = asyncio.get_running_loop().create_task(self._loop())
         return self.fleet_view()
 
-    def _shard_count(self) -> int:
-        return max(1, math.ceil(len(self.desired) / self.fleet.shards.cameras_per_shard))
-
     async def _adopt_running_shards(self) -> None:
-        for index in range(self._shard_count()):
-            name = shard_name(index)
+        names = sorted(a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+                       if a["namespace"] == NAMESPACE and a["name"].startswith(SHARD_PREFIX))
+        for name in names:
+            handle = ray.get_actor(name, namespace=NAMESPACE)
             try:
-                handle = ray.get_actor(name, namespace=NAMESPACE)
-            except ValueError:
-                continue
-            try:
-                beat = await asyncio.wait_for(handle.heartbeat.remote(), HEARTBEAT_TIMEOUT_S)
+                beat = await asyncio.wait_for(handle.heartbeat.remote(), self.fleet.shards.heartbeat_timeout_s)
             except (RayActorError, asyncio.TimeoutError):
                 continue
-            self.shards[name] = handle
+            self._next_index = max(self._next_index, int(name.removeprefix(SHARD_PREFIX)) + 1)
+            self.handles[name] = handle
             self.heartbeats[name] = beat
-            for camera in beat["cameras"]:
-                if camera["id"] in self.desired:
-                    self.assignment[camera["id"]] = name
+            self.shards[name] = Shard(name, beat["node"], {c["id"] for c in beat["cameras"]})
+        log.info("adopted %d running shards", len(self.shards))
 
-    def _new_shard(self, name: str):
+    def _costs(self) -> dict[str, float]:
+        measured = {c["id"]: camera_cost(c.get("fps_in", 0.0), c.get("fps_analysed", 0.0))
+                    for beat in self.heartbeats.values() for c in beat["cameras"] if c.get("state") == "online"}
+        return {camera_id: measured.get(camera_id) or estimated_cost(config)
+                for camera_id, config in self.desired.items()}
+
+    def _start_shard(self) -> str:
+        name = f"{SHARD_PREFIX}{self._next_index}"
+        self._next_index += 1
         options = self.fleet.shards
-        return CameraShard.options(
-            name=name, namespace=NAMESPACE, lifetime="detached", num_cpus=options.num_cpus, max_concurrency=64,
+        self.handles[name] = CameraShard.options(
+            name=name, namespace=NAMESPACE, lifetime="detached", num_cpus=options.num_cpus,
+            max_concurrency=64, scheduling_strategy="SPREAD",
         ).remote(name, options.model_dump(mode="json"), self.fleet.allow_files, self.detector_app)
+        self.shards[name] = Shard(name)
+        return name
 
-    async def _assign(self, camera_ids: list[str]) -> None:
-        """Place unassigned cameras on the least-loaded shard with room (stable: placed cameras stay)."""
-        capacity = self.fleet.shards.cameras_per_shard
-        for index in range(self._shard_count()):
-            name = shard_name(index)
-            if name not in self.shards:
-                self.shards[name] = self._new_shard(name)
-        load = {name: 0 for name in self.shards}
-        for shard in self.assignment.values():
-            load[shard] = load.get(shard, 0) + 1
-        plan: dict[str, list[dict]] = {}
-        for camera_id in camera_ids:
-            if camera_id in self.assignment:
-                continue
-            name = min(load, key=lambda s: (load[s] >= capacity, load[s], s))
-            load[name] += 1
-            self.assignment[camera_id] = name
-            plan.setdefault(name, []).append(self.desired[camera_id].model_dump(mode="json"))
-        await asyncio.gather(*(self.shards[name].add_cameras.remote(cams) for name, cams in plan.items()))
+    async def _reconcile(self) -> None:
+        """Make actual follow desired: drop cameras nobody wants, place the unplaced (adding shards as needed)."""
+        costs = self._costs()
+        for shard in self.shards.values():
+            unwanted = sorted(shard.cameras - set(self.desired))
+            if unwanted:
+                shard.cameras -= set(unwanted)
+                await self.handles[shard.name].remove_cameras.remote(unwanted)
+        while len(self.shards) < shards_needed(costs, self.capacity):
+            self._start_shard()
+        placed = {c for shard in self.shards.values() for c in shard.cameras}
+        before = {name: set(shard.cameras) for name, shard in self.shards.items()}
+        unplaced = place(sorted(set(self.desired) - placed), self.shards, costs, self.capacity)
+        while unplaced:
+            self._start_shard()
+            unplaced = place(unplaced, self.shards, costs, self.capacity)
+        await self._push_additions(before)
 
-    # ---- liveness
-    async def _poll_forever(self) -> None:
+    async def _push_additions(self, before: dict[str, set[str]]) -> None:
+        calls = []
+        for name, shard in self.shards.items():
+            added = sorted(shard.cameras - before.get(name, set()))
+            if added:
+                cameras = [self.desired[c].model_dump(mode="json") for c in added]
+                calls.append(self.handles[name].add_cameras.remote(cameras))
+        await asyncio.gather(*calls)
+
+    # ---- the loop: heartbeats, failover, rebalancing, metrics
+    async def _loop(self) -> None:
+        last_rebalance = time.monotonic()
         while True:
-            await asyncio.sleep(HEARTBEAT_PERIOD_S)
+            started = time.monotonic()
             try:
-                await self._poll_once()
+                async with self._lock:
+                    await self._poll_heartbeats()
+                    self._track_failovers()
+                    if time.monotonic() - last_rebalance > self.fleet.shards.rebalance_period_s:
+                        last_rebalance = time.monotonic()
+                        await self._rebalance_round()
+                    self._export_metrics()
             except Exception:  # noqa: BLE001 - the supervisor loop never dies
-                log.exception("supervisor poll failed")
+                log.exception("supervisor loop failed")
+            metric("matakota_supervisor_loop_seconds").observe(time.monotonic() - started)
+            metric("matakota_supervisor_heartbeat_timestamp_seconds").set(time.time())
+            await asyncio.sleep(max(0.0, self.fleet.shards.heartbeat_period_s - (time.monotonic() - started)))
 
-    async def _poll_once(self) -> None:
-        names = list(self.shards)
+    async def _poll_heartbeats(self) -> None:
+        names = list(self.handles)
         beats = await asyncio.gather(
-            *(asyncio.wait_for(self.shards[n].heartbeat.remote(), HEARTBEAT_TIMEOUT_S) for n in names),
+            *(asyncio.wait_for(self.handles[n].heartbeat.remote(), self.fleet.shards.heartbeat_timeout_s)
+              for n in names),
             return_exceptions=True,
         )
+        dead = []
         for name, beat in zip(names, beats):
             if isinstance(beat, dict):
-                self.heartbeats[name] = beat
-            elif isinstance(beat, (RayActorError, asyncio.TimeoutError, GetTimeoutError)):
-                await self._replace_shard(name, reason=type(beat).__name__)
+                self.heartbeats[name], self.missed[name] = beat, 0
+                self.shards[name].node = beat["node"]
+            elif isinstance(beat, RayActorError):
+                dead.append((name, "actor died"))
+            else:
+                self.missed[name] = self.missed.get(name, 0) + 1
+                if self.missed[name] >= self.fleet.shards.missed_heartbeats:
+                    dead.append((name, f"{self.missed[name]} heartbeats missed"))
+        for name, reason in dead:
+            await self._fail_over(name, reason)
 
-    async def _replace_shard(self, name: str, reason: str) -> None:
-        """A dead shard's cameras start on a fresh shard of the same name."""
-        started = time.time()
+    async def _fail_over(self, name: str, reason: str) -> None:
         log.warning("shard %s lost (%s): re-homing its cameras", name, reason)
+        shard = self.shards.pop(name)
+        handle = self.handles.pop(name)
+        self.heartbeats.pop(name, None)
+        self.missed.pop(name, None)
         try:
-            ray.kill(self.shards[name], no_restart=True)
+            ray.kill(handle, no_restart=True)  # a hung shard must not come back and decode twice
         except Exception:  # noqa: BLE001 - already gone
             pass
-        self.heartbeats.pop(name, None)
-        moved = [camera_id for camera_id, shard in self.assignment.items() if shard == name]
-        for camera_id in moved:
-            del self.assignment[camera_id]
-        del self.shards[name]
-        await asyncio.sleep(0.5)  # let the name be released
-        await self._assign(moved)
-        self.failovers.append({"shard": name, "reason": reason, "cameras": len(moved), "at": started})
+        metric("matakota_shard_restarts_total").inc(tags={"shard": name})
+        orphans = shard.cameras & set(self.desired)
+        self.failovers.append(Failover(name, reason, orphans, time.time(), waiting=set(orphans)))
+        before = {n: set(s.cameras) for n, s in self.shards.items()}
+        costs = self._costs()
+        unplaced = place(sorted(orphans), self.shards, costs, self.capacity)
+        while unplaced:
+            self._start_shard()
+            unplaced = place(unplaced, self.shards, costs, self.capacity)
+        metric("matakota_supervisor_moves_total").inc(len(orphans), tags={"reason": "failover"})
+        await self._push_additions(before)
+
+    def _track_failovers(self) -> None:
+        online = {c["id"] for beat in self.heartbeats.values() for c in beat["cameras"] if c["state"] == "online"}
+        for failover in self.failovers:
+            if failover.duration_s is None:
+                failover.waiting = {c for c in failover.waiting if c in self.desired and c not in online}
+                if not failover.waiting:
+                    failover.duration_s = round(time.time() - failover.started, 3)
+                    metric("matakota_supervisor_failover_seconds").observe(failover.duration_s)
+                    log.info("failover of %s done in %.1fs", failover.shard, failover.duration_s)
+
+    async def _rebalance_round(self) -> list[Move]:
+        options = self.fleet.shards
+        moves = rebalance(self.shards, self._costs(), self.capacity,
+                          tolerance=options.rebalance_tolerance, max_moves=options.max_moves_per_round)
+        for move in moves:
+            await self._move(move)
+        self.last_rebalance = {"at": time.time(), "moves": len(moves)}
+        return moves
+
+    async def _move(self, move: Move) -> None:
+        """Make-before-break: the camera goes online on the target before the source lets go."""
+        config = self.desired[move.camera].model_dump(mode="json")
+        await self.handles[move.target].add_cameras.remote([config])
+        deadline = time.monotonic() + MOVE_ONLINE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            beat = await self.handles[move.target].heartbeat.remote()
+            if any(c["id"] == move.camera and c["state"] == "online" for c in beat["cameras"]):
+                break
+            await asyncio.sleep(0.2)
+        await self.handles[move.source].remove_cameras.remote([move.camera])
+        self.shards[move.source].cameras.discard(move.camera)
+        self.shards[move.target].cameras.add(move.camera)
+        metric("matakota_supervisor_moves_total").inc(tags={"reason": "rebalance"})
+        self.moves.append({"camera": move.camera, "from": move.source, "to": move.target, "at": time.time()})
+
+    def _export_metrics(self) -> None:
+        states: dict[tuple[str, str], int] = {}
+        for row in self.cameras():
+            key = (row["site"], row["state"])
+            states[key] = states.get(key, 0) + 1
+        for site in {c.site for c in self.desired.values()}:
+            for state in ("assigning", "connecting", "online", "offline", "error"):
+                metric("matakota_fleet_cameras").set(states.get((site, state), 0), tags={"site": site, "state": state})
+        metric("matakota_fleet_shards").set(len(self.shards))
+
+    # ---- run-time camera management (the API's admin endpoints)
+    async def add_camera(self, camera: dict) -> dict:
+        config = self._validated(camera)
+        async with self._lock:
+            if config.id in self.desired:
+                raise CameraError(f"camera {config.id!r} already exists")
+            self.desired[config.id] = config
+            desired_state.save(self.desired)
+            await self._reconcile()
+        metric("matakota_supervisor_moves_total").inc(tags={"reason": "added"})
+        return self._row(config.id)
+
+    async def remove_camera(self, camera_id: str) -> None:
+        async with self._lock:
+            if camera_id not in self.desired:
+                raise CameraError(f"no camera {camera_id!r}")
+            del self.desired[camera_id]
+            desired_state.save(self.desired)
+            await self._reconcile()
+        metric("matakota_supervisor_moves_total").inc(tags={"reason": "removed"})
+
+    async def update_camera(self, camera_id: str, changes: dict) -> dict:
+        """Apply a partial change live: the camera restarts on the shard it is on."""
+        async with self._lock:
+            if camera_id not in self.desired:
+                raise CameraError(f"no camera {camera_id!r}")
+            if changes.get("id", camera_id) != camera_id:
+                raise CameraError("a camera's id cannot change; add a new camera instead")
+            config = self._validated({**self.desired[camera_id].model_dump(mode="json"), **changes})
+            self.desired[camera_id] = config
+            desired_state.save(self.desired)
+            shard = next(s for s in self.shards.values() if camera_id in s.cameras)
+            await self.handles[shard.name].remove_cameras.remote([camera_id])
+            await self.handles[shard.name].add_cameras.remote([config.model_dump(mode="json")])
+        return self._row(camera_id)
+
+    def _validated(self, camera: dict) -> CameraConfig:
+        try:
+            config = CameraConfig.model_validate(camera)
+            config.source(self.fleet.allow_files)
+        except ValueError as error:
+            raise CameraError(str(error)) from None
+        return config
+
+    async def scale_shards(self, count: int) -> list[str]:
+        """Start shards until there are `count` (new ones fill up through rebalancing)."""
+        async with self._lock:
+            while len(self.shards) < count:
+                self._start_shard()
+            return sorted(self.shards)
+
+    async def rebalance_now(self) -> list[dict]:
+        async with self._lock:
+            moves = await self._rebalance_round()
+        return [{"camera": m.camera, "from": m.source, "to": m.target} for m in moves]
 
     # ---- what the API reads
+    def _row(self, camera_id: str) -> dict:
+        return next(row for row in self.cameras() if row["id"] == camera_id)
+
     def cameras(self) -> list[dict]:
         reported = {c["id"]: {**c, "shard": name} for name, beat in self.heartbeats.items() for c in beat["cameras"]}
-        rows = []
-        for camera_id, camera in self.desired.items():
-            row = reported.get(camera_id) or {"id": camera_id, "site": camera.site, "url": camera.redacted_url,
-                                              "state": "assigning", "shard": self.assignment.get(camera_id)}
-            rows.append(row)
-        return rows
+        owner = {c: name for name, shard in self.shards.items() for c in shard.cameras}
+        return [
+            reported.get(camera_id) or {"id": camera_id, "site": camera.site, "url": camera.redacted_url,
+                                        "state": "assigning", "shard": owner.get(camera_id)}
+            for camera_id, camera in self.desired.items()
+        ]
+
+    def assignment(self) -> dict[str, str]:
+        return {c: name for name, shard in self.shards.items() for c in shard.cameras}
 
     async def latest_detections(self, camera_id: str) -> dict | None:
-        shard = self.assignment.get(camera_id)
-        return await self.shards[shard].latest_detections.remote(camera_id) if shard else None
+        owner = self.assignment().get(camera_id)
+        return await self.handles[owner].latest_detections.remote(camera_id) if owner else None
 
     def fleet_view(self) -> dict:
+        costs = self._costs()
         return {
-            "shards": [
-                {"name": name, "cameras": sum(1 for s in self.assignment.values() if s == name),
-                 "node": self.heartbeats.get(name, {}).get("node"),
-                 "last_heartbeat": self.heartbeats.get(name, {}).get("time")}
-                for name in sorted(self.shards)
-            ],
             "cameras": len(self.desired),
-            "failovers": self.failovers[-20:],
+            "shards": [
+                {"name": name, "node": shard.node, "cameras": len(shard.cameras),
+                 "load": round(sum(costs.get(c, 0.0) for c in shard.cameras), 3),
+                 "last_heartbeat": self.heartbeats.get(name, {}).get("time")}
+                for name, shard in sorted(self.shards.items())
+            ],
+            "capacity": {"cameras_per_shard": self.capacity.max_cameras, "max_load": self.capacity.max_cost},
+            "last_rebalance": self.last_rebalance,
+            "moves": self.moves[-20:],
+            "failovers": [f.view() for f in self.failovers[-20:]],
         }
 
-    async def shard_names(self) -> list[str]:
-        return sorted(self.shards)
-
-    async def stop(self) -> None:
-        """Stop every shard's readers and the shards themselves (detached actors outlive us otherwise)."""
+    async def stop(self, forget: bool = False) -> None:
+        """Stop every shard (detached actors outlive us otherwise); `forget` also drops the desired state."""
         if self._poller:
             self._poller.cancel()
-        await asyncio.gather(*(shard.stop.remote() for shard in self.shards.values()), return_exceptions=True)
-        for shard in self.shards.values():
-            ray.kill(shard, no_restart=True)
+        await asyncio.gather(*(h.stop.remote() for h in self.handles.values()), return_exceptions=True)
+        for handle in self.handles.values():
+            ray.kill(handle, no_restart=True)
+        self.handles.clear()
         self.shards.clear()
+        if forget:
+            desired_state.clear()

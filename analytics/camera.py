@@ -16,9 +16,9 @@ from .lines import Crossing, LineCounter
 from .parking import ParkingWatch
 from .tracker import ByteTracker
 from .warnings import CrowdingWatch, IntrusionWatch
-from .zones import ZoneCounter
+from .zones import Visit, ZoneCounter
 
-KEEP_EVENTS = 1000  # recent events and dwell times kept for `summary()`
+KEEP_EVENTS = 1000  # recent events and visits kept for `summary()`
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class CameraAnalytics:
         self._gauge_last_t = float("-inf")
         self.counter = IntervalCounter(camera_id, site, self.zones, self.lines, config.count_interval_s)
         self.events: deque[Event] = deque(maxlen=KEEP_EVENTS)
-        self.dwell: dict[str, deque[float]] = {name: deque(maxlen=KEEP_EVENTS) for name in self.zones}
+        self.visits: dict[str, deque[Visit]] = {name: deque(maxlen=KEEP_EVENTS) for name in self.zones}
         self.stats = {"frames": 0, "gauge_errors": 0}
 
     def update(self, detections: Detections, t: float, frame: np.ndarray | None = None) -> FrameResult:
@@ -76,7 +76,7 @@ class CameraAnalytics:
             before = zone.visits_total
             occupancy[name] = zone.update(tracked, t)
             self.counter.add_zone(name, occupancy[name], zone.visits_total - before)
-            self.dwell[name].extend(round(v.dwell_s, 1) for v in zone.take_closed())
+            self.visits[name].extend(zone.take_closed())
         return occupancy
 
     def _update_lines(self, tracked: Detections, t: float) -> list[Crossing]:
@@ -108,14 +108,23 @@ class CameraAnalytics:
             return None
 
     def flush(self) -> list[CountRecord]:
-        """Records of the interval in progress (call when the camera stops)."""
+        """Records of the interval in progress (call when the camera stops); open visits are closed."""
+        for name, zone in self.zones.items():
+            zone.close_all()
+            self.visits[name].extend(zone.take_closed())
         return self.counter.flush()
 
     def summary(self) -> dict:
         return {
             "camera": self.camera,
             "zones": {name: {"visits": z.visits_total, "max_occupancy": z.max_occupancy,
-                             "dwell_s": list(self.dwell[name])} for name, z in self.zones.items()},
+                             "dwell_s": [round(v.dwell_s, 1) for v in self.visits[name]],
+                             "stays": [_stay_json(v) for v in self.visits[name]]} for name, z in self.zones.items()},
             "lines": {name: {"in": l.in_count, "out": l.out_count} for name, l in self.lines.items()},
             "events": [e.to_json() for e in self.events],
         }
+
+
+def _stay_json(visit: Visit) -> dict:
+    return {"track": visit.tracker_id, "start": round(visit.start, 3), "end": round(visit.end, 3),
+            "dwell_s": round(visit.dwell_s, 1)}

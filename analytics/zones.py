@@ -78,6 +78,12 @@ class ZoneCounter:
             visit = self._open.pop(track)
             self._closed.append(Visit(self.name, track, visit.start, visit.last_inside))
 
+    def close_all(self) -> None:
+        """Close every open visit at its last sighting (the stream ended; no grace period to wait out)."""
+        for track, visit in self._open.items():
+            self._closed.append(Visit(self.name, track, visit.start, visit.last_inside))
+        self._open.clear()
+
     def take_closed(self) -> list[Visit]:
         """Visits that ended since the last call (each returned once)."""
         closed, self._closed = self._closed, []

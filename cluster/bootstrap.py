@@ -51,10 +51,17 @@ def shutdown() -> None:
         ray.shutdown()
 
 
-def start_fleet(config: Config):
-    """Start (or find) the FleetSupervisor and wait until every camera is placed on a shard."""
+def start_fleet(config: Config, reset: bool = False):
+    """Start (or find) the FleetSupervisor and wait until every camera is placed on a shard.
+
+    The config's cameras seed the fleet's desired state when there is none yet (or with `reset`); after that
+    the fleet's cameras change through the API, and a supervisor restart keeps those changes.
+    """
+    from matakota.actors import desired_state
     from matakota.actors.supervisor import SUPERVISOR_NAME, FleetSupervisor
 
+    if reset or desired_state.load() is None:
+        desired_state.save({camera.id: camera for camera in config.fleet.cameras})
     supervisor = FleetSupervisor.options(
         name=SUPERVISOR_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True, num_cpus=0,
     ).remote(config.fleet.model_dump(mode="json"), APP_NAME)
@@ -62,12 +69,13 @@ def start_fleet(config: Config):
     return supervisor
 
 
-def stop_fleet() -> None:
+def stop_fleet(forget: bool = True) -> None:
+    """Stop the supervisor and its shards; `forget` also drops the fleet's desired state."""
     from matakota.actors.supervisor import SUPERVISOR_NAME
 
     try:
         supervisor = ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE)
     except ValueError:
         return
-    ray.get(supervisor.stop.remote(), timeout=60)
+    ray.get(supervisor.stop.remote(forget), timeout=60)
     ray.kill(supervisor, no_restart=True)

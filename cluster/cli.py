@@ -64,6 +64,19 @@ def cmd_detect(args) -> int:
     return 0
 
 
+def cmd_analyze(args) -> int:
+    from matakota.cluster.analyze import analyze_video, build_detector, format_report, load_camera_config
+    from matakota.cluster.media import MediaError
+
+    camera = load_camera_config(args.camera)
+    if not args.recording.is_file():
+        raise MediaError(f"{args.recording}: no such video file")
+    detector = build_detector(load_config(args.config).detector)
+    result = analyze_video(args.recording, camera, detector, args.snapshots)
+    print(json.dumps(result) if args.json else format_report(result), flush=True)
+    return 0
+
+
 def _wait_for_interrupt(duration: float | None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     deadline = time.monotonic() + duration if duration else float("inf")
@@ -100,7 +113,7 @@ def cmd_demo(args) -> int:
 def cmd_up(args) -> int:
     from matakota.cluster.demo import run_fleet
 
-    return run_fleet(load_config(args.config), args.duration, args.address)
+    return run_fleet(load_config(args.config), args.duration, args.address, args.reset)
 
 
 def cmd_check(args) -> int:
@@ -128,6 +141,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="matakota YAML config (detector section)")
     p.set_defaults(run=cmd_detect)
 
+    p = commands.add_parser("analyze", help="a camera's zone/line analytics on a recorded video (times from its start)")
+    p.add_argument("recording", type=Path, help="video file")
+    p.add_argument("--camera", type=Path, required=True, help="camera analytics YAML (zones, lines, rules, fps)")
+    p.add_argument("--json", action="store_true", help="one JSON object: zones, lines, events")
+    p.add_argument("--config", type=Path, help="matakota YAML config (detector section)")
+    p.add_argument("--snapshots", type=Path, help="write event evidence JPEGs (full frame + crop) here")
+    p.set_defaults(run=cmd_analyze)
+
     p = commands.add_parser("serve", help="local Ray + Serve: the Detector and the HTTP API")
     p.add_argument("--port", type=int, help="HTTP port (default from config: 8000)")
     p.add_argument("--config", type=Path, help="matakota YAML config")
@@ -144,7 +165,8 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("up", help="run a configured fleet: Detector, API, supervisor and shards")
     p.add_argument("config", type=Path, help="matakota YAML config with a fleet section")
     p.add_argument("--address", help="join this Ray cluster instead of starting a local one")
-    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--duration", type=float, help="stop watching after this many seconds")
+    p.add_argument("--reset", action="store_true", help="re-seed the fleet's cameras from the file (drops API changes)")
     p.set_defaults(run=cmd_up)
 
     p = commands.add_parser("check", help="validate a config; errors name file, YAML path and reason")

@@ -103,6 +103,13 @@ class ShardConfig(StrictModel):
     max_inflight_batches: int = Field(2, ge=1, le=64, description="detector requests in flight per shard (backpressure)")
     frame_deadline_s: float = Field(2.0, gt=0.0, le=60.0, description="frames older than this are dropped, not analysed")
     num_cpus: float = Field(0.5, ge=0.0, description="CPUs reserved per shard actor")
+    max_load: float = Field(0.8, gt=0.0, description="most estimated CPU seconds per second of cameras per shard")
+    heartbeat_period_s: float = Field(1.0, gt=0.0, le=60.0, description="how often the supervisor polls shards")
+    heartbeat_timeout_s: float = Field(5.0, gt=0.0, le=120.0, description="a heartbeat slower than this is missed")
+    missed_heartbeats: int = Field(3, ge=1, le=100, description="missed heartbeats before a shard is replaced")
+    rebalance_period_s: float = Field(60.0, gt=0.0, description="how often load is rebalanced")
+    rebalance_tolerance: float = Field(0.25, gt=0.0, le=10.0, description="shards within mean × (1 ± this) are left alone")
+    max_moves_per_round: int = Field(20, ge=0, le=10_000, description="most cameras moved per rebalance round")
 
 
 class FleetConfig(StrictModel):

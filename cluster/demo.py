@@ -74,16 +74,20 @@ def live_view(supervisor, duration: float | None, out=sys.stdout) -> dict:
     return summary
 
 
-def run_fleet(config: Config, duration: float | None, address: str | None = None) -> int:
+def run_fleet(config: Config, duration: float | None, address: str | None = None, reset: bool = False) -> int:
+    """Deploy and watch a fleet. A local run is torn down at the end; on a cluster (`address`) it keeps running."""
     bootstrap.start_ray(address)
     try:
         bootstrap.deploy(config)
-        supervisor = bootstrap.start_fleet(config)
+        supervisor = bootstrap.start_fleet(config, reset=reset or not address)
         print(f"matakota: {len(config.fleet.cameras)} cameras; API on http://{config.api.host}:{config.api.port} "
               f"(try /v1/cameras)", flush=True)
         live_view(supervisor, duration)
     finally:
-        bootstrap.shutdown()
+        if address:
+            ray.shutdown()  # disconnect; the detached supervisor and shards run on
+        else:
+            bootstrap.shutdown()
     return 0
 
 

@@ -65,7 +65,8 @@ def test_cameras_come_online_and_people_are_detected(api_url, fleet):
     online = wait_for(lambda: all(cameras(api_url)[c]["state"] == "online" for c in ("people-0", "people-1", "cars-0")), 60)
     assert online, cameras(api_url)
     rows = cameras(api_url)
-    assert {rows[c]["shard"] for c in rows} <= {"shard-0", "shard-1", "shard-2"}
+    shards = {row["shard"] for row in rows.values()}
+    assert len(shards) >= 3 and all(name.startswith("shard-") for name in shards)  # 2 cameras per shard at most
     assert rows["people-0"]["url"].startswith("rtsp://admin:***@127.0.0.1")
 
     def saw_person():
@@ -117,7 +118,7 @@ def test_keyframe_mode_decodes_only_keyframes(api_url, fleet):
 
 
 def test_adding_and_removing_a_camera_at_run_time_leaves_no_reader_behind(api_url, fleet, sim):
-    shard = ray.get_actor("shard-0", namespace=NAMESPACE)
+    shard = ray.get_actor(cameras(api_url)["people-0"]["shard"], namespace=NAMESPACE)
     threads_before = ray.get(shard.reader_threads.remote())
     others_before = {c: r["frames_decoded"] for c, r in cameras(api_url).items()}
     camera = {"id": "extra", "url": sim.url("people-0"), "analytics": {"fps": 1.0}}

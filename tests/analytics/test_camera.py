@@ -59,6 +59,7 @@ def test_summary_has_the_documented_shape_and_counts(run):
     camera, _ = run
     summary = camera.summary()
     assert set(summary) == {"camera", "zones", "lines", "events"}
+    assert set(summary["zones"]["plaza"]) == {"visits", "max_occupancy", "dwell_s", "stays"}
     assert summary["zones"]["plaza"]["visits"] == 3
     assert summary["zones"]["plaza"]["max_occupancy"] == 3
     assert all(30 <= d <= 40 for d in summary["zones"]["plaza"]["dwell_s"]) and len(summary["zones"]["plaza"]["dwell_s"]) == 3
@@ -109,3 +110,16 @@ def test_norm_zones_need_a_frame_size():
     config = CameraAnalyticsConfig.model_validate({**CONFIG, "frame_size": None})
     with pytest.raises(ValueError, match="frame size"):
         CameraAnalytics("c", "s", config)
+
+
+def test_summary_lists_each_stay_and_flush_closes_visits_still_open():
+    plaza = {"name": "plaza", "polygon": CONFIG["zones"][1]["polygon"]}
+    config = CameraAnalyticsConfig.model_validate({"zones": [plaza]})
+    camera = CameraAnalytics("c", "s", config)
+    for t in range(10):  # one person standing in the zone until the recording ends
+        camera.update(dets([person_at(650, 400)], cls=[0]), float(t))
+    assert camera.summary()["zones"]["plaza"]["dwell_s"] == []  # still inside: no visit closed yet
+    camera.flush()
+    zone = camera.summary()["zones"]["plaza"]
+    assert zone["visits"] == 1 and zone["dwell_s"] == [7.0]  # confirmed at its third frame (t=2), last seen t=9
+    assert zone["stays"] == [{"track": 1, "start": 2.0, "end": 9.0, "dwell_s": 7.0}]

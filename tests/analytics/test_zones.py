@@ -65,3 +65,12 @@ def test_person_standing_in_zone_for_an_hour_is_one_visit_with_growing_dwell():
     feed(zone, [{4: INSIDE}] * 3600)
     assert zone.visits_total == 1
     assert zone.open_dwell(3599.0) == {4: 3599.0}
+
+
+def test_close_all_ends_open_visits_at_their_last_sighting():
+    zone = ZoneCounter("plaza", ZONE)
+    feed(zone, [{4: INSIDE}] * 10)  # still inside when the stream ends
+    assert zone.take_closed() == []
+    zone.close_all()
+    assert [(v.tracker_id, v.dwell_s) for v in zone.take_closed()] == [(4, 9.0)]
+    assert zone.open_dwell(10.0) == {}
