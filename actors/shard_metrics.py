@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from matakota.analytics.events import Event, EventState
+from matakota.analytics.events import Event, EventState, EventType
 from matakota.cluster.metrics import metric
 
 COUNTERS = {  # camera stats field → (metric, extra tags)
@@ -36,10 +36,15 @@ class ShardMetrics:
 
     def observe_events(self, events) -> None:
         for event in events:
-            if event.state in OPEN_STATES:
+            opened = event.state in OPEN_STATES
+            if opened:
                 self._active[event.incident_id] = event
             else:
                 self._active.pop(event.incident_id, None)
+            if event.type is EventType.FLOOD_LEVEL:
+                metric("matakota_flood_alarm_level").set(
+                    1 if opened else 0, tags={"camera": event.camera, "site": event.site, "level": event.key}
+                )
 
     def observe_water_level(self, camera: str, site: str, level_cm: float) -> None:
         metric("matakota_water_level_cm").set(level_cm, tags={"camera": camera, "site": site})

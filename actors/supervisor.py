@@ -23,7 +23,7 @@ from matakota.actors.assignment import ANALYSE_S_PER_FRAME, DECODE_S_PER_FRAME, 
 from matakota.actors.assignment import camera_cost, place, rebalance, shards_needed
 from matakota.actors.camera_shard import NAMESPACE, CameraShard
 from matakota.actors.decode import DecodeMode
-from matakota.cluster.config import CameraConfig, FleetConfig
+from matakota.cluster.config import CameraConfig, FleetConfig, error_reason
 from matakota.cluster.metrics import metric
 
 log = logging.getLogger("matakota.supervisor")
@@ -35,7 +35,11 @@ MOVE_ONLINE_TIMEOUT_S = 10.0
 
 
 class CameraError(ValueError):
-    """A run-time camera change that cannot be applied (duplicate id, unknown camera, invalid config)."""
+    """A run-time camera change that cannot be applied; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -262,7 +266,7 @@ class FleetSupervisor:
         config = self._validated(camera)
         async with self._lock:
             if config.id in self.desired:
-                raise CameraError(f"camera {config.id!r} already exists")
+                raise CameraError(f"camera {config.id!r} already exists", 409)
             self.desired[config.id] = config
             desired_state.save(self.desired)
             await self._reconcile()
@@ -272,7 +276,7 @@ class FleetSupervisor:
     async def remove_camera(self, camera_id: str) -> None:
         async with self._lock:
             if camera_id not in self.desired:
-                raise CameraError(f"no camera {camera_id!r}")
+                raise CameraError(f"no camera {camera_id!r}", 404)
             del self.desired[camera_id]
             desired_state.save(self.desired)
             await self._reconcile()
@@ -282,9 +286,9 @@ class FleetSupervisor:
         """Apply a partial change live: the camera restarts on the shard it is on."""
         async with self._lock:
             if camera_id not in self.desired:
-                raise CameraError(f"no camera {camera_id!r}")
+                raise CameraError(f"no camera {camera_id!r}", 404)
             if changes.get("id", camera_id) != camera_id:
-                raise CameraError("a camera's id cannot change; add a new camera instead")
+                raise CameraError("a camera's id cannot change; add a new camera instead", 422)
             config = self._validated({**self.desired[camera_id].model_dump(mode="json"), **changes})
             self.desired[camera_id] = config
             desired_state.save(self.desired)
@@ -298,7 +302,7 @@ class FleetSupervisor:
             config = CameraConfig.model_validate(camera)
             config.source(self.fleet.allow_files)
         except ValueError as error:
-            raise CameraError(str(error)) from None
+            raise CameraError(error_reason(error), 422) from None
         return config
 
     async def scale_shards(self, count: int) -> list[str]:

@@ -19,7 +19,7 @@ from matakota.analytics.camera import CameraAnalytics
 from matakota.analytics.config import CameraAnalyticsConfig
 from matakota.analytics.events import Event
 from matakota.analytics.snapshots import render_evidence
-from matakota.cluster.config import ConfigError, DetectorConfig, _yaml_path
+from matakota.cluster.config import ConfigError, DetectorConfig, yaml_path
 from matakota.cluster.media import MediaError, MediaFrame, read_frames
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def load_camera_config(path: Path | str) -> CameraAnalyticsConfig:
 def _problem(path: Path, error: dict) -> str:
     reason = error["msg"].removeprefix("Value error, ")
     # cross-field checks on the whole camera already start their reason with the field (`rules[0].zone: …`)
-    return f"{path}: {_yaml_path(error['loc'])}: {reason}" if error["loc"] else f"{path}: {reason}"
+    return f"{path}: {yaml_path(error['loc'])}: {reason}" if error["loc"] else f"{path}: {reason}"
 
 
 def build_detector(config: DetectorConfig):

@@ -122,6 +122,17 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_metrics(args) -> int:
+    from matakota.cluster import metrics
+
+    if args.markdown:
+        print(metrics.markdown(), end="")
+    else:
+        for spec in metrics.CATALOGUE:
+            print(f"{spec.exported:58} {spec.kind:9} {','.join(spec.labels)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="matakota", description="City-scale CCTV analytics on Ray.")
     root.add_argument("--version", action="version", version=f"matakota {VERSION}")
@@ -168,6 +179,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, help="stop watching after this many seconds")
     p.add_argument("--reset", action="store_true", help="re-seed the fleet's cameras from the file (drops API changes)")
     p.set_defaults(run=cmd_up)
+
+    p = commands.add_parser("metrics", help="the metrics catalogue (what Prometheus scrapes)")
+    p.add_argument("--markdown", action="store_true", help="as the Markdown table in docs/metrics.md")
+    p.set_defaults(run=cmd_metrics)
 
     p = commands.add_parser("check", help="validate a config; errors name file, YAML path and reason")
     p.add_argument("config", type=Path)

@@ -129,13 +129,18 @@ class FleetConfig(StrictModel):
             try:
                 camera.source(self.allow_files)
             except ValueError as error:
-                raise ValueError(f"cameras[{index}].url ({camera.redacted_url}): {_reason(error)}") from None
+                raise ValueError(f"cameras[{index}].url ({camera.redacted_url}): {error_reason(error)}") from None
         return self
 
 
-def _reason(error: ValueError) -> str:
+def error_reason(error: ValueError) -> str:
+    """A validation error as one line: `path: message; …`, never echoing the input."""
     if isinstance(error, ValidationError):
-        return "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        return "; ".join(
+            f"{yaml_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" if e["loc"] else
+            e["msg"].removeprefix("Value error, ")
+            for e in error.errors()
+        )
     return str(error)
 
 
@@ -152,7 +157,7 @@ class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file, the YAML path and the reason."""
 
 
-def _yaml_path(location: tuple) -> str:
+def yaml_path(location: tuple) -> str:
     path = ""
     for part in location:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
@@ -164,7 +169,7 @@ def parse_config(data: object, source: str = "<config>") -> Config:
         return Config.model_validate(data if data is not None else {})
     except ValidationError as error:
         problems = [
-            f"{source}: {_yaml_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
+            f"{source}: {yaml_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
         ]
         raise ConfigError("\n".join(problems)) from None
 

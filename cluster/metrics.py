@@ -51,7 +51,7 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     _m("matakota_shard_tick_seconds", "histogram", ["shard"], "seconds", "Time spent in one shard tick.",
        SECONDS_BUCKETS),
     _m("matakota_pipeline_latency_seconds", "histogram", ["shard"], "seconds",
-       "Frame decoded → detections and analytics done.", SECONDS_BUCKETS),
+       "Frame decoded -> detections and analytics done.", SECONDS_BUCKETS),
     # detector
     _m("matakota_detector_batch_frames", "histogram", [], "frames", "Frames per inference batch.", FRAMES_BUCKETS),
     _m("matakota_detector_inference_seconds", "histogram", [], "seconds", "Wall time of one batched inference.",
@@ -69,7 +69,7 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     _m("matakota_supervisor_moves_total", "counter", ["reason"], "cameras",
        "Cameras moved between shards (failover, rebalance, added, removed)."),
     _m("matakota_supervisor_failover_seconds", "histogram", [], "seconds",
-       "Shard death → all its cameras online again.", SECONDS_BUCKETS),
+       "Shard death -> all its cameras online again.", SECONDS_BUCKETS),
     _m("matakota_shard_restarts_total", "counter", ["shard"], "restarts", "Shards replaced after dying."),
     # data out
     _m("matakota_store_writes_total", "counter", ["kind"], "rows", "Rows written to the store (events, counts)."),

@@ -19,10 +19,16 @@ class Settings(BaseModel):
         Path.home() / ".cache" / "matakota",
         description="MATAKOTA_HOME: where fetched assets and prepared models are kept",
     )
+    tokens_file: Path | None = Field(
+        None, description="MATAKOTA_TOKENS_FILE: lines of `SCOPE TOKEN` (read, admin); when set, the API needs them"
+    )
 
     @classmethod
     def from_env(cls, environ=os.environ) -> Settings:
-        values = {"asset_mirror": environ.get("MATAKOTA_ASSET_MIRROR") or None}
+        values = {
+            "asset_mirror": environ.get("MATAKOTA_ASSET_MIRROR") or None,
+            "tokens_file": environ.get("MATAKOTA_TOKENS_FILE") or None,
+        }
         if environ.get("MATAKOTA_HOME"):
             values["home"] = environ["MATAKOTA_HOME"]
         return cls(**values)

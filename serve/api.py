@@ -4,7 +4,8 @@
 import logging
 
 import ray
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from ray import serve
@@ -12,10 +13,11 @@ from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
 from matakota.actors.camera_shard import NAMESPACE
-from matakota.actors.supervisor import SUPERVISOR_NAME
+from matakota.actors.supervisor import SUPERVISOR_NAME, CameraError
 from matakota.cluster import VERSION
-from matakota.cluster.config import ApiConfig
+from matakota.cluster.config import ApiConfig, CameraConfig
 from matakota.models.yolox import FrameBatch
+from matakota.serve.auth import require
 from matakota.serve.images import ImageError, decode_image
 
 log = logging.getLogger("matakota.api")
@@ -100,6 +102,33 @@ app = FastAPI(
     version=VERSION,
     description="City-scale CCTV analytics: detections, cameras, counts and events.",
 )
+READ = [Depends(require("read"))]
+ADMIN = [Depends(require("admin"))]
+AUTH_RESPONSES = {401: {"model": Problem}, 403: {"model": Problem}}
+
+
+@app.exception_handler(RequestValidationError)
+async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 naming each bad field, without echoing the input (camera URLs carry passwords)."""
+    problems = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+    return JSONResponse({"detail": problems}, status_code=422)
+
+
+async def call_supervisor(method: str, *args):
+    """Call the fleet supervisor; 503 while there is none (or it is restarting), 4xx for a refused change."""
+    try:
+        supervisor = ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE)
+    except ValueError:
+        raise HTTPException(503, "no fleet is running (start one with `matakota up` or `matakota demo`)") from None
+    try:
+        return await getattr(supervisor, method).remote(*args)
+    except (CameraError, ray.exceptions.RayTaskError) as error:
+        cause = getattr(error, "cause", error)
+        if isinstance(cause, CameraError):
+            raise HTTPException(cause.status, str(cause)) from None
+        raise
+    except ray.exceptions.RayActorError:
+        raise HTTPException(503, "the fleet supervisor is restarting; retry shortly", headers={"Retry-After": "2"}) from None
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -153,8 +182,9 @@ class Api:
         "/v1/detect",
         response_model=DetectResponse,
         openapi_extra=UPLOAD_BODY,
-        responses={code: {"model": Problem} for code in (400, 413, 415, 503)},
+        responses={code: {"model": Problem} for code in (400, 401, 403, 413, 415, 503)},
         summary="Detect people and vehicles in one image",
+        dependencies=READ,
     )
     async def detect(self, request: Request) -> DetectResponse:
         data = await image_bytes(request, self.config.max_body_bytes)
@@ -178,33 +208,50 @@ class Api:
             return JSONResponse({"detail": "detector unavailable"}, status_code=503)
         return Health(status="ok", version=VERSION, **detector)
 
-    def _supervisor(self):
-        try:
-            return ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE)
-        except ValueError:
-            return None
-
-    @app.get("/v1/cameras", response_model=list[CameraStatus], summary="Every camera with its state and rates")
+    @app.get("/v1/cameras", response_model=list[CameraStatus], dependencies=READ, responses=AUTH_RESPONSES,
+             summary="Every camera with its state and rates")
     async def cameras(self) -> list[CameraStatus]:
-        supervisor = self._supervisor()
-        return [] if supervisor is None else await supervisor.cameras.remote()
+        try:
+            return await call_supervisor("cameras")
+        except HTTPException as error:
+            if error.status_code == 503 and "no fleet" in error.detail:
+                return []
+            raise
 
     @app.get(
         "/v1/cameras/{camera_id}/detections/latest",
         response_model=LatestDetections,
-        responses={404: {"model": Problem}},
+        responses={404: {"model": Problem}, **AUTH_RESPONSES},
+        dependencies=READ,
         summary="The detections of the camera's most recently analysed frame",
     )
     async def latest_detections(self, camera_id: str) -> LatestDetections:
-        supervisor = self._supervisor()
-        latest = None if supervisor is None else await supervisor.latest_detections.remote(camera_id)
+        latest = await call_supervisor("latest_detections", camera_id)
         if latest is None:
-            known = supervisor is not None and camera_id in {c["id"] for c in await supervisor.cameras.remote()}
+            known = camera_id in {c["id"] for c in await call_supervisor("cameras")}
             raise HTTPException(404, f"camera {camera_id!r} has no analysed frame yet" if known
                                 else f"no camera {camera_id!r}")
         return latest
 
-    @app.get("/v1/fleet", summary="Shards, the cameras they own, and recent failovers")
+    @app.post("/v1/cameras", status_code=201, response_model=CameraStatus, dependencies=ADMIN,
+              responses={code: {"model": Problem} for code in (401, 403, 409, 422, 503)},
+              summary="Add a camera; it starts on a shard with room")
+    async def add_camera(self, camera: CameraConfig) -> CameraStatus:
+        return await call_supervisor("add_camera", camera.model_dump(mode="json"))
+
+    @app.patch("/v1/cameras/{camera_id}", response_model=CameraStatus, dependencies=ADMIN,
+               responses={code: {"model": Problem} for code in (401, 403, 404, 422, 503)},
+               summary="Change a camera's config (analysis rate, zones, decode mode…), applied live")
+    async def update_camera(self, camera_id: str, changes: dict = Body(examples=[{"analytics": {"fps": 5}}])):
+        return await call_supervisor("update_camera", camera_id, changes)
+
+    @app.delete("/v1/cameras/{camera_id}", status_code=204, dependencies=ADMIN,
+                responses={code: {"model": Problem} for code in (401, 403, 404, 503)}, summary="Remove a camera")
+    async def remove_camera(self, camera_id: str) -> Response:
+        await call_supervisor("remove_camera", camera_id)
+        return Response(status_code=204)
+
+    @app.get("/v1/fleet", dependencies=READ, responses=AUTH_RESPONSES,
+             summary="Shards, nodes, cameras per shard, load, last rebalance, failovers")
     async def fleet(self) -> dict:
-        supervisor = self._supervisor()
-        return {"shards": [], "cameras": 0, "failovers": []} if supervisor is None else await supervisor.fleet_view.remote()
+        return await call_supervisor("fleet_view")

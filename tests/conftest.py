@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
+import tempfile
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # local test cluster; token auth is for real clusters
+
+# API tokens for the whole run: set before Ray starts, so every Serve replica enforces them.
+READ_TOKEN = "read-" + secrets.token_hex(16)
+ADMIN_TOKEN = "admin-" + secrets.token_hex(16)
+READ = {"Authorization": f"Bearer {READ_TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+_tokens = Path(tempfile.mkdtemp(prefix="matakota-tokens-")) / "tokens"
+_tokens.write_text(f"# scope token\nread {READ_TOKEN}\nadmin {ADMIN_TOKEN}\n")
+os.environ["MATAKOTA_TOKENS_FILE"] = str(_tokens)
 
 from matakota.cluster import assets  # noqa: E402
 

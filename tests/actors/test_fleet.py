@@ -11,13 +11,14 @@ import ray
 from matakota.actors.camera_shard import NAMESPACE
 from matakota.cluster import bootstrap
 from matakota.cluster.config import parse_config
+from tests.conftest import READ
 
 pytestmark = pytest.mark.timeout(300)
 PASSWORD = "s3cret-pw"
 
 
 def cameras(api_url) -> dict[str, dict]:
-    response = httpx.get(f"{api_url}/v1/cameras", timeout=30)
+    response = httpx.get(f"{api_url}/v1/cameras", headers=READ, timeout=30)
     assert response.status_code == 200
     assert PASSWORD not in response.text
     return {row["id"]: row for row in response.json()}
@@ -70,7 +71,7 @@ def test_cameras_come_online_and_people_are_detected(api_url, fleet):
     assert rows["people-0"]["url"].startswith("rtsp://admin:***@127.0.0.1")
 
     def saw_person():
-        latest = httpx.get(f"{api_url}/v1/cameras/people-0/detections/latest", timeout=30)
+        latest = httpx.get(f"{api_url}/v1/cameras/people-0/detections/latest", headers=READ, timeout=30)
         return latest.status_code == 200 and any(d["label"] == "person" for d in latest.json()["detections"])
 
     assert wait_for(saw_person, 60), "no person detected on the people clip"
@@ -90,7 +91,7 @@ def test_bad_cameras_say_why_without_the_password(api_url, fleet):
 
 
 def test_unknown_camera_is_404(api_url, fleet):
-    response = httpx.get(f"{api_url}/v1/cameras/nope/detections/latest", timeout=30)
+    response = httpx.get(f"{api_url}/v1/cameras/nope/detections/latest", headers=READ, timeout=30)
     assert response.status_code == 404 and "no camera 'nope'" in response.json()["detail"]
 
 

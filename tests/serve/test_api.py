@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import EMPTY_FRAMES, PERSON_FRAMES
+from tests.conftest import ADMIN, EMPTY_FRAMES, PERSON_FRAMES, READ
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -23,7 +23,7 @@ def png(image) -> bytes:
 
 
 def post_image(api_url, body, content_type="image/jpeg"):
-    return httpx.post(f"{api_url}/v1/detect", content=body, headers={"Content-Type": content_type}, timeout=60)
+    return httpx.post(f"{api_url}/v1/detect", content=body, headers={"Content-Type": content_type, **READ}, timeout=60)
 
 
 def assert_still_serving(api_url, clip_frames):
@@ -46,7 +46,7 @@ def test_detect_jpeg_finds_the_person(api_url, clip_frames):
 def test_detect_png_and_multipart_agree_with_jpeg(api_url, clip_frames):
     image = clip_frames[PERSON_FRAMES[1]]
     as_png = post_image(api_url, png(image), "image/png").json()
-    as_form = httpx.post(f"{api_url}/v1/detect", files={"image": ("frame.png", png(image), "image/png")}, timeout=60)
+    as_form = httpx.post(f"{api_url}/v1/detect", files={"image": ("frame.png", png(image), "image/png")}, headers=READ, timeout=60)
     assert as_form.status_code == 200
     assert as_form.json() == as_png
     assert [d["label"] for d in as_png["detections"] if d["score"] > 0.5] == ["person"]
@@ -72,7 +72,7 @@ def test_concurrent_callers_are_batched_together(api_url, clip_frames):
     async def call_all():
         async with httpx.AsyncClient(timeout=120) as client:
             return await asyncio.gather(*(
-                client.post(f"{api_url}/v1/detect", content=b, headers={"Content-Type": "image/jpeg"}) for b in bodies
+                client.post(f"{api_url}/v1/detect", content=b, headers={"Content-Type": "image/jpeg", **READ}) for b in bodies
             ))
 
     responses = asyncio.run(call_all())
@@ -111,7 +111,7 @@ def test_bad_input_gets_a_clear_4xx_and_the_service_keeps_serving(
 
 
 def test_multipart_without_image_field_is_400(api_url, clip_frames):
-    response = httpx.post(f"{api_url}/v1/detect", files={"photo": ("a.jpg", jpeg(clip_frames[0]), "image/jpeg")})
+    response = httpx.post(f"{api_url}/v1/detect", files={"photo": ("a.jpg", jpeg(clip_frames[0]), "image/jpeg")}, headers=READ)
     assert response.status_code == 400
     assert "'image'" in response.json()["detail"]
 
@@ -121,3 +121,26 @@ def test_openapi_documents_detect(api_url):
     operation = schema["paths"]["/v1/detect"]["post"]
     assert set(operation["requestBody"]["content"]) == {"image/jpeg", "image/png", "multipart/form-data"}
     assert {"200", "400", "413", "415", "503"} <= set(operation["responses"])
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "message"),
+    [
+        ({}, 401, "missing bearer token"),
+        ({"Authorization": "Basic abc"}, 401, "missing bearer token"),
+        ({"Authorization": "Bearer not-a-real-token-at-all"}, 401, "invalid token"),
+        (ADMIN, 200, None),  # admin implies read
+    ],
+    ids=["none", "basic", "wrong", "admin"],
+)
+def test_detect_needs_a_read_token(api_url, clip_frames, headers, status, message):
+    response = httpx.post(f"{api_url}/v1/detect", content=jpeg(clip_frames[PERSON_FRAMES[0]]),
+                          headers={"Content-Type": "image/jpeg", **headers}, timeout=60)
+    assert response.status_code == status
+    if message:
+        assert response.json()["detail"] == message
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_health_is_open_without_a_token(api_url):
+    assert httpx.get(f"{api_url}/healthz", timeout=30).status_code == 200

@@ -1,0 +1,86 @@
+"""Bearer tokens with scopes: `read` (everything that reads) and `admin` (camera changes; implies read).
+
+`MATAKOTA_TOKENS_FILE` names a file of `SCOPE TOKEN` lines (in Kubernetes, a mounted Secret). Tokens are kept
+only as SHA-256 digests and compared in constant time. Without the file the API is open (local runs), and
+the API logs that once.
+"""
+
+
+import hashlib
+import hmac
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+
+from matakota.cluster.settings import settings
+
+log = logging.getLogger("matakota.auth")
+
+SCOPES = {"read": {"read"}, "admin": {"read", "admin"}}
+
+
+class TokenFileError(ValueError):
+    """A tokens file that cannot be used; names the file and line, never a token."""
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class Tokens:
+    def __init__(self, entries: list[tuple[str, bytes]]) -> None:
+        self.entries = entries  # (scope, sha256 of token)
+
+    @classmethod
+    def parse(cls, text: str, source: str = "<tokens>") -> "Tokens":
+        entries = []
+        for number, line in enumerate(text.splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split()
+            if len(parts) != 2 or parts[0] not in SCOPES:
+                raise TokenFileError(f"{source}:{number}: expected `SCOPE TOKEN` with SCOPE one of {sorted(SCOPES)}")
+            if len(parts[1]) < 16:
+                raise TokenFileError(f"{source}:{number}: token too short (at least 16 characters)")
+            entries.append((parts[0], _digest(parts[1])))
+        return cls(entries)
+
+    def scopes_of(self, token: str) -> set[str]:
+        digest = _digest(token)
+        granted: set[str] = set()
+        for scope, expected in self.entries:  # no early exit: the time taken does not depend on which matched
+            if hmac.compare_digest(digest, expected):
+                granted |= SCOPES[scope]
+        return granted
+
+
+@lru_cache(maxsize=1)
+def configured_tokens() -> "Tokens | None":
+    path: Path | None = settings().tokens_file
+    if path is None:
+        log.warning("MATAKOTA_TOKENS_FILE is not set: the API accepts requests without a token")
+        return None
+    return Tokens.parse(path.read_text(), str(path))
+
+
+def require(scope: str):
+    """A FastAPI dependency: 401 without a valid bearer token, 403 when its scopes lack `scope`."""
+
+    def check(request: Request) -> None:
+        tokens = configured_tokens()
+        if tokens is None:
+            return
+        header = request.headers.get("authorization", "")
+        kind, _, token = header.partition(" ")
+        if kind.lower() != "bearer" or not token:
+            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        granted = tokens.scopes_of(token.strip())
+        if not granted:
+            raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+        if scope not in granted:
+            raise HTTPException(403, f"this token lacks the {scope!r} scope")
+
+    return check

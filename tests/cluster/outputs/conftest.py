@@ -1,0 +1,173 @@
+"""Output fixtures: the real Mosquitto (MATAKOTA_TEST_MQTT, default 127.0.0.1:1883), a per-run topic prefix,
+a port that opens onto the broker later (broker down, then back), and a loopback webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import paho.mqtt.client as mqtt
+import pytest
+
+BROKER = os.environ.get("MATAKOTA_TEST_MQTT", "127.0.0.1:1883")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+class Subscriber:
+    """A paho client collecting (topic, payload, retain) of everything under a filter."""
+
+    def __init__(self, host: str, port: int, topic: str):
+        self.messages: list[tuple[str, dict | str, bool]] = []
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{uuid.uuid4().hex[:8]}")
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda c, u, mid, rcs, p: self.subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect(host, port)
+        self.client.loop_start()
+        assert self.subscribed.wait(10), "subscription not acknowledged"
+
+    def _on_message(self, client, userdata, message) -> None:
+        text = message.payload.decode()
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+        self.messages.append((message.topic, body, bool(message.retain)))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture(scope="session")
+def broker():
+    host, port = BROKER.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError:
+        pytest.skip(f"no MQTT broker at {BROKER}")
+    return host, int(port)
+
+
+@pytest.fixture
+def prefix():
+    return f"matakota-test/{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def subscribe():
+    subscribers = []
+
+    def make(host, port, topic):
+        subscribers.append(Subscriber(host, port, topic))
+        return subscribers[-1]
+    yield make
+    for s in subscribers:
+        s.close()
+
+
+class Forwarder:
+    """A TCP port that is closed until `open()`, then forwards to a real broker: the broker "returns"."""
+
+    def __init__(self, target_port: int):
+        self.port, self.target_port = free_port(), target_port
+        self.server: socket.socket | None = None
+
+    def open(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+@pytest.fixture
+def forwarder(broker):
+    made = Forwarder(broker[1])
+    yield made
+    made.close()
+
+
+class Receiver:
+    """A loopback HTTP server recording (headers, body) and answering with scripted status codes."""
+
+    def __init__(self, statuses=()):
+        self.requests: list[tuple[dict, bytes]] = []
+        self.statuses = list(statuses)  # answered in order; 200 once exhausted
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.requests.append((dict(self.headers), body))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(statuses=()):
+        made.append(Receiver(statuses))
+        return made[-1]
+    yield make
+    for r in made:
+        r.close()
