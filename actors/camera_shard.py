@@ -3,7 +3,8 @@
 One reader thread per camera keeps only its newest frame. Every tick the shard takes the frames that are due
 (each camera at its analysis rate), drops those older than the deadline, and sends the rest as ONE request to
 the Detector; at most `max_inflight_batches` requests are in flight (backpressure: a full pipe drops frames,
-counted, instead of queueing them). Detections come back into each camera's analytics.
+counted, instead of queueing them). Detections come back into each camera's analytics. Frames of cameras that
+need no detector (synthetic `detect=0` ones, for scale tests) are analysed at once with no detections.
 """
 
 from __future__ import annotations
@@ -16,20 +17,23 @@ from collections import deque
 import ray
 from ray import serve
 
+from matakota.actors.event_sink import flush_async
+from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE
+
 from matakota.actors.camera import CameraRuntime
+from matakota.actors.outbox import Outbox
 from matakota.actors.shard_metrics import ShardMetrics
+from matakota.analytics.detections import Detections
 from matakota.analytics.events import Event
+from matakota.analytics.snapshots import render_evidence
 from matakota.cluster.config import CameraConfig, ShardConfig
 from matakota.models.yolox import FrameBatch
 
 log = logging.getLogger("matakota.shard")
 
-NAMESPACE = "matakota"
 KEEP_EVENTS = 1000
-
-
-def shard_name(index: int) -> str:
-    return f"shard-{index}"
+FLUSH_PERIOD_S = 1.0
+OUTBOX_MAX_ITEMS = 20_000  # unacknowledged events + counts kept while the sink is away (oldest dropped beyond)
 
 
 @ray.remote(max_restarts=0)
@@ -38,19 +42,29 @@ class CameraShard:
         self.shard_id = shard_id
         self.config = ShardConfig.model_validate(config)
         self.allow_files = allow_files
-        self.detector = serve.get_deployment_handle("Detector", app_name=detector_app)
+        self.detector_app = detector_app
+        self._detector = None
         self.cameras: dict[str, CameraRuntime] = {}
-        self.events: deque[Event] = deque(maxlen=KEEP_EVENTS)
-        self.counts: deque = deque(maxlen=KEEP_EVENTS)  # counts of removed cameras, until the store takes them
+        self.events: deque[Event] = deque(maxlen=KEEP_EVENTS)  # recent, for operators and tests
         self.inflight = 0
         self.counters = {"batches": 0, "frames_sent": 0, "detector_errors": 0}
         self.started_at = time.time()
         self.metrics = ShardMetrics(shard_id)
-        self._loop_task = None
+        self.outbox = Outbox(max_items=OUTBOX_MAX_ITEMS, sender=f"{shard_id}-{int(self.started_at)}")
+        self._states: dict[str, tuple[str, str]] = {}  # last camera status sent out: (state, reason)
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def detector(self):
+        """The Detector's handle, looked up on first use: a shard whose cameras need no detection runs without Serve."""
+        if self._detector is None:
+            self._detector = serve.get_deployment_handle("Detector", app_name=self.detector_app)
+        return self._detector
 
     async def _ensure_loop(self) -> None:
-        if self._loop_task is None:
-            self._loop_task = asyncio.get_running_loop().create_task(self._run())
+        if not self._tasks:
+            loop = asyncio.get_running_loop()
+            self._tasks = [loop.create_task(self._run()), loop.create_task(self._flush_forever())]
 
     # ---- cameras
     async def add_cameras(self, cameras: list[dict]) -> list[str]:
@@ -69,8 +83,9 @@ class CameraShard:
         runtimes = [self.cameras.pop(camera_id) for camera_id in camera_ids if camera_id in self.cameras]
         await asyncio.to_thread(CameraRuntime.stop_all, runtimes)
         for runtime in runtimes:
-            self.counts.extend(runtime.close())
+            self.outbox.put(counts=[c.to_json() for c in runtime.close()])
             self.metrics.forget(runtime.config.id)
+            self._states.pop(runtime.config.id, None)
         return [runtime.config.id for runtime in runtimes]
 
     # ---- the tick loop
@@ -89,6 +104,10 @@ class CameraShard:
         now = time.time()
         ready = [(runtime, frame) for runtime in self.cameras.values()
                  if (frame := runtime.take_due(now, self.config.frame_deadline_s)) is not None]
+        undetected = [(runtime, frame) for runtime, frame in ready if not runtime.reader.source.detect]
+        if undetected:
+            self._analyse(undetected, [Detections.empty()] * len(undetected), now)
+            ready = [(runtime, frame) for runtime, frame in ready if runtime.reader.source.detect]
         if not ready:
             return
         if self.inflight >= self.config.max_inflight_batches:
@@ -112,7 +131,9 @@ class CameraShard:
             self.inflight -= 1
         self.counters["batches"] += 1
         self.counters["frames_sent"] += len(batch)
-        done = time.time()
+        self._analyse(ready, results, time.time())
+
+    def _analyse(self, ready, results, done: float) -> None:
         for (runtime, frame), detections in zip(ready, results):
             result = runtime.analyse(frame, detections, done)
             self.metrics.observe_latency(done - frame.received_at)
@@ -120,6 +141,32 @@ class CameraShard:
             if result.gauge is not None and result.gauge.level_cm is not None:
                 self.metrics.observe_water_level(runtime.config.id, runtime.config.site, result.gauge.level_cm)
             self.events.extend(result.events)
+            self.outbox.put(events=[with_evidence(e, frame.image) for e in result.events],
+                            counts=[c.to_json() for c in result.counts])
+
+    # ---- counts and events out, at least once
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_PERIOD_S)
+            try:
+                sink = ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)
+            except ValueError:
+                continue  # no sink (yet): records wait in the bounded outbox
+            try:
+                await flush_async(self.outbox, sink)
+                await self._send_status_changes(sink)
+            except Exception:  # noqa: BLE001 - the sink may be restarting; the outbox keeps everything
+                log.exception("shard %s: flush failed", self.shard_id)
+
+    async def _send_status_changes(self, sink) -> None:
+        for runtime in list(self.cameras.values()):
+            stats = runtime.reader.stats()
+            status = (stats.state.value, stats.reason)
+            if self._states.get(runtime.config.id) != status:
+                self._states[runtime.config.id] = status
+                await sink.status.remote(runtime.config.site, runtime.config.id,
+                                         {"state": status[0], "reason": status[1], "shard": self.shard_id,
+                                          "time": time.time()})
 
     # ---- what the supervisor and the API read
     def heartbeat(self) -> dict:
@@ -132,6 +179,7 @@ class CameraShard:
             "time": time.time(),
             "inflight": self.inflight,
             **self.counters,
+            "outbox": self.outbox.stats(),
             "cameras": cameras,
         }
 
@@ -153,4 +201,20 @@ class CameraShard:
         return sum(t.name.startswith("camera-") for t in threading.enumerate())
 
     async def stop(self) -> None:
+        """Stop every reader and hand what is left in the outbox to the sink (best effort)."""
         await self.remove_cameras(list(self.cameras))
+        try:
+            await flush_async(self.outbox, ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE), timeout_s=10)
+        except ValueError:
+            pass
+
+
+def with_evidence(event: Event, frame) -> dict:
+    """The event as JSON; events with a box carry the evidence JPEGs (the sink stores them as files)."""
+    record = event.to_json()
+    if event.box is not None:
+        try:
+            record["snapshot_jpeg"], record["crop_jpeg"] = render_evidence(frame, event.box)
+        except ValueError:  # a box outside the frame: the event still counts, without evidence
+            pass
+    return record

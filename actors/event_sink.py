@@ -22,7 +22,7 @@ from collections import OrderedDict
 import ray
 from ray.exceptions import RayError
 
-from matakota.actors.camera_shard import NAMESPACE
+from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE
 from matakota.actors.outbox import Outbox
 from matakota.cluster.outputs import Outputs, OutputsConfig
 from matakota.cluster.store import InvalidRecord, open_store
@@ -30,7 +30,6 @@ from matakota.cluster.store.base import count_row, event_row
 from matakota.cluster.store.config import StoreConfig
 
 log = logging.getLogger("matakota.event_sink")
-EVENT_SINK_NAME = "event-sink"
 SEEN_BATCHES = 10_000
 SEEN_EVENTS = 100_000
 

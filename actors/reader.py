@@ -13,6 +13,8 @@ from .decode import DecodeConfig, VideoFrame, decode_frames
 from .errors import SourceAuthError, SourceFormatError, StreamEndedError, StreamError, StreamStalledError
 from .redact import Redactor
 from .sources import SourceConfig, SourceKind, classify, open_source
+from .synthetic import parse as parse_synthetic
+from .synthetic import synthetic_frames
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,10 @@ class CameraReader:
         self._set_state(CameraState.OFFLINE, "stopped")
 
     def _session(self) -> None:
+        if self.source.kind is SourceKind.SYNTHETIC:  # no container: frames until stopped
+            for item in synthetic_frames(parse_synthetic(self.source.url), self._stop):
+                self._on_decoded(item)
+            return
         container = open_source(self.source)
         try:
             frames = decode_frames(container, self.decode, self._stop,

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .errors import (SourceAuthError, SourceConnectionError, SourceFormatError, StreamError,
                      UnsupportedSourceError)
 from .redact import Redactor, redact_url
+from .synthetic import SCHEME as SYNTHETIC_SCHEME
+from .synthetic import parse as parse_synthetic
 
 NETWORK_SCHEMES = {"rtsp", "rtsps", "http", "https"}
 # FFmpeg "decodes" text files as ANSI-art video (tty demuxer): such a source is not a camera.
@@ -27,6 +29,7 @@ class SourceKind(str, Enum):
     RTSP = "rtsp"
     HTTP = "http"
     FILE = "file"
+    SYNTHETIC = "synthetic"  # no video at all: scale tests (actors/synthetic.py)
 
 
 class SourceConfig(BaseModel):
@@ -34,7 +37,7 @@ class SourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
-    url: str = Field(description="rtsp(s)://, http(s)://, or (with allow_files) file:// or a path")
+    url: str = Field(description="rtsp(s)://, http(s)://, or (with allow_files) file://, a path or synthetic://")
     allow_files: bool = Field(default=False, description="accept local files (demos, benchmarks)")
     loop: bool = Field(default=False, description="files: start again at the end")
     paced: bool = Field(default=True, description="files: emit at the native frame rate (stream timestamps)")
@@ -56,6 +59,11 @@ class SourceConfig(BaseModel):
     def redacted_url(self) -> str:
         return redact_url(self.url)
 
+    @property
+    def detect(self) -> bool:
+        """Whether this camera's frames go to the Detector (only a `synthetic://…?detect=0` camera's do not)."""
+        return self.kind is not SourceKind.SYNTHETIC or parse_synthetic(self.url).detect
+
     def __repr_args__(self):
         for name, value in super().__repr_args__():
             yield name, (redact_url(value) if name == "url" else value)
@@ -75,6 +83,11 @@ def source_kind(url: str, allow_files: bool) -> SourceKind:
         if allow_files:
             return SourceKind.FILE
         raise UnsupportedSourceError(f"local files are disabled (set allow_files=True): {redact_url(url)}")
+    if scheme == SYNTHETIC_SCHEME:
+        if allow_files:
+            parse_synthetic(url)
+            return SourceKind.SYNTHETIC
+        raise UnsupportedSourceError(f"synthetic cameras are disabled (set allow_files=True): {redact_url(url)}")
     raise UnsupportedSourceError(f"unsupported scheme {scheme!r} (allowed: {', '.join(sorted(NETWORK_SCHEMES))}"
                                  f", and files with allow_files): {redact_url(url)}")
 

@@ -21,15 +21,14 @@ from ray.exceptions import RayActorError
 from matakota.actors import desired_state
 from matakota.actors.assignment import ANALYSE_S_PER_FRAME, DECODE_S_PER_FRAME, Capacity, Move, Shard
 from matakota.actors.assignment import camera_cost, place, rebalance, shards_needed
-from matakota.actors.camera_shard import NAMESPACE, CameraShard
+from matakota.actors.camera_shard import CameraShard
+from matakota.actors.names import NAMESPACE, SHARD_PREFIX, SUPERVISOR_NAME
 from matakota.actors.decode import DecodeMode
 from matakota.cluster.config import CameraConfig, FleetConfig, error_reason
 from matakota.cluster.metrics import metric
 
 log = logging.getLogger("matakota.supervisor")
 
-SUPERVISOR_NAME = "supervisor"
-SHARD_PREFIX = "shard-"
 ASSUMED_SOURCE_FPS = 25.0  # decode rate assumed for a camera not yet measured (sampled/all modes)
 MOVE_ONLINE_TIMEOUT_S = 10.0
 

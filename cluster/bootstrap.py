@@ -7,7 +7,7 @@ import logging
 import ray
 from ray import serve
 
-from matakota.actors.camera_shard import NAMESPACE
+from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE, SUPERVISOR_NAME
 from matakota.cluster.config import Config
 from matakota.serve.app import build_app
 
@@ -58,8 +58,11 @@ def start_fleet(config: Config, reset: bool = False):
     the fleet's cameras change through the API, and a supervisor restart keeps those changes.
     """
     from matakota.actors import desired_state
-    from matakota.actors.supervisor import SUPERVISOR_NAME, FleetSupervisor
+    from matakota.actors.event_sink import start_event_sink
+    from matakota.actors.supervisor import FleetSupervisor
 
+    sink = start_event_sink(config.store, config.outputs, lifetime="detached")
+    ray.get(sink.check_health.remote())
     if reset or desired_state.load() is None:
         desired_state.save({camera.id: camera for camera in config.fleet.cameras})
     supervisor = FleetSupervisor.options(
@@ -70,12 +73,15 @@ def start_fleet(config: Config, reset: bool = False):
 
 
 def stop_fleet(forget: bool = True) -> None:
-    """Stop the supervisor and its shards; `forget` also drops the fleet's desired state."""
-    from matakota.actors.supervisor import SUPERVISOR_NAME
-
+    """Stop the supervisor, its shards (they hand their outboxes to the sink) and then the sink;
+    `forget` also drops the fleet's desired state."""
     try:
         supervisor = ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE)
+        ray.get(supervisor.stop.remote(forget), timeout=60)
+        ray.kill(supervisor, no_restart=True)
     except ValueError:
-        return
-    ray.get(supervisor.stop.remote(forget), timeout=60)
-    ray.kill(supervisor, no_restart=True)
+        pass
+    try:
+        ray.kill(ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE), no_restart=True)
+    except ValueError:
+        pass

@@ -13,6 +13,8 @@ from matakota.actors.redact import redact_url
 from matakota.actors.sources import RtspTransport, SourceConfig
 from matakota.analytics.config import CameraAnalyticsConfig
 from matakota.analytics.detections import DEFAULT_CLASSES
+from matakota.cluster.outputs.config import OutputsConfig
+from matakota.cluster.store.config import StoreConfig
 from matakota.models.runtime import PREFERRED_PROVIDERS
 
 CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -150,6 +152,8 @@ class Config(StrictModel):
     detector: DetectorConfig = DetectorConfig()
     api: ApiConfig = ApiConfig()
     fleet: FleetConfig = FleetConfig()
+    store: StoreConfig = Field(default_factory=StoreConfig, description="where counts, events and snapshots are kept")
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig, description="MQTT and webhooks")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
 
 

@@ -12,10 +12,13 @@ from ray import serve
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
-from matakota.actors.camera_shard import NAMESPACE
-from matakota.actors.supervisor import SUPERVISOR_NAME, CameraError
+from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE, SUPERVISOR_NAME
+from matakota.actors.supervisor import CameraError
 from matakota.cluster import VERSION
 from matakota.cluster.config import ApiConfig, CameraConfig
+from matakota.cluster.store import open_store
+from matakota.cluster.store.config import StoreConfig
+from matakota.serve.data_api import router as data_router
 from matakota.models.yolox import FrameBatch
 from matakota.serve.auth import require
 from matakota.serve.images import ImageError, decode_image
@@ -114,6 +117,20 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
     return JSONResponse({"detail": problems}, status_code=422)
 
 
+app.include_router(data_router, dependencies=READ)
+
+
+class SinkFeed:
+    """The live stream's source: the EventSink actor, looked up when a page connects (it may start later)."""
+
+    async def poll(self, after, timeout_s, limit):
+        try:
+            sink = ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)
+        except ValueError:
+            raise HTTPException(503, "no event sink is running (start a fleet)") from None
+        return await sink.poll.remote(after, timeout_s, limit)
+
+
 async def call_supervisor(method: str, *args):
     """Call the fleet supervisor; 503 while there is none (or it is restarting), 4xx for a refused change."""
     try:
@@ -173,10 +190,13 @@ async def image_bytes(request: Request, limit: int) -> bytes:
 @serve.deployment(name="Api")
 @serve.ingress(app)
 class Api:
-    def __init__(self, detector: DeploymentHandle, config: dict, model_name: str) -> None:
+    def __init__(self, detector: DeploymentHandle, config: dict, model_name: str, store: dict) -> None:
         self.detector = detector
         self.config = ApiConfig.model_validate(config)
         self.model_name = model_name
+        store_config = StoreConfig.model_validate(store)
+        app.state.store = open_store(store_config.url, store_config.snapshot_dir)
+        app.state.event_feed = SinkFeed()
 
     @app.post(
         "/v1/detect",

@@ -22,7 +22,8 @@ def build_app(config: Config) -> Application:
         user_config=detector_config.batching(),
     ).bind(detector_config.model_dump(mode="json"))
     api = Api.options(num_replicas=config.api.num_replicas, ray_actor_options={"num_cpus": 0})
-    return api.bind(detector, config.api.model_dump(mode="json"), detector_config.model)
+    return api.bind(detector, config.api.model_dump(mode="json"), detector_config.model,
+                    config.store.model_dump(mode="json"))
 
 
 def app_builder(args: dict) -> Application:

@@ -75,6 +75,9 @@ def require(scope: str):
             return
         header = request.headers.get("authorization", "")
         kind, _, token = header.partition(" ")
+        if not header and request.method == "GET" and "access_token" in request.query_params:
+            # browsers' EventSource cannot send headers: the live stream takes ?access_token= instead
+            kind, token = "bearer", request.query_params["access_token"]
         if kind.lower() != "bearer" or not token:
             raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         granted = tokens.scopes_of(token.strip())

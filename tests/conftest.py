@@ -81,7 +81,14 @@ def ray_cluster():
 
 
 @pytest.fixture(scope="session")
-def api_url(ray_cluster, model_path):
+def store_config(tmp_path_factory) -> dict:
+    """One SQLite store for the run's API and fleets (never the user's ~/.cache/matakota)."""
+    folder = tmp_path_factory.mktemp("store")
+    return {"url": str(folder / "matakota.db"), "snapshot_dir": str(folder / "snapshots")}
+
+
+@pytest.fixture(scope="session")
+def api_url(ray_cluster, model_path, store_config):
     """The real Serve application (Detector + API) on a free loopback port."""
     from matakota.cluster import bootstrap
     from matakota.cluster.config import parse_config
@@ -90,6 +97,7 @@ def api_url(ray_cluster, model_path):
     config = parse_config({
         "api": {"port": port, "max_body_bytes": 1 << 20, "max_image_pixels": 4_000_000},
         "detector": {"max_batch_size": 8, "batch_wait_timeout_s": 0.02},
+        "store": store_config,
     })
     bootstrap.deploy(config)
     return f"http://127.0.0.1:{port}"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import ray
 
-from matakota.actors.camera_shard import NAMESPACE
+from matakota.actors.names import NAMESPACE
 from matakota.cluster import bootstrap
 from matakota.cluster.config import parse_config
 from tests.conftest import READ
@@ -47,9 +47,11 @@ def sim(rtsp_sim, person_clip, car_clip):
 
 
 @pytest.fixture(scope="module")
-def fleet(api_url, sim):
-    people = {"fps": 2.0, "zones": [{"name": "room", "polygon": [[0, 0], [768, 0], [768, 432], [0, 432]]}]}
-    config = parse_config({"fleet": {"shards": {"cameras_per_shard": 2}, "cameras": [
+def fleet(api_url, sim, store_config):
+    people = {"fps": 2.0, "count_interval_s": 5,
+              "zones": [{"name": "room", "kind": "restricted", "polygon": [[0, 0], [768, 0], [768, 432], [0, 432]]}],
+              "rules": [{"type": "intrusion", "zone": "room", "hours": "00:00-24:00", "clear_s": 2}]}
+    config = parse_config({"store": store_config, "fleet": {"shards": {"cameras_per_shard": 2}, "cameras": [
         {"id": "people-0", "site": "simpang-lima", "url": sim.url("people-0"), "analytics": people},
         {"id": "people-1", "site": "simpang-lima", "url": sim.url("people-1"), "analytics": people,
          "decode": {"mode": "keyframes"}},
@@ -57,7 +59,7 @@ def fleet(api_url, sim):
         {"id": "wrong-password", "site": "kota-lama", "url": sim.url("cars-0", password="nope")},
         {"id": "unreachable", "site": "kota-lama", "url": "rtsp://admin:" + PASSWORD + "@127.0.0.1:9/x"},
     ]}})
-    supervisor = bootstrap.start_fleet(config)
+    supervisor = bootstrap.start_fleet(config, reset=True)
     yield supervisor
     bootstrap.stop_fleet()
 
@@ -131,3 +133,37 @@ def test_adding_and_removing_a_camera_at_run_time_leaves_no_reader_behind(api_ur
     assert ray.get(shard.reader_threads.remote()) == threads_before
     after = cameras(api_url)
     assert all(after[c]["frames_decoded"] >= n for c, n in others_before.items())
+
+
+def test_counts_and_events_reach_the_store_and_the_api_with_evidence(api_url, fleet):
+    def intrusions():
+        page = httpx.get(f"{api_url}/v1/events", params={"type": "intrusion", "camera": "people-0"},
+                         headers=READ, timeout=30).json()
+        return [e for e in page["items"] if e["state"] == "raised"]
+
+    raised = wait_for(intrusions, 90)
+    assert raised, "no intrusion event stored for a person walking into the restricted room"
+    event = raised[0]
+    assert event["site"] == "simpang-lima" and event["key"] == "room"
+    snapshot = httpx.get(f"{api_url}{event['snapshot_url']}", headers=READ, timeout=30)
+    assert snapshot.status_code == 200 and snapshot.content.startswith(b"\xff\xd8")
+    assert httpx.get(f"{api_url}{event['snapshot_url']}", timeout=30).status_code == 401  # faces need a token
+
+    def counted():
+        now = time.time()
+        body = httpx.get(f"{api_url}/v1/counts", params={"camera": "people-0", "from": now - 3600, "to": now + 60,
+                                                          "bucket": "1m"}, headers=READ, timeout=30).json()
+        return body["items"]
+
+    assert wait_for(counted, 60), "no count rows for people-0"
+
+
+def test_live_events_arrive_over_server_sent_events(api_url, fleet):
+    from tests.conftest import READ_TOKEN
+
+    with httpx.stream("GET", f"{api_url}/v1/events/stream",
+                      params={"after": 0, "max_events": 1, "access_token": READ_TOKEN}, timeout=90) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        data = [line for line in response.iter_lines() if line.startswith("data:")]
+    assert data and '"camera"' in data[0]
