@@ -7,7 +7,8 @@ EXTRA ?= cpu
 BIN := $(VENV)/bin
 # Debian packages the tests and the RTSP simulator need (installed only when missing).
 APT_PACKAGES := ffmpeg gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
-	gstreamer1.0-libav gir1.2-gst-rtsp-server-1.0 python3-gi prometheus
+	gstreamer1.0-libav gir1.2-gst-rtsp-server-1.0 python3-gi prometheus \
+	chromium chromium-driver
 
 .PHONY: install system-deps assets demo test bench clean
 

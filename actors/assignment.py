@@ -77,11 +77,12 @@ def shards_needed(costs: dict[str, float], capacity: Capacity, headroom: float =
 
 
 def rebalance(shards: dict[str, Shard], costs: dict[str, float], capacity: Capacity, *,
-              tolerance: float = 0.25, max_moves: int = 20) -> list[Move]:
+              tolerance: float = 0.25, max_moves: int = 20, pinned: frozenset[str] = frozenset()) -> list[Move]:
     """Moves that bring shard loads within `tolerance` of the mean, heaviest first, at most `max_moves`.
 
     Hysteresis: nothing moves while every shard is within the tolerance band, so wobbling load never thrashes;
-    a move only happens if it leaves the target below the source's new load (no ping-pong).
+    a move only happens if it lowers the peak of the two shards by `tolerance × mean` or more (a move that
+    merely swaps which shard is heavier never happens), and `pinned` cameras (moved recently) stay put.
     """
     if len(shards) < 2:
         return []
@@ -95,9 +96,11 @@ def rebalance(shards: dict[str, Shard], costs: dict[str, float], capacity: Capac
         if loads[source] <= mean * (1 + tolerance) or source == target:
             break
         gap = loads[source] - loads[target]
-        movable = [c for c in shards[source].cameras if c not in {m.camera for m in moves}]
+        movable = [c for c in shards[source].cameras if c not in pinned and c not in {m.camera for m in moves}]
+        # a move must lower the pair's peak by a real margin, else it only relocates the imbalance
+        margin = tolerance * mean
         candidates = [c for c in movable
-                      if costs.get(c, 0.0) < gap and counts[target] < capacity.max_cameras
+                      if costs.get(c, 0.0) <= gap - margin and counts[target] < capacity.max_cameras
                       and loads[target] + costs.get(c, 0.0) <= capacity.max_cost]
         if not candidates:
             break

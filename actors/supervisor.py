@@ -31,14 +31,19 @@ log = logging.getLogger("matakota.supervisor")
 
 ASSUMED_SOURCE_FPS = 25.0  # decode rate assumed for a camera not yet measured (sampled/all modes)
 MOVE_ONLINE_TIMEOUT_S = 10.0
+COST_SMOOTHING = 0.1  # EWMA weight of one heartbeat's measurement: load blips do not trigger moves
+MOVE_COOLDOWN_S = 600.0  # a camera moved by a rebalance stays put this long (no ping-pong)
 
 
 class CameraError(ValueError):
     """A run-time camera change that cannot be applied; `status` is the HTTP status the API answers with."""
 
     def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
+        super().__init__(message, status)  # both in args: the error crosses actors by pickling
         self.status = status
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 @dataclass
@@ -76,11 +81,14 @@ class FleetSupervisor:
         self.shards: dict[str, Shard] = {}
         self.handles: dict[str, ray.actor.ActorHandle] = {}
         self.heartbeats: dict[str, dict] = {}
+        self.measured: dict[str, float] = {}  # camera → smoothed measured cost
+        self.moved_at: dict[str, float] = {}  # camera → when a rebalance last moved it
         self.missed: dict[str, int] = {}
         self.failovers: list[Failover] = []
         self.moves: list[dict] = []
         self.last_rebalance: dict | None = None
         self._next_index = 0
+        self.started_at = time.time()
         self._poller = None
         self._lock = asyncio.Lock()
 
@@ -109,10 +117,17 @@ class FleetSupervisor:
             self.shards[name] = Shard(name, beat["node"], {c["id"] for c in beat["cameras"]})
         log.info("adopted %d running shards", len(self.shards))
 
+    def _measure_costs(self) -> None:
+        """Fold this round's measured rates into each camera's smoothed cost (kept across moves)."""
+        for beat in self.heartbeats.values():
+            for camera in beat["cameras"]:
+                if camera.get("state") == "online" and camera.get("fps_in"):
+                    sample = camera_cost(camera["fps_in"], camera.get("fps_analysed", 0.0))
+                    previous = self.measured.get(camera["id"], sample)
+                    self.measured[camera["id"]] = previous + COST_SMOOTHING * (sample - previous)
+
     def _costs(self) -> dict[str, float]:
-        measured = {c["id"]: camera_cost(c.get("fps_in", 0.0), c.get("fps_analysed", 0.0))
-                    for beat in self.heartbeats.values() for c in beat["cameras"] if c.get("state") == "online"}
-        return {camera_id: measured.get(camera_id) or estimated_cost(config)
+        return {camera_id: self.measured.get(camera_id) or estimated_cost(config)
                 for camera_id, config in self.desired.items()}
 
     def _start_shard(self) -> str:
@@ -161,6 +176,7 @@ class FleetSupervisor:
             try:
                 async with self._lock:
                     await self._poll_heartbeats()
+                    self._measure_costs()
                     self._track_failovers()
                     if time.monotonic() - last_rebalance > self.fleet.shards.rebalance_period_s:
                         last_rebalance = time.monotonic()
@@ -206,8 +222,10 @@ class FleetSupervisor:
         metric("matakota_shard_restarts_total").inc(tags={"shard": name})
         orphans = shard.cameras & set(self.desired)
         self.failovers.append(Failover(name, reason, orphans, time.time(), waiting=set(orphans)))
-        before = {n: set(s.cameras) for n, s in self.shards.items()}
         costs = self._costs()
+        while len(self.shards) < shards_needed(costs, self.capacity):  # keep the headroom for the next failure
+            self._start_shard()
+        before = {n: set(s.cameras) for n, s in self.shards.items()}
         unplaced = place(sorted(orphans), self.shards, costs, self.capacity)
         while unplaced:
             self._start_shard()
@@ -227,7 +245,9 @@ class FleetSupervisor:
 
     async def _rebalance_round(self) -> list[Move]:
         options = self.fleet.shards
-        moves = rebalance(self.shards, self._costs(), self.capacity,
+        now = time.time()
+        pinned = {c for c, at in self.moved_at.items() if now - at < MOVE_COOLDOWN_S}
+        moves = rebalance(self.shards, self._costs(), self.capacity, pinned=pinned,
                           tolerance=options.rebalance_tolerance, max_moves=options.max_moves_per_round)
         for move in moves:
             await self._move(move)
@@ -248,6 +268,7 @@ class FleetSupervisor:
         self.shards[move.source].cameras.discard(move.camera)
         self.shards[move.target].cameras.add(move.camera)
         metric("matakota_supervisor_moves_total").inc(tags={"reason": "rebalance"})
+        self.moved_at[move.camera] = time.time()
         self.moves.append({"camera": move.camera, "from": move.source, "to": move.target, "at": time.time()})
 
     def _export_metrics(self) -> None:
@@ -339,6 +360,7 @@ class FleetSupervisor:
     def fleet_view(self) -> dict:
         costs = self._costs()
         return {
+            "supervisor_started": self.started_at,
             "cameras": len(self.desired),
             "shards": [
                 {"name": name, "node": shard.node, "cameras": len(shard.cameras),

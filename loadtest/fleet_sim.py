@@ -2,7 +2,7 @@
 
     .venv/bin/python loadtest/fleet_sim.py [--cameras 10417] [--shards 100] [--json fleet.json]
 
-Cameras are `synthetic://64x36?fps=1&detect=0` (actors/synthetic.py): no decode and no Detector, so what is
+Cameras are `synthetic://64x36?fps=1&detect=0` (`--fps`) (actors/synthetic.py): no decode and no Detector, so what is
 measured is the control plane — placement, shard start-up, heartbeats, failover, rebalancing — with real
 heartbeats, camera states and rates. Shards reserve no CPU (`num_cpus=0`) so 100+ fit on 2 cores.
 
@@ -36,21 +36,21 @@ from matakota.cluster.config import Config, parse_config  # noqa: E402
 
 CITY_CAMERAS = 10_417
 SITES = 10
-SYNTHETIC_URL = "synthetic://64x36?fps=1&detect=0"
 LOOP_METRIC = "ray_matakota_supervisor_loop_seconds"
 
 
-def fleet_config(cameras: int, shards: int, store_dir: str, *, tolerance: float = 0.1, max_moves: int = 20) -> Config:
-    """`cameras` synthetic 1 fps cameras sized to land on `shards` shards (at the supervisor's 80 % fill)."""
+def fleet_config(cameras: int, shards: int, store_dir: str, *, tolerance: float = 0.1, max_moves: int = 20,
+                 heartbeat_s: float = 2.0, fps: float = 1.0) -> Config:
+    """`cameras` synthetic cameras at `fps`, sized to land on `shards` shards (at the supervisor's 80 % fill)."""
     per_shard = math.ceil(cameras / (shards * 0.8))
     return parse_config({
         "fleet": {
             "allow_files": True,  # synthetic:// is allowed where local files are
-            "shards": {"cameras_per_shard": per_shard, "num_cpus": 0, "tick_s": 0.2,
+            "shards": {"cameras_per_shard": per_shard, "num_cpus": 0, "tick_s": 0.2, "heartbeat_period_s": heartbeat_s,
                        "rebalance_period_s": 86_400, "rebalance_tolerance": tolerance,
                        "max_moves_per_round": max_moves},
-            "cameras": [{"id": f"cam-{i:05d}", "site": f"site-{i % SITES}", "url": SYNTHETIC_URL,
-                         "decode": {"mode": "keyframes"}, "analytics": {"fps": 1.0}} for i in range(cameras)],
+            "cameras": [{"id": f"cam-{i:05d}", "site": f"site-{i % SITES}", "url": f"synthetic://64x36?fps={fps:g}&detect=0",
+                         "decode": {"mode": "keyframes"}, "analytics": {"fps": fps}} for i in range(cameras)],
         },
         "store": {"url": os.path.join(store_dir, "fleet-sim.db"), "snapshot_dir": os.path.join(store_dir, "snapshots")},
     })
@@ -80,9 +80,10 @@ def wait_all_online(supervisor, cameras: int, timeout_s: float, interval_s: floa
         time.sleep(interval_s)
 
 
-def rss_mib(actor) -> float:
-    """Resident memory of the actor's process (psutil, run inside the actor)."""
-    return ray.get(actor.__ray_call__.remote(lambda _: psutil.Process().memory_info().rss)) / 2**20
+def memory_mib(actor) -> dict:
+    """Resident (RSS) and unique (USS: freed if the process exits) memory of the actor's process."""
+    info = ray.get(actor.__ray_call__.remote(lambda _: psutil.Process().memory_full_info()))
+    return {"rss_mib": info.rss / 2**20, "uss_mib": info.uss / 2**20}
 
 
 def scrape_metrics() -> dict:
@@ -136,11 +137,13 @@ def wait_failovers(supervisor, victims: list[str], timeout_s: float) -> list[dic
 
 
 def simulate(cameras: int = CITY_CAMERAS, shards: int = 100, *, kill_fraction: float = 0.1, add_shards: int = 10,
-             settle_s: float = 15.0, timeout_s: float = 300.0, tolerance: float = 0.1, max_moves: int = 20) -> dict:
+             settle_s: float = 15.0, timeout_s: float = 300.0, tolerance: float = 0.1, max_moves: int = 20,
+             heartbeat_s: float = 2.0, fps: float = 1.0) -> dict:
     """Run the whole scenario on the connected Ray; returns every figure (the fleet is stopped at the end)."""
     with tempfile.TemporaryDirectory(prefix="fleet-sim-") as store_dir:
-        config = fleet_config(cameras, shards, store_dir, tolerance=tolerance, max_moves=max_moves)
-        result = {"cameras": cameras, "placement": pure_placement(config)}
+        config = fleet_config(cameras, shards, store_dir, tolerance=tolerance, max_moves=max_moves,
+                              heartbeat_s=heartbeat_s, fps=fps)
+        result = {"cameras": cameras, "fps": fps, "heartbeat_s": heartbeat_s, "placement": pure_placement(config)}
         try:
             result.update(_scenario(config, kill_fraction, add_shards, settle_s, timeout_s))
         finally:
@@ -156,6 +159,7 @@ def _scenario(config: Config, kill_fraction: float, add_shards: int, settle_s: f
     online, states = wait_all_online(supervisor, cameras, timeout_s)
     out = {"start": {"placed_s": placed_s, "all_online_s": time.perf_counter() - started, "all_online": online,
                      "states": dict(states)}}
+    progress(f"placed in {placed_s:.1f} s, all online: {online} after {out['start']['all_online_s']:.1f} s")
     view = ray.get(supervisor.fleet_view.remote())
     out["shards"] = len(view["shards"])
     per_shard = [s["cameras"] for s in view["shards"]]
@@ -166,11 +170,13 @@ def _scenario(config: Config, kill_fraction: float, add_shards: int, settle_s: f
     scrape = scrape_metrics()
     started = time.perf_counter()
     view = ray.get(supervisor.fleet_view.remote())
-    out["supervisor"] = {"rss_mib": rss_mib(supervisor), "loop": loop_latency(steady_from["loop"], scrape["loop"]),
+    out["supervisor"] = {"memory": memory_mib(supervisor), "loop": loop_latency(steady_from["loop"], scrape["loop"]),
                          "fleet_view_s": time.perf_counter() - started}
     out["metrics"] = {k: v for k, v in scrape.items() if k != "loop"}
-    out["shard_rss_mib"] = rss_mib(ray.get_actor(view["shards"][0]["name"], namespace=NAMESPACE))
+    out["shard_memory"] = memory_mib(ray.get_actor(view["shards"][0]["name"], namespace=NAMESPACE))
+    out["node_memory_used_gib"] = (psutil.virtual_memory().total - psutil.virtual_memory().available) / 2**30
 
+    progress(f"steady: supervisor {out['supervisor']}, metrics {out['metrics']}")
     killed_at = time.time()
     victims = kill_shards(kill_fraction)
     failovers = wait_failovers(supervisor, victims, timeout_s)
@@ -185,6 +191,7 @@ def _scenario(config: Config, kill_fraction: float, add_shards: int, settle_s: f
     }
     assignment = ray.get(supervisor.assignment.remote())
     out["lost"] = {"not_online": cameras - states["online"], "unassigned": cameras - len(assignment)}
+    progress(f"failover: {out['failover']}, lost: {out['lost']}")
 
     view = ray.get(supervisor.fleet_view.remote())
     before = [s["load"] for s in view["shards"]]
@@ -197,16 +204,21 @@ def _scenario(config: Config, kill_fraction: float, add_shards: int, settle_s: f
     out["lost"]["not_online_after_rebalance"] = cameras - states["online"]
     final = scrape_metrics()
     out["supervisor"]["loop_whole_run"] = loop_latency({}, final["loop"])
-    out["supervisor"]["rss_mib_end"] = rss_mib(supervisor)
+    out["supervisor"]["memory_end"] = memory_mib(supervisor)
     return out
+
+
+def progress(message: str) -> None:
+    print(f"[fleet_sim] {message}", flush=True)
 
 
 def table(result: dict) -> str:
     start, fail, sup, met, reb = (result[k] for k in ("start", "failover", "supervisor", "metrics", "rebalance"))
     loop = sup["loop"]
     rows = [
-        ("cameras / shards", f"{result['cameras']:,} / {result['shards']} "
-                             f"({result['cameras_per_shard']['min']}–{result['cameras_per_shard']['max']} per shard)"),
+        ("cameras @ fps / shards (heartbeat period)", f"{result['cameras']:,} @ {result['fps']:g} / {result['shards']} "
+                             f"({result['cameras_per_shard']['min']}–{result['cameras_per_shard']['max']} per shard; "
+                             f"{result['heartbeat_s']:g} s)"),
         ("pure placement (shards_needed + place)", f"{result['placement']['seconds'] * 1000:.0f} ms "
                                                    f"({result['placement']['shards']} shards)"),
         ("start_fleet → all placed (shards started)", f"{start['placed_s']:.1f} s"),
@@ -218,13 +230,15 @@ def table(result: dict) -> str:
         ("spurious failovers (healthy shards)", f"{fail['spurious']}"),
         (f"rebalance after +{reb['added_shards']} shards: moved", f"{reb['moved']} cameras in {reb['seconds']:.1f} s "
                                                                   f"(max/mean load before {reb['max_over_mean_before']:.2f})"),
-        ("supervisor RSS (steady / end)", f"{sup['rss_mib']:.0f} / {sup['rss_mib_end']:.0f} MiB"),
+        ("supervisor RSS / USS (steady)", f"{sup['memory']['rss_mib']:.0f} / {sup['memory']['uss_mib']:.0f} MiB "
+                                          f"(end: {sup['memory_end']['rss_mib']:.0f} / {sup['memory_end']['uss_mib']:.0f})"),
         ("supervisor loop, steady (mean / p99 ≤)", f"{_ms(loop['mean_s'])} / {_ms(loop['p99_le_s'])} "
                                                   f"over {loop['loops']:.0f} loops"),
         ("supervisor loop, whole run (mean / p99 ≤)", f"{_ms(sup['loop_whole_run']['mean_s'])} / "
                                                      f"{_ms(sup['loop_whole_run']['p99_le_s'])}"),
         ("fleet_view() round trip", f"{sup['fleet_view_s'] * 1000:.0f} ms"),
-        ("shard RSS (one shard)", f"{result['shard_rss_mib']:.0f} MiB"),
+        ("one shard RSS / USS", f"{result['shard_memory']['rss_mib']:.0f} / {result['shard_memory']['uss_mib']:.0f} MiB"),
+        ("machine memory in use (all processes)", f"{result['node_memory_used_gib']:.1f} GiB"),
         ("metrics endpoint: size / series", f"{met['bytes'] / 2**20:.1f} MiB / {met['series']:,} "
                                             f"({met['camera_series']:,} per-camera)"),
         ("metrics endpoint: scrape time", f"{met['scrape_s'] * 1000:.0f} ms"),
@@ -245,6 +259,8 @@ def main() -> None:
     parser.add_argument("--add-shards", type=int, default=10, help="shards added before one rebalance round")
     parser.add_argument("--settle", type=float, default=15.0, help="seconds of steady state measured")
     parser.add_argument("--timeout", type=float, default=300.0, help="deadline of each wait")
+    parser.add_argument("--heartbeat", type=float, default=2.0, help="supervisor heartbeat period (s)")
+    parser.add_argument("--fps", type=float, default=1.0, help="frames/s of each synthetic camera (and analysed)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     # Metrics every 2 s (Ray's default is 10 s) so the steady-state window holds enough reports.
@@ -252,7 +268,7 @@ def main() -> None:
              _system_config={"metrics_report_interval_ms": 2000})
     try:
         result = simulate(args.cameras, args.shards, kill_fraction=args.kill_fraction, add_shards=args.add_shards,
-                          settle_s=args.settle, timeout_s=args.timeout)
+                          settle_s=args.settle, timeout_s=args.timeout, heartbeat_s=args.heartbeat, fps=args.fps)
     finally:
         ray.shutdown()
     print(table(result))

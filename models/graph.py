@@ -17,7 +17,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-INPUT_SIZE = 416
+from matakota.models.frames import INPUT_SIZE
+
 STRIDES = (8, 16, 32)
 NUM_CLASSES = 80
 PREPARE_VERSION = 1  # bump when the surgery changes, so cached prepared models are rebuilt

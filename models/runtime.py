@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import onnxruntime as ort
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ def create_session(
     cache_dir: Path | None = None,
 ) -> ort.InferenceSession:
     """A session on the first of `providers` this ONNX Runtime build offers (CPU is always the last resort)."""
+    import onnxruntime as ort  # here, not at the top: config and camera shards import this module's constants
+
     available = set(ort.get_available_providers())
     chosen = [name for name in providers if name in available]
     if "CPUExecutionProvider" not in chosen:

@@ -7,63 +7,14 @@ The heavy lifting (uint8 → float, grid decode, class-aware NMS) runs inside th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from matakota.analytics.detections import DEFAULT_CLASSES, Detections
-from matakota.models.graph import INPUT_SIZE, PREPARE_VERSION, prepare_model
+from matakota.models.frames import FrameBatch, letterbox  # noqa: F401 - re-exported for callers
+from matakota.models.graph import PREPARE_VERSION, prepare_model
 from matakota.models.runtime import PREFERRED_PROVIDERS, create_session, provider_in_use
-
-PAD_VALUE = 114
-
-
-@dataclass(frozen=True)
-class FrameBatch:
-    """Letterboxed frames ready for the model — the value shards send to the Detector deployment.
-
-    `ratios[i]` is the letterbox scale of frame i; `sizes[i]` its source (height, width).
-    """
-
-    frames: np.ndarray  # uint8 [n, 416, 416, 3]
-    ratios: np.ndarray  # float32 [n]
-    sizes: np.ndarray  # int32 [n, 2]
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    @classmethod
-    def from_images(cls, images: Sequence[np.ndarray]) -> FrameBatch:
-        boxed = [letterbox(image) for image in images]
-        frames = np.stack([frame for frame, _ in boxed]) if boxed else np.zeros((0, INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
-        return cls(
-            frames=frames,
-            ratios=np.array([ratio for _, ratio in boxed], np.float32),
-            sizes=np.array([image.shape[:2] for image in images], np.int32).reshape(-1, 2),
-        )
-
-    @classmethod
-    def concat(cls, batches: Sequence[FrameBatch]) -> FrameBatch:
-        return cls(
-            frames=np.concatenate([b.frames for b in batches]),
-            ratios=np.concatenate([b.ratios for b in batches]),
-            sizes=np.concatenate([b.sizes for b in batches]),
-        )
-
-
-def letterbox(image: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, float]:
-    """Resize to fit `size`×`size` keeping aspect, paste at the top-left of a canvas of 114 (model README)."""
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"expected a BGR uint8 image [h, w, 3], got {image.dtype} {image.shape}")
-    height, width = image.shape[:2]
-    ratio = min(size / height, size / width)
-    resized = cv2.resize(image, (int(width * ratio), int(height * ratio)), interpolation=cv2.INTER_LINEAR)
-    canvas = np.full((size, size, 3), PAD_VALUE, np.uint8)
-    canvas[: resized.shape[0], : resized.shape[1]] = resized
-    return canvas, ratio
-
 
 def prepared_model_path(source: Path, cache_dir: Path) -> Path:
     """The end-to-end model for `source`, built once and cached next to it (keyed by the surgery version)."""

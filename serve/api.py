@@ -19,7 +19,8 @@ from matakota.cluster.config import ApiConfig, CameraConfig
 from matakota.cluster.store import open_store
 from matakota.cluster.store.config import StoreConfig
 from matakota.serve.data_api import router as data_router
-from matakota.models.yolox import FrameBatch
+from matakota.serve.ui import router as ui_router
+from matakota.models.frames import FrameBatch
 from matakota.serve.auth import require
 from matakota.serve.images import ImageError, decode_image
 
@@ -118,6 +119,7 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
 
 
 app.include_router(data_router, dependencies=READ)
+app.include_router(ui_router)  # the operator page; it holds no data, its calls carry the token
 
 
 class SinkFeed:
@@ -144,7 +146,7 @@ async def call_supervisor(method: str, *args):
         if isinstance(cause, CameraError):
             raise HTTPException(cause.status, str(cause)) from None
         raise
-    except ray.exceptions.RayActorError:
+    except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
         raise HTTPException(503, "the fleet supervisor is restarting; retry shortly", headers={"Retry-After": "2"}) from None
 
 

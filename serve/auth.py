@@ -19,6 +19,7 @@ from matakota.cluster.settings import settings
 log = logging.getLogger("matakota.auth")
 
 SCOPES = {"read": {"read"}, "admin": {"read", "admin"}}
+STREAM_PATH = "/v1/events/stream"
 
 
 class TokenFileError(ValueError):
@@ -75,8 +76,8 @@ def require(scope: str):
             return
         header = request.headers.get("authorization", "")
         kind, _, token = header.partition(" ")
-        if not header and request.method == "GET" and "access_token" in request.query_params:
-            # browsers' EventSource cannot send headers: the live stream takes ?access_token= instead
+        if not header and request.url.path == STREAM_PATH and "access_token" in request.query_params:
+            # browsers' EventSource cannot send headers: the live stream (only) takes ?access_token= instead
             kind, token = "bearer", request.query_params["access_token"]
         if kind.lower() != "bearer" or not token:
             raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})

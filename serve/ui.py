@@ -9,11 +9,13 @@ Assets are plain files from `serve/static/`, served only if their name is in the
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+log = logging.getLogger("matakota.ui")
 STATIC = Path(__file__).parent / "static"
 TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -39,6 +41,9 @@ class _Asset:
 
 
 def _load() -> tuple[dict[str, _Asset], bytes]:
+    if not (STATIC / "index.html").is_file():  # a broken install must not take the data API down with it
+        log.error("the dashboard's files are missing from %s (package data not installed?)", STATIC)
+        return {}, b"<!doctype html><title>matakota</title><p>The dashboard is not installed.</p>"
     assets = {p.name: _Asset(p) for p in sorted(STATIC.iterdir())
               if p.is_file() and p.suffix in TYPES and not p.name.startswith(".")}
     page = (STATIC / "index.html").read_text()
@@ -65,7 +70,7 @@ def page_slash() -> RedirectResponse:
 def static(name: str, request: Request) -> Response:
     asset = ASSETS.get(name)
     if asset is None:
-        raise HTTPException(404, f"no asset {name!r}")
+        raise HTTPException(404, "no such asset")
     headers = {"Cache-Control": "public, max-age=86400", "ETag": asset.etag, "X-Content-Type-Options": "nosniff"}
     if request.headers.get("if-none-match") == asset.etag:
         return Response(status_code=304, headers=headers)

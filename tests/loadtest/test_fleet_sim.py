@@ -32,5 +32,5 @@ def test_fleet_is_placed_rehomed_after_a_shard_dies_and_nothing_is_lost(ray_clus
     assert result["lost"] == {"not_online": 0, "unassigned": 0, "not_online_after_rebalance": 0}
     assert result["failover"]["spurious"] == 0
     assert result["rebalance"]["moved"] > 0  # new empty shards take cameras
-    assert result["supervisor"]["rss_mib"] > 0 and result["metrics"]["series"] > 0
+    assert result["supervisor"]["memory"]["rss_mib"] > 0 and result["metrics"]["series"] > 0
     print(fleet_sim.table(result))

@@ -1,0 +1,262 @@
+"""The capacity report: every benchmark in loadtest/ in one bounded run → reports/capacity.{json,md} + PNG plots.
+
+    .venv/bin/python loadtest/capacity.py [--quick] [--out reports] [--fleet-cameras 10417]
+
+Runs, on one local Ray with the real Serve app: the detector (raw ONNX Runtime vs Serve-batched vs HTTP), ingest
+(raw PyAV vs real shards, cameras per core by decode mode, end-to-end latency vs load), analytics cost, store
+throughput (SQLite), and the supervisor at 10,417 simulated cameras (loadtest/fleet_sim.py). Each figure is
+reported with the limit it is compared with, measured in the same run (or the stated goal), and the ratio;
+`figures` feeds `k8s/sizing.py --report reports/capacity.json`. `--quick` runs everything tiny (about two
+minutes) to check the plumbing. On 2 cores the full run takes ~8 minutes plus the fleet simulation (~10 minutes:
+100 shard processes start one after another's CPU; 10,417 cameras at 0.2 fps, since at 1 fps the shards' own
+per-camera work saturates 2 cores at ~4,000 cameras); `--fleet-json` reuses a `fleet_sim.py --json` result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+import bench_analytics  # noqa: E402
+import bench_detector  # noqa: E402
+import bench_ingest  # noqa: E402
+import bench_store  # noqa: E402
+import fleet_sim  # noqa: E402
+import http_load  # noqa: E402
+import ray  # noqa: E402
+from matakota.actors.assignment import ANALYSE_S_PER_FRAME  # noqa: E402
+from matakota.cluster import assets, bootstrap  # noqa: E402
+from matakota.cluster.config import parse_config  # noqa: E402
+from matakota.cluster.media import read_frames  # noqa: E402
+from matakota.models.yolox import FrameBatch, YoloxDetector  # noqa: E402
+from report import Figure, machine, plot, write_report  # noqa: E402
+
+FULL = {"seconds": 6.0, "batches": [1, 2, 4, 8, 16], "producers": 8, "micro_batch": 4, "http_requests": 2000,
+        "steps": [4, 8, 16, 24, 32, 48, 64], "warmup_s": 5.0, "measure_s": 8.0, "readers": 20,
+        "analytics_frames": 600, "store_cameras": 1000, "store_minutes": 240, "fleet_cameras": 10_417,
+        "fleet_shards": 100, "fleet_settle_s": 15.0, "fleet_fps": 0.2, "fleet_heartbeat_s": 5.0}
+QUICK = {"seconds": 1.0, "batches": [1, 4], "producers": 2, "micro_batch": 2, "http_requests": 40,
+         "steps": [2], "warmup_s": 2.0, "measure_s": 3.0, "readers": 4,
+         "analytics_frames": 60, "store_cameras": 20, "store_minutes": 10, "fleet_cameras": 120,
+         "fleet_shards": 3, "fleet_settle_s": 1.0, "fleet_fps": 1.0, "fleet_heartbeat_s": 1.0}
+COUNT_ROWS_PER_CAMERA_S = 1 / 60  # one zone count row per camera and minute
+FLEET_GOALS = {"all_online_s": 10.0, "rehomed_s": 30.0}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_token() -> str:
+    """A throwaway read token the API enforces (set before Ray starts, like a mounted Secret)."""
+    token = "read-" + secrets.token_hex(16)
+    path = Path(tempfile.mkdtemp(prefix="capacity-tokens-")) / "tokens"
+    path.write_text(f"read {token}\n")
+    os.environ["MATAKOTA_TOKENS_FILE"] = str(path)
+    return token
+
+
+def bench_detectors(p: dict, images: list[np.ndarray], api: str, token: str) -> dict:
+    detector = YoloxDetector(assets.fetch("yolox-nano"))
+    raw = {n: bench_detector.raw_rate(detector, FrameBatch.from_images(images[:n]), p["seconds"]) for n in p["batches"]}
+    micro = FrameBatch.from_images(images[: p["micro_batch"]])
+    raw_micro = bench_detector.raw_rate(detector, micro, p["seconds"])
+    del detector
+    served = asyncio.run(bench_detector.serve_rate(bootstrap.detector_handle(), micro, p["producers"], p["seconds"] * 2))
+    body = cv2.imencode(".jpg", images[0])[1].tobytes()
+    http = asyncio.run(http_load.run_load(f"{api}/v1/detect", requests=p["http_requests"], seconds=p["seconds"] * 2,
+                                          concurrency=p["producers"] * 2, body=body, token=token))
+    best = max(raw, key=raw.get)
+    return {"raw_fps": raw, "raw_best_batch": best, "raw_best_fps": raw[best], "raw_micro_batch_fps": raw_micro,
+            "serve_fps": served, "http": http.to_json(), "http_fps": http.rate,
+            "serve_vs_raw": served / raw[best], "http_vs_raw": http.rate / raw[best]}
+
+
+def bench_analytics_cost(frames: int) -> dict:
+    out = {}
+    for n in (0, 10, 50):
+        cost = bench_analytics.bench_updates(n, frames)
+        out[f"{n}_detections_us"] = {"median": float(np.median(cost)), "p99": float(np.percentile(cost, 99))}
+    out["gauge_us_median"] = float(np.median(bench_analytics.bench_gauge()))
+    return out
+
+
+def bench_sqlite(cameras: int, minutes: int) -> dict:
+    from matakota.cluster.store import open_store
+
+    with tempfile.TemporaryDirectory(prefix="capacity-store-") as folder:
+        store = open_store(Path(folder) / "bench.db")
+        try:
+            return bench_store.bench(store, cameras, minutes)
+        finally:
+            store.close()
+
+
+def figures_for_sizing(detector: dict, ingest: dict, analytics: dict) -> dict:
+    """The measured keys of k8s/sizing.py's FIGURES (the rest stay as that file states them)."""
+    figures = {
+        "decode_full_fps_per_core": ingest["raw"]["all_fps_per_core"],
+        "decode_keyframes_src_fps_per_core": ingest["raw"]["keyframes_src_fps_per_core"],
+        "analytics_s_per_frame": analytics["10_detections_us"]["median"] / 1e6,
+        "ort_cpu_fps_per_core": detector["raw_best_fps"] / os.cpu_count(),
+    }
+    for mode, key in (("sampled", "reader_efficiency_full"), ("keyframes", "reader_efficiency_keyframes")):
+        if ingest[mode]["shard_vs_raw_decode"]:
+            figures[key] = ingest[mode]["shard_vs_raw_decode"]
+    return figures
+
+
+def rows(detector: dict, ingest: dict, analytics: dict, store: dict, fleet: dict) -> list[Figure]:
+    raw_best = f"raw ONNX Runtime, batch {detector['raw_best_batch']}"
+    out = [
+        Figure("detector raw ONNX Runtime, best batch", detector["raw_best_fps"], "frames/s", "itself", detector["raw_best_fps"]),
+        Figure("detector Serve-batched (handle)", detector["serve_fps"], "frames/s", raw_best, detector["raw_best_fps"]),
+        Figure("detector HTTP /v1/detect (1 JPEG per request)", detector["http_fps"], "frames/s", raw_best,
+               detector["raw_best_fps"]),
+        Figure("HTTP /v1/detect latency p99", detector["http"]["latency_s"]["p99"] or 0, "s", "HTTP p50",
+               detector["http"]["latency_s"]["p50"] or 0),
+        Figure("shard decode, sampled (all frames)", ingest["sampled"]["shard_decode_src_fps_per_core"] or 0,
+               "source frames/s per core", "raw PyAV, all frames, 1 core", ingest["raw"]["all_fps_per_core"]),
+        Figure("shard decode, keyframes only", ingest["keyframes"]["shard_decode_src_fps_per_core"] or 0,
+               "source frames/s per core", "raw PyAV, keyframes only, 1 core", ingest["raw"]["keyframes_src_fps_per_core"]),
+    ]
+    for mode in bench_ingest.MODES:
+        m = ingest[mode]
+        top = m["steps"][-1]
+        out += [
+            Figure(f"cameras kept up at 1 fps, {mode} (whole box, CPU detector)", m["max_cameras_kept_up"], "cameras",
+                   "cameras offered (last ramp step)", top["cameras"]),
+            Figure(f"analysed fps per camera at {top['cameras']} cameras, {mode}", top["fps_analysed_mean"], "frames/s",
+                   "target", bench_ingest.TARGET_FPS),
+            Figure(f"cameras per shard core, {mode}", m["cameras_per_shard_core"] or 0, "cameras/core",
+                   "cameras per box core", m["cameras_per_core_box"]),
+            Figure(f"end-to-end latency p99, {mode}", m["latency_p99_s"] or 0, "s", "frame deadline",
+                   parse_config({}).fleet.shards.frame_deadline_s),
+            Figure(f"shard memory per camera, {mode}", m["shard_uss_mib_per_camera"], "MiB", "one CameraReader",
+                   ingest["reader_mib"]),
+        ]
+    a10 = analytics["10_detections_us"]["median"] / 1e6
+    out.append(Figure("analytics per analysed frame (10 detections)", a10, "s", "supervisor's assumed cost",
+                      ANALYSE_S_PER_FRAME))
+    need = fleet_sim.CITY_CAMERAS * COUNT_ROWS_PER_CAMERA_S
+    out += [Figure("SQLite count rows/s (batch 500)", store["count rows/s (batch 500)"], "rows/s",
+                   "rows/s 10,417 cameras need (1 zone)", need),
+            Figure("SQLite events/s (batch 500)", store["events/s (batch 500)"], "events/s",
+                   "SQLite count rows/s (batch 500)", store["count rows/s (batch 500)"])]
+    start, fail = fleet["start"], fleet["failover"]
+    out += [
+        Figure(f"fleet of {fleet['cameras']:,}: start → all online", start["all_online_s"], "s", "goal",
+               FLEET_GOALS["all_online_s"]),
+        Figure(f"fleet of {fleet['cameras']:,}: pure placement", fleet["placement"]["seconds"], "s",
+               "start → all online", start["all_online_s"]),
+        Figure(f"fleet: re-home {fail['killed']} killed shards", fail["rehomed_s"], "s", "goal", FLEET_GOALS["rehomed_s"]),
+        Figure("fleet: cameras lost", fleet["lost"]["not_online"] + fleet["lost"]["unassigned"], "cameras",
+               "cameras", fleet["cameras"]),
+        Figure("supervisor loop mean (steady)", fleet["supervisor"]["loop"]["mean_s"] or 0, "s", "heartbeat period",
+               fleet["heartbeat_s"]),
+        Figure("supervisor USS", fleet["supervisor"]["memory"]["uss_mib"], "MiB", "one shard's USS",
+               fleet["shard_memory"]["uss_mib"]),
+        Figure("metrics endpoint scrape", fleet["metrics"]["scrape_s"], "s", "Prometheus default scrape timeout", 10.0),
+        Figure("metrics endpoint series", fleet["metrics"]["series"], "series", "cameras", fleet["cameras"]),
+        Figure("metrics endpoint size", fleet["metrics"]["bytes"] / 2**20, "MiB", "cameras (thousands)",
+               fleet["cameras"] / 1000),
+    ]
+    return out
+
+
+def plots(out_dir: Path, detector: dict, ingest: dict) -> list[str]:
+    latency = {}
+    for mode in bench_ingest.MODES:
+        steps = ingest[mode]["steps"]
+        cams = [s["cameras"] for s in steps]
+        latency[f"{mode} p50"] = (cams, [s["latency_p50_s"] or 0 for s in steps])
+        latency[f"{mode} p99"] = (cams, [s["latency_p99_s"] or 0 for s in steps])
+    raw = detector["raw_fps"]
+    return [str(plot(out_dir / "capacity-latency.png", "End-to-end latency vs load (1 analysed fps per camera)",
+                     "cameras", "seconds (frame decoded → detections back)", latency)),
+            str(plot(out_dir / "capacity-detector.png", "Detector frames/s", "batch size", "frames/s",
+                     {"raw ONNX Runtime": (list(raw), list(raw.values())),
+                      "Serve-batched": (list(raw), [detector["serve_fps"]] * len(raw)),
+                      "HTTP": (list(raw), [detector["http_fps"]] * len(raw))}, logx=True))]
+
+
+def run(p: dict, out_dir: Path, quick: bool, fleet: dict | None = None) -> dict:
+    started = time.perf_counter()
+    token = read_token()
+    clip = str(assets.fetch("one-by-one-person-detection"))
+    images = [f.image for f, _ in zip(read_frames(Path(clip), fps=1.0), range(32))]
+    print("analytics, store …", flush=True)
+    analytics = bench_analytics_cost(p["analytics_frames"])
+    store = bench_sqlite(p["store_cameras"], p["store_minutes"])
+    port = free_port()
+    ray.init(num_cpus=os.cpu_count(), namespace="matakota", include_dashboard=False, log_to_driver=False,
+             _system_config={"metrics_report_interval_ms": 2000})
+    try:
+        bootstrap.deploy(parse_config({"api": {"port": port}, "detector": {"max_batch_size": 16}}))
+        print("detector …", flush=True)
+        detector = bench_detectors(p, images, f"http://127.0.0.1:{port}", token)
+        print("ingest …", flush=True)
+        ingest = bench_ingest.bench_ingest(clip, p["steps"], p["warmup_s"], p["measure_s"], p["readers"])
+        if fleet is None:
+            print(f"fleet of {p['fleet_cameras']:,} synthetic cameras …", flush=True)
+            fleet = fleet_sim.simulate(p["fleet_cameras"], p["fleet_shards"], add_shards=max(1, p["fleet_shards"] // 10),
+                                       settle_s=p["fleet_settle_s"], fps=p["fleet_fps"],
+                                       heartbeat_s=p["fleet_heartbeat_s"])
+    finally:
+        bootstrap.shutdown()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "machine": machine(), "mode": "quick" if quick else "full", "wall_s": time.perf_counter() - started,
+        "serve_vs_raw": detector["serve_vs_raw"], "http_vs_raw": detector["http_vs_raw"],
+        "detector": detector, "ingest": ingest, "analytics": analytics, "store": store, "fleet": fleet,
+        "rows": rows(detector, ingest, analytics, store, fleet),
+        "figures": figures_for_sizing(detector, ingest, analytics),
+        "plots": plots(out_dir, detector, ingest),
+    }
+
+
+def summary(report: dict) -> str:
+    lines = [f"{'figure':62} {'value':>12} {'unit':<24} {'ratio':>7}  limit"]
+    for row in report["rows"]:
+        row = row.to_json() if isinstance(row, Figure) else row
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        lines.append(f"{row['name'][:62]:62} {row['value']:>12,.4g} {row['unit'][:24]:<24} {ratio:>7}  "
+                     f"{row['limit']} ({row['limit_value']:,.4g})")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the plumbing in about a minute")
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    parser.add_argument("--fleet-cameras", type=int, help="override the fleet simulation's camera count")
+    parser.add_argument("--fleet-shards", type=int, help="override the fleet simulation's shard count")
+    parser.add_argument("--fleet-json", type=Path, help="use this `fleet_sim.py --json` result instead of running it")
+    args = parser.parse_args()
+    p = dict(QUICK if args.quick else FULL)
+    p["fleet_cameras"] = args.fleet_cameras or p["fleet_cameras"]
+    p["fleet_shards"] = args.fleet_shards or p["fleet_shards"]
+    fleet = json.loads(args.fleet_json.read_text()) if args.fleet_json else None
+    report = run(p, args.out, args.quick, fleet)
+    json_path, md_path = write_report(args.out, "capacity", "Capacity report", report)
+    print(f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, GPU: {report['machine']['gpu']}")
+    print(summary(report))
+    print(f"wall time {report['wall_s']:.0f} s; wrote {json_path}, {md_path}, {', '.join(report['plots'])}")
+
+
+if __name__ == "__main__":
+    main()

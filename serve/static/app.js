@@ -1,0 +1,570 @@
+// matakota operator dashboard: vanilla JS, no dependencies, nothing loaded from outside the API.
+// Made to stay open for days on a wall screen: every collection is bounded, DOM nodes are reused (keyed by
+// id), each poller owns one timer, snapshot blob URLs are revoked when their card goes, and the live stream
+// reconnects by itself (EventSource's own retry, plus ours when the server refuses or goes quiet).
+"use strict";
+(() => {
+  const KEY = "matakota.token";
+  const SVG = "http://www.w3.org/2000/svg";
+  const TERMINAL = new Set(["cleared", "ended"]);
+  const TITLES = { flood_level: "Flood level", parking_violation: "Illegal parking", crowding: "Crowding",
+                   intrusion: "Intrusion" };
+  const PRIORITY = { flood_level: 0, intrusion: 1, crowding: 2, parking_violation: 3 };
+  const $ = (id) => document.getElementById(id);
+  const noop = () => {};
+
+  // ---- configuration from the URL fragment: #token=…&poll=5&series=60&hours=3 (never sent to the server)
+  const hash = new Map(location.hash.slice(1).split("&").filter(Boolean).map((pair) => {
+    const at = pair.indexOf("=");
+    return at < 0 ? [pair, ""] : [pair.slice(0, at), decodeURIComponent(pair.slice(at + 1))];
+  }));
+  const num = (value, fallback, lo, hi = Infinity) =>
+    Number.isFinite(+value) && value !== undefined && value !== "" ? Math.min(hi, Math.max(lo, +value)) : fallback;
+  const CFG = {
+    cameraPollS: num(hash.get("poll"), 5, 1),     // /v1/cameras: state and live zone occupancy
+    seriesPollS: num(hash.get("series"), 60, 1),  // /v1/counts: per-site time series (1-minute buckets)
+    hours: num(hash.get("hours"), 3, 1, 24),
+    historySize: 100, maxCameraRows: 200, maxAlarmCards: 50, closedMemory: 2000,
+    resyncHours: 48, silenceS: 600, requestTimeoutMs: 20000,
+  };
+  if (hash.has("token")) {  // take the token out of the address bar (and of screenshots) at once
+    localStorage.setItem(KEY, hash.get("token"));
+    hash.delete("token");
+    const rest = [...hash].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  }
+  let token = localStorage.getItem(KEY) || "";
+  let authBroken = false;
+  const base = location.pathname.replace(/\/ui\/?$/, "");  // keeps a reverse proxy's path prefix
+
+  // ---- helpers
+  const HHMM = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  const hhmm = new Intl.DateTimeFormat(undefined, HHMM);
+  const clock = new Intl.DateTimeFormat(undefined, { ...HHMM, second: "2-digit" });
+  const timeOf = (epochS) => clock.format(new Date(epochS * 1000));
+  const setText = (el, text) => { text = String(text); if (el.textContent !== text) el.textContent = text; };
+  const el = (tag, cls, parent) => {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (parent) parent.appendChild(node);
+    return node;
+  };
+  const svg = (tag, attrs, parent) => {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    if (parent) parent.appendChild(node);
+    return node;
+  };
+  const qs = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined));
+  function duration(s) {
+    s = Math.max(0, Math.round(s));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min`;
+    if (s < 86400) return `${Math.floor(s / 3600)} h ${String(Math.floor(s / 60) % 60).padStart(2, "0")} min`;
+    return `${Math.floor(s / 86400)} d ${Math.floor(s / 3600) % 24} h`;
+  }
+  function place(parent, node, index) {  // move a node to a position only when it is elsewhere
+    if (parent.children[index] !== node) parent.insertBefore(node, parent.children[index] || null);
+  }
+
+  // ---- API calls: bearer token in the header; a 401/403 stops everything and asks for a token
+  class AuthError extends Error {}
+  class HttpError extends Error {
+    constructor(status, path) { super(`${path}: HTTP ${status}`); this.status = status; }
+  }
+  async function api(path, blob = false) {
+    const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    const response = await fetch(base + path, { headers, cache: "no-store",
+                                                signal: AbortSignal.timeout(CFG.requestTimeoutMs) });
+    if (response.status === 401 || response.status === 403) {
+      authFailed(response.status);
+      throw new AuthError(`HTTP ${response.status}`);
+    }
+    if (!response.ok) throw new HttpError(response.status, path);
+    return blob ? response.blob() : response.json();
+  }
+
+  function poller(run, seconds) {  // run(), then again `seconds()` after it finished; one timer at most
+    let timer = 0, active = false;
+    const tick = async () => {
+      timer = 0;
+      try { await run(); } catch (error) { if (!(error instanceof AuthError)) console.warn(error.message); }
+      if (active && !timer) timer = setTimeout(tick, seconds() * 1000);
+    };
+    return {
+      start() { if (!active) { active = true; tick(); } },
+      stop() { active = false; clearTimeout(timer); timer = 0; },
+    };
+  }
+
+  // ---- cameras and live occupancy, per site
+  const sites = new Map();  // site name → view
+  let fleetSize = 0, updatedAt = 0;
+
+  function addSite(name) {
+    const root = $("site-template").content.firstElementChild.cloneNode(true);
+    root.dataset.site = name;
+    setText(root.querySelector(".site-name"), name);
+    const view = {
+      name, root, cams: root.querySelector(".site-cams"), people: root.querySelector(".site-people"),
+      zoneBody: root.querySelector(".zones tbody"), camBody: root.querySelector(".cameras tbody"),
+      more: root.querySelector(".more"), zoneRows: new Map(), camRows: new Map(),
+      chart: makeChart(root.querySelector(".chart")), series: new Map(), seriesFrom: 0,
+    };
+    sites.set(name, view);
+    loadSeries(view).catch(noop);
+    return view;
+  }
+
+  async function refreshCameras() {
+    const cameras = await api("/v1/cameras");
+    fleetSize = cameras.length;
+    const bySite = new Map();
+    for (const camera of cameras) {
+      if (!bySite.has(camera.site)) bySite.set(camera.site, []);
+      bySite.get(camera.site).push(camera);
+    }
+    for (const [name, view] of sites) if (!bySite.has(name)) { view.root.remove(); sites.delete(name); }
+    let online = 0, people = 0;
+    [...bySite.keys()].sort().forEach((name, index) => {
+      const view = sites.get(name) || addSite(name);
+      place($("sites"), view.root, index + 1);  // after the "waiting" paragraph
+      const seen = renderSite(view, bySite.get(name));
+      online += seen.online;
+      people += seen.people;
+    });
+    $("sites-empty").hidden = sites.size > 0;
+    setText($("total-cameras"), `${online}/${cameras.length}`);
+    setText($("total-people"), people);
+    updatedAt = Date.now();
+  }
+
+  const peopleOf = (camera) => Object.values(camera.occupancy || {}).reduce((a, b) => a + b, 0);
+
+  function renderSite(view, cameras) {
+    const zones = new Map();
+    let online = 0, people = 0;
+    for (const camera of cameras) {
+      if (camera.state !== "online") continue;  // an offline camera's last count is stale
+      online += 1;
+      for (const [zone, n] of Object.entries(camera.occupancy || {})) {
+        zones.set(zone, (zones.get(zone) || 0) + n);
+        people += n;
+      }
+    }
+    setText(view.cams, `${online}/${cameras.length} cameras online`);
+    view.cams.classList.toggle("degraded", online < cameras.length);
+    setText(view.people, people);
+    renderZones(view, zones);
+    renderCameraRows(view, cameras);
+    return { online, people };
+  }
+
+  function renderZones(view, zones) {
+    const names = [...zones.keys()].sort();
+    const top = Math.max(1, ...zones.values());
+    for (const [name, row] of view.zoneRows) if (!zones.has(name)) { row.tr.remove(); view.zoneRows.delete(name); }
+    names.forEach((name, index) => {
+      let row = view.zoneRows.get(name);
+      if (!row) {
+        const tr = el("tr");
+        tr.dataset.zone = name;
+        row = { tr, name: el("td", "", tr), n: el("td", "", tr), bar: el("i", "", el("td", "bar", tr)) };
+        setText(row.name, name);
+        view.zoneRows.set(name, row);
+      }
+      setText(row.n, zones.get(name));
+      row.bar.style.width = `${Math.round((100 * zones.get(name)) / top)}%`;
+      place(view.zoneBody, row.tr, index);
+    });
+  }
+
+  function renderCameraRows(view, cameras) {
+    // Problems first, then by id; a huge site shows its first rows and a count of the rest.
+    cameras.sort((a, b) => (a.state === "online") - (b.state === "online") || a.id.localeCompare(b.id));
+    const shown = cameras.slice(0, CFG.maxCameraRows);
+    const ids = new Set(shown.map((c) => c.id));
+    for (const [id, row] of view.camRows) if (!ids.has(id)) { row.tr.remove(); view.camRows.delete(id); }
+    shown.forEach((camera, index) => {
+      let row = view.camRows.get(camera.id);
+      if (!row) {
+        const tr = el("tr");
+        tr.dataset.camera = camera.id;
+        el("i", "", el("td", "dot", tr));
+        row = { tr, id: el("td", "", tr), state: el("td", "state", tr), fps: el("td", "", tr),
+                age: el("td", "", tr), people: el("td", "", tr) };
+        setText(row.id, camera.id);
+        view.camRows.set(camera.id, row);
+      }
+      if (row.tr.className !== camera.state) row.tr.className = camera.state;
+      const state = camera.reason ? `${camera.state}: ${camera.reason}` : camera.state;
+      setText(row.state, state);
+      row.state.title = state;
+      setText(row.fps, camera.fps_analysed != null ? camera.fps_analysed.toFixed(1) : "–");
+      setText(row.age, camera.last_frame_age_s != null ? duration(camera.last_frame_age_s) : "–");
+      setText(row.people, camera.state === "online" ? peopleOf(camera) : "–");
+      place(view.camBody, row.tr, index);
+    });
+    view.more.hidden = cameras.length <= shown.length;
+    setText(view.more, `+${cameras.length - shown.length} more cameras`);
+  }
+
+  // ---- per-site time series: mean people per minute, summed over the site's zones (SVG, nodes reused)
+  const W = 600, H = 160, LEFT = 34, RIGHT = 6, TOP = 22, BOTTOM = 18;
+
+  function makeChart(figure) {
+    const root = figure.querySelector("svg"), grid = root.querySelector(".grid");
+    const rules = [0, 1, 2].map(() => ({ line: svg("line", { x1: LEFT, x2: W - RIGHT }, grid),
+                                         label: svg("text", { x: LEFT - 4, "text-anchor": "end" }, grid) }));
+    const ticks = Array.from({ length: 25 }, () => svg("text", { y: H - 4, "text-anchor": "middle" },
+                                                       root.querySelector(".xlabels")));
+    setText(figure.querySelector("figcaption"), `people (mean per minute, all zones), last ${CFG.hours} h`);
+    return { root, rules, ticks, area: root.querySelector(".area"), line: root.querySelector(".line"),
+             now: root.querySelector(".chart-now") };
+  }
+
+  async function loadSeries(view) {
+    const now = Date.now() / 1000;
+    const windowStart = Math.floor((now - CFG.hours * 3600) / 60) * 60;
+    // Refetch the last few buckets each time: the newest one is still filling, and counts may arrive late.
+    const from = Math.max(view.seriesFrom - 300, windowStart);
+    let items = [];
+    try {
+      const query = qs({ site: view.name, from, to: Math.ceil(now) + 60, bucket: "1m" });
+      items = (await api(`/v1/counts?${query}`)).items;
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 404)) throw error;  // 404: no counts for it yet
+    }
+    const fresh = new Map();
+    for (const item of items) {
+      if (item.kind !== "zone") continue;
+      fresh.set(item.start, (fresh.get(item.start) || 0) + item.occupancy_mean);
+    }
+    for (const t of view.series.keys()) if (t >= from || t < windowStart) view.series.delete(t);
+    for (const [t, value] of fresh) view.series.set(t, value);
+    if (fresh.size) view.seriesFrom = Math.max(view.seriesFrom, ...fresh.keys());
+    drawChart(view.chart, view.series, windowStart, Math.floor(now / 60) * 60 + 60);
+  }
+
+  function niceMax(value) {
+    const step = 10 ** Math.floor(Math.log10(value));
+    return [1, 2, 5, 10].map((m) => m * step).find((m) => m >= value);
+  }
+
+  function drawChart(chart, series, t0, t1) {
+    const points = [...series].sort((a, b) => a[0] - b[0]);
+    const top = niceMax(Math.max(1, ...points.map((p) => p[1])));
+    const x = (t) => (LEFT + ((t - t0) / (t1 - t0)) * (W - LEFT - RIGHT)).toFixed(1);
+    const y = (v) => (TOP + (1 - v / top) * (H - TOP - BOTTOM)).toFixed(1);
+    chart.rules.forEach((rule, i) => {
+      const value = (top * i) / 2, at = y(value);
+      rule.line.setAttribute("y1", at);
+      rule.line.setAttribute("y2", at);
+      rule.label.setAttribute("y", +at + 4);
+      setText(rule.label, Number.isInteger(value) ? value : value.toFixed(1));
+    });
+    let line = "", area = "", first = null, prev = null;
+    const closeArea = () => { if (first !== null) area += `L${x(prev + 30)},${y(0)}L${x(first + 30)},${y(0)}Z`; };
+    for (const [t, value] of points) {  // a gap of more than two buckets breaks the line
+      const gap = prev === null || t - prev > 120;
+      if (gap) { closeArea(); first = t; }
+      line += `${gap ? "M" : "L"}${x(t + 30)},${y(value)}`;
+      area += `${gap ? "M" : "L"}${x(t + 30)},${y(value)}`;
+      prev = t;
+    }
+    closeArea();
+    chart.line.setAttribute("d", line);
+    chart.area.setAttribute("d", area);
+    const every = Math.ceil(CFG.hours / 6) * 3600;
+    let hour = Math.ceil(t0 / every) * every;
+    for (const tick of chart.ticks) {
+      const visible = hour < t1;
+      if (visible) tick.setAttribute("x", x(hour));
+      setText(tick, visible ? hhmm.format(new Date(hour * 1000)) : "");
+      hour += every;
+    }
+    const last = points.length ? points[points.length - 1][1] : null;
+    const peak = points.length ? Math.max(...points.map((p) => p[1])) : null;
+    setText(chart.now, last === null ? "no counts yet" : `now ${last.toFixed(1)} · peak ${peak.toFixed(1)}`);
+    chart.root.dataset.last = last === null ? "" : String(last);
+  }
+
+  // ---- alarms: open incidents by incident_id, and the history of state changes
+  const incidents = new Map();  // incident_id → its open event
+  const closed = new Map();     // recently closed incident ids, so a replayed "raised" cannot reopen one
+  const cards = new Map();      // incident_id → card view
+  const recent = new Map();     // event id → event, the newest CFG.historySize
+  const historyRows = new Map();
+  let renderQueued = false;
+  const when = (e) => e.end ?? e.start;
+
+  function applyEvent(event) {
+    recent.set(event.id, event);
+    if (TERMINAL.has(event.state)) {
+      incidents.delete(event.incident_id);
+      closed.set(event.incident_id, true);
+      if (closed.size > CFG.closedMemory) closed.delete(closed.keys().next().value);
+    } else if (!closed.has(event.incident_id)) {
+      incidents.set(event.incident_id, event);
+    }
+    if (!renderQueued) { renderQueued = true; setTimeout(renderAlarms, 50); }  // coalesce bursts
+  }
+
+  function renderAlarms() {
+    renderQueued = false;
+    const active = [...incidents.values()].sort((a, b) =>
+      PRIORITY[a.type] - PRIORITY[b.type] || b.start - a.start);
+    const shown = active.slice(0, CFG.maxAlarmCards);
+    const ids = new Set(shown.map((e) => e.incident_id));
+    for (const [id, card] of cards) if (!ids.has(id)) { dropCard(card); cards.delete(id); }
+    shown.forEach((event, index) => {
+      let card = cards.get(event.incident_id);
+      if (!card) cards.set(event.incident_id, (card = makeCard(event)));
+      updateCard(card, event);
+      place($("alarms"), card.root, index);
+    });
+    $("alarms-empty").hidden = active.length > 0;
+    setText($("alarms-empty"), "no active alarms");
+    setText($("total-alarms"), active.length);
+    $("total-alarms").classList.toggle("alarming", active.length > 0);
+    if (active.length > shown.length) { $("alarms-empty").hidden = false;
+      setText($("alarms-empty"), `+${active.length - shown.length} more active alarms`); }
+    renderHistory();
+  }
+
+  function makeCard(event) {
+    const root = el("div", `alarm ${event.type}`);
+    root.dataset.incident = event.incident_id;
+    root.dataset.type = event.type;
+    const card = { root, title: el("div", "title", root), media: el("div", "media", root),
+                   where: el("div", "where", root), detail: el("div", "detail", root),
+                   since: el("div", "since", root), start: event.start, blob: null, gone: false };
+    if (event.type === "flood_level") {
+      const g = svg("svg", { class: "gauge", viewBox: "0 0 72 104", width: 72, height: 104 }, card.media);
+      svg("rect", { class: "tube", x: 4, y: 4, width: 18, height: 92, rx: 3 }, g);
+      card.gauge = { water: svg("rect", { class: "water", x: 5, width: 16 }, g),
+                     mark: svg("line", { x1: 0, x2: 26 }, g), label: svg("text", { x: 28 }, g),
+                     level: svg("text", { x: 28, y: 100 }, g) };
+    }
+    if (event.type === "parking_violation") card.img = el("img", "", card.media);
+    return card;
+  }
+
+  function updateCard(card, event) {
+    const p = event.payload || {};
+    const zone = p.zone || event.key;
+    setText(card.title, event.type === "flood_level" ? `${TITLES[event.type]}: ${p.alarm || event.key}`
+                                                     : TITLES[event.type] || event.type);
+    setText(card.where, `${event.site} · ${event.camera}${zone ? ` · ${zone}` : ""}`);
+    let detail = "";
+    if (event.type === "flood_level") {
+      detail = `water ${p.level_cm ?? "?"} cm (alarm at ${p.threshold_cm ?? "?"} cm)`;
+      drawGauge(card.gauge, +p.level_cm || 0, +p.threshold_cm || 0);
+    } else if (event.type === "parking_violation") {
+      detail = `${p.class || "vehicle"} stopped over ${duration(p.limit_s || 0)}`;
+      const url = event.snapshot_url || event.crop_url;
+      if (url && card.snapshotFor !== url) loadSnapshot(card, url);
+      if (!url) card.img.alt = "no snapshot";
+    } else if (event.type === "crowding") {
+      detail = `${p.occupancy ?? "?"} people (limit ${p.limit ?? "?"}, peak ${p.peak ?? "?"})`;
+    } else if (event.type === "intrusion") {
+      detail = `${p.count ?? "?"} in a restricted zone${p.hours ? ` (${p.hours})` : ""}`;
+    }
+    setText(card.detail, detail);
+    card.start = event.start;
+    updateSince(card);
+  }
+
+  function drawGauge(gauge, level, threshold) {
+    const scale = Math.max(level, threshold, 1) * 1.25;
+    const y = (cm) => 96 - (Math.min(cm, scale) / scale) * 92;
+    gauge.water.setAttribute("y", y(level));
+    gauge.water.setAttribute("height", 96 - y(level));
+    gauge.mark.setAttribute("y1", y(threshold));
+    gauge.mark.setAttribute("y2", y(threshold));
+    gauge.label.setAttribute("y", y(threshold) + 3);
+    setText(gauge.label, `${threshold}`);
+    setText(gauge.level, `${level} cm`);
+  }
+
+  async function loadSnapshot(card, url) {  // the image needs the token: fetch it, show it as a blob URL
+    card.snapshotFor = url;
+    try {
+      const blob = await api(url.startsWith("/") ? url : `/${url}`, true);
+      if (card.gone || card.snapshotFor !== url) return;
+      if (card.blob) URL.revokeObjectURL(card.blob);
+      card.blob = URL.createObjectURL(blob);
+      card.img.src = card.blob;
+      card.img.alt = "evidence snapshot";
+    } catch (error) {
+      if (!card.gone) card.img.alt = "snapshot unavailable";
+    }
+  }
+
+  function dropCard(card) {
+    card.gone = true;
+    if (card.blob) URL.revokeObjectURL(card.blob);
+    card.blob = null;
+    card.root.remove();
+  }
+
+  function updateSince(card) {
+    setText(card.since, `since ${timeOf(card.start)} (${duration(Date.now() / 1000 - card.start)})`);
+  }
+
+  function renderHistory() {
+    const events = [...recent.values()].sort((a, b) => when(b) - when(a) || (a.id < b.id ? 1 : -1));
+    for (const old of events.splice(CFG.historySize)) recent.delete(old.id);
+    for (const [id, li] of historyRows) if (!recent.has(id)) { li.remove(); historyRows.delete(id); }
+    events.forEach((event, index) => {
+      let li = historyRows.get(event.id);
+      if (!li) {
+        li = el("li");
+        li.dataset.event = event.id;
+        setText(el("time", "", li), timeOf(when(event)));
+        const p = event.payload || {};
+        const level = event.type === "flood_level" && p.level_cm != null ? ` ${p.level_cm} cm` : "";
+        setText(el("span", "", li), `${TITLES[event.type] || event.type}${level} · ${event.site} · ${event.camera}`);
+        setText(el("span", `state ${event.state}`, li), event.state);
+        historyRows.set(event.id, li);
+      }
+      place($("history"), li, index);
+    });
+    $("history-empty").hidden = events.length > 0;
+  }
+
+  async function resyncEvents() {  // what the stream cannot replay: read the store, merge (idempotent)
+    const since = Math.floor(Date.now() / 1000 - CFG.resyncHours * 3600);
+    const fetched = [];
+    let cursor = null;
+    for (let page = 0; page < 3; page++) {
+      const body = await api(`/v1/events?${qs({ since, limit: 500, cursor })}`);
+      fetched.push(...body.items);
+      cursor = body.next_cursor;
+      if (!cursor) break;
+    }
+    fetched.reverse().forEach(applyEvent);  // oldest first
+    renderAlarms();
+  }
+
+  // ---- the live stream (SSE). EventSource cannot send headers: the token goes in ?access_token=.
+  const stream = { source: null, retry: 0, timer: 0, silence: 0, broken: false };
+
+  function setLive(state, text = state) {
+    const indicator = $("live");
+    if (indicator.className !== `indicator ${state}`) indicator.className = `indicator ${state}`;
+    setText(indicator.querySelector("b"), text);
+  }
+
+  function openStream() {
+    closeStream();
+    const source = new EventSource(`${base}/v1/events/stream${token ? `?${qs({ access_token: token })}` : ""}`);
+    stream.source = source;
+    source.onopen = () => {
+      stream.retry = 0;
+      setLive("live");
+      armSilence();
+      if (stream.broken) { stream.broken = false; resyncEvents().catch(noop); }  // catch up on the gap
+    };
+    source.addEventListener("event", (message) => {
+      armSilence();
+      try { applyEvent(JSON.parse(message.data)); } catch (error) { console.warn("bad event", error); }
+    });
+    source.onerror = () => {
+      if (stream.source !== source) return;
+      stream.broken = true;
+      setLive("reconnecting");
+      // CONNECTING: the server closed the stream and EventSource retries by itself. CLOSED: it was
+      // refused (401, 503, …) and EventSource gave up: we retry, after checking the token.
+      if (source.readyState === EventSource.CLOSED) scheduleReconnect();
+    };
+  }
+
+  function closeStream() {
+    clearTimeout(stream.timer);
+    clearTimeout(stream.silence);
+    stream.timer = stream.silence = 0;
+    if (stream.source) { stream.source.close(); stream.source = null; }
+  }
+
+  function scheduleReconnect() {  // capped exponential backoff with jitter
+    closeStream();
+    const delay = Math.min(30000, 1000 * 2 ** Math.min(stream.retry++, 5)) * (0.5 + Math.random() / 2);
+    stream.timer = setTimeout(async () => {
+      try { await api("/v1/events?limit=1"); } catch (error) { if (error instanceof AuthError) return; }
+      if (!authBroken) openStream();
+    }, delay);
+  }
+
+  function armSilence() {  // keepalives are invisible to EventSource: reopen a stream silent this long
+    clearTimeout(stream.silence);
+    stream.silence = setTimeout(() => { stream.broken = true; openStream(); }, CFG.silenceS * 1000);
+  }
+
+  // ---- start, stop, token
+  const cameraPoller = poller(refreshCameras,  // a city-size fleet: a lighter pace for the big list
+                              () => (fleetSize > 2000 ? Math.max(15, CFG.cameraPollS) : CFG.cameraPollS));
+  const seriesPoller = poller(async () => { for (const view of sites.values()) await loadSeries(view); },
+                              () => CFG.seriesPollS);
+
+  function startAll() {
+    authBroken = false;
+    setLive("connecting");
+    cameraPoller.start();
+    seriesPoller.start();
+    resyncEvents().catch(noop);
+    openStream();
+  }
+
+  function stopAll() {
+    cameraPoller.stop();
+    seriesPoller.stop();
+    closeStream();
+  }
+
+  function authFailed(status) {
+    if (authBroken) return;
+    authBroken = true;
+    stopAll();
+    setLive("auth", status === 403 ? "token lacks read scope" : "token refused");
+    showTokenForm(status === 403 ? "This token lacks the read scope."
+                  : token ? "The token was refused. Enter a valid one." : "The API needs a token.", true);
+  }
+
+  function showTokenForm(message, error) {
+    setText($("token-message"), message);
+    $("token-message").classList.toggle("error", error);
+    $("token-overlay").hidden = false;
+    $("token-input").value = "";
+    $("token-input").focus();
+  }
+
+  $("token-form").addEventListener("submit", (submit) => {
+    submit.preventDefault();
+    token = $("token-input").value.trim();
+    if (token) localStorage.setItem(KEY, token); else localStorage.removeItem(KEY);
+    $("token-overlay").hidden = true;
+    stopAll();
+    startAll();
+  });
+  $("token-forget").addEventListener("click", () => {
+    token = "";
+    localStorage.removeItem(KEY);
+    showTokenForm("Token forgotten. Enter a token with the read scope.", false);
+  });
+  $("token-button").addEventListener("click", () => showTokenForm("Enter a token with the read scope.", false));
+  $("token-overlay").addEventListener("click", (click) => {
+    if (click.target === $("token-overlay") && !authBroken) $("token-overlay").hidden = true;
+  });
+  window.addEventListener("online", () => { if (!authBroken) { stream.broken = true; openStream(); } });
+
+  setInterval(() => {  // the one periodic timer of the page itself: clock, ages, staleness
+    setText($("clock"), clock.format(new Date()));
+    for (const card of cards.values()) updateSince(card);
+    const age = (Date.now() - updatedAt) / 1000;
+    setText($("updated"), updatedAt ? `cameras updated ${duration(age)} ago` : "no data yet");
+    $("updated").classList.toggle("stale", updatedAt > 0 && age > 3 * CFG.cameraPollS + 5);
+  }, 1000);
+
+  startAll();
+})();

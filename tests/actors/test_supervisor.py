@@ -1,0 +1,127 @@
+"""FleetSupervisor on real Ray with real shards: failover, restart, run-time changes, rebalancing."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+import ray
+
+from matakota.actors.names import NAMESPACE, SUPERVISOR_NAME
+from matakota.cluster import bootstrap
+from matakota.cluster.config import parse_config
+from tests.actors.test_fleet import wait_for
+from tests.conftest import ADMIN, READ
+
+pytestmark = pytest.mark.timeout(300)
+CAMERAS = [f"cam-{i}" for i in range(6)]
+
+
+@pytest.fixture(scope="module")
+def supervisor(api_url, people_clip, store_config):
+    config = parse_config({"store": store_config, "fleet": {
+        "allow_files": True,
+        "shards": {"cameras_per_shard": 2, "rebalance_period_s": 3600},
+        "cameras": [{"id": c, "site": "kota-lama", "url": str(people_clip), "decode": {"mode": "keyframes"},
+                     "analytics": {"fps": 1.0}} for c in CAMERAS],
+    }})
+    handle = bootstrap.start_fleet(config, reset=True)
+    assert wait_for(lambda: all(r["state"] == "online" for r in ray.get(handle.cameras.remote())), 60)
+    yield handle
+    bootstrap.stop_fleet()
+
+
+def rows(supervisor) -> dict[str, dict]:
+    return {r["id"]: r for r in ray.get(supervisor.cameras.remote())}
+
+
+def test_a_killed_shard_s_cameras_are_online_elsewhere_within_15_s(supervisor):
+    assignment = ray.get(supervisor.assignment.remote())
+    victim = assignment[CAMERAS[0]]
+    orphans = {c for c, s in assignment.items() if s == victim}
+    others = {c for c in assignment if c not in orphans}
+    before = {c: r["frames_decoded"] for c, r in rows(supervisor).items()}
+    ray.kill(ray.get_actor(victim, namespace=NAMESPACE), no_restart=True)
+    killed_at = time.monotonic()
+
+    def rehomed():
+        now = rows(supervisor)
+        # the other cameras never stop while the supervisor re-homes
+        assert all(now[c]["frames_decoded"] >= before[c] for c in others)
+        return all(now[c]["state"] == "online" and now[c]["shard"] != victim for c in orphans)
+
+    assert wait_for(rehomed, 15, interval=0.25), rows(supervisor)
+    assert time.monotonic() - killed_at < 15
+    after = rows(supervisor)
+    assert all(after[c]["frames_decoded"] > before[c] for c in others)
+    failover = wait_for(lambda: [f for f in ray.get(supervisor.fleet_view.remote())["failovers"]
+                                 if f["shard"] == victim and f["duration_s"] is not None], 15)
+    assert failover and failover[0]["cameras"] == len(orphans) and failover[0]["duration_s"] < 15
+
+
+def test_a_restarted_supervisor_keeps_the_assignment_and_moves_nothing(supervisor):
+    before = ray.get(supervisor.assignment.remote())
+    view = ray.get(supervisor.fleet_view.remote())
+    shards_before = {s["name"] for s in view["shards"]}
+    ray.kill(ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE), no_restart=False)  # Ray restarts it
+
+    def new_incarnation_started():
+        restarted = _try(lambda: ray.get(supervisor.start.remote(), timeout=30))
+        return restarted if restarted and restarted["supervisor_started"] > view["supervisor_started"] else None
+
+    restarted = wait_for(new_incarnation_started, 60)
+    assert restarted
+    assert ray.get(supervisor.assignment.remote()) == before
+    assert {s["name"] for s in restarted["shards"]} == shards_before
+    assert wait_for(lambda: all(r["state"] == "online" for r in rows(supervisor).values()), 30)
+
+
+def _try(call):
+    try:
+        return call()
+    except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError, ray.exceptions.GetTimeoutError):
+        return None
+
+
+def test_a_rebalance_after_adding_a_shard_moves_only_what_it_must(supervisor):
+    before = ray.get(supervisor.assignment.remote())
+    shards = ray.get(supervisor.scale_shards.remote(len(set(before.values())) + 1))
+    new_shard = (set(shards) - set(before.values())).pop()
+    moves = ray.get(supervisor.rebalance_now.remote())
+    after = ray.get(supervisor.assignment.remote())
+    moved = {c for c in before if after[c] != before[c]}
+    assert moved == {m["camera"] for m in moves}  # nothing moved that the round did not decide to move
+    assert new_shard in after.values()  # the new shard took cameras
+    assert 1 <= len(moved) <= len(CAMERAS) // len(shards) + 1
+    assert ray.get(supervisor.rebalance_now.remote()) == []  # balanced now: nothing thrashes
+    assert wait_for(lambda: all(r["state"] == "online" for r in rows(supervisor).values()), 30)
+
+
+def test_cameras_are_added_patched_and_removed_through_the_api(api_url, supervisor, people_clip):
+    camera = {"id": "kota-lama-07", "site": "kota-lama", "url": str(people_clip), "analytics": {"fps": 1.0}}
+    url = f"{api_url}/v1/cameras"
+    assert httpx.post(url, json=camera, headers=READ, timeout=30).status_code == 403
+    assert httpx.post(url, json=camera, timeout=30).status_code == 401
+    created = httpx.post(url, json=camera, headers=ADMIN, timeout=60)
+    assert created.status_code == 201, created.text
+    assert created.json()["id"] == "kota-lama-07"
+    duplicate = httpx.post(url, json=camera, headers=ADMIN, timeout=30)
+    assert duplicate.status_code == 409 and "already exists" in duplicate.json()["detail"]
+    bad = httpx.post(url, json={**camera, "id": "x", "url": "ftp://u:hunter2@h/x"}, headers=ADMIN, timeout=30)
+    assert bad.status_code == 422 and "unsupported scheme" in bad.text and "hunter2" not in bad.text
+    assert wait_for(lambda: rows(supervisor)["kota-lama-07"]["state"] == "online", 30)
+
+    patched = httpx.patch(f"{url}/kota-lama-07", json={"decode": {"mode": "keyframes"}}, headers=ADMIN, timeout=60)
+    assert patched.status_code == 200, patched.text
+    assert wait_for(lambda: rows(supervisor)["kota-lama-07"]["state"] == "online"
+                    and rows(supervisor)["kota-lama-07"]["fps_in"] <= 2.0, 30)
+    assert httpx.patch(f"{url}/nope", json={}, headers=ADMIN, timeout=30).status_code == 404
+    assert httpx.patch(f"{url}/kota-lama-07", json={"analytics": {"fps": -1}}, headers=ADMIN,
+                       timeout=30).status_code == 422
+
+    assert httpx.delete(f"{url}/kota-lama-07", headers=ADMIN, timeout=60).status_code == 204
+    assert "kota-lama-07" not in rows(supervisor)
+    assert httpx.delete(f"{url}/kota-lama-07", headers=ADMIN, timeout=30).status_code == 404
+    fleet = httpx.get(f"{api_url}/v1/fleet", headers=READ, timeout=30).json()
+    assert sum(s["cameras"] for s in fleet["shards"]) == len(CAMERAS)

@@ -1,0 +1,272 @@
+"""The dashboard in a real headless Chromium against a real data router and SQLite store: token entry,
+cameras by site, live counts, the time series, flood and parking alarms over SSE, and a stream that drops
+and comes back without a page reload."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import cv2
+import numpy as np
+import pytest
+from fastapi import Depends, FastAPI
+
+from matakota.analytics.counts import CountRecord
+from matakota.analytics.events import Event, EventState, EventType
+from matakota.cluster.outputs import Broadcast
+from matakota.cluster.store import open_store
+from matakota.serve.auth import require
+from matakota.serve.data_api import router as data_router
+from matakota.serve.ui import router as ui_router
+from tests.conftest import READ_TOKEN as TOKEN
+from tests.serve.browser import ServerThread, chromium, needs_chromium, wait_for
+
+pytestmark = [needs_chromium, pytest.mark.timeout(180)]
+FAST = "poll=1&series=1"  # the page's refresh periods, in seconds, for the test
+
+
+class SwitchableFeed:
+    """A `Broadcast` that can be stopped: polls then fail, which aborts every open stream."""
+
+    def __init__(self) -> None:
+        self.inner, self.down = Broadcast(1000), False
+
+    def publish(self, events: list[dict]) -> int:
+        return self.inner.publish(events)
+
+    async def poll(self, after, timeout_s, limit):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.down:
+                raise ConnectionAbortedError("feed stopped")
+            items, after = await self.inner.poll(after, min(0.2, timeout_s), limit)
+            if items or time.monotonic() >= deadline:
+                return items, after
+
+
+def camera(id_: str, site: str, occupancy: dict, state: str = "online", reason: str = "") -> dict:
+    online = state == "online"
+    return {"id": id_, "site": site, "url": f"rtsp://***@10.20.{len(site)}.{id_[-2:]}:554/sub", "state": state,
+            "reason": reason, "shard": "shard-0", "fps_in": 25.0 if online else 0.0,
+            "fps_analysed": 1.0 if online else 0.0, "drops": 3, "last_frame_age_s": 0.4 if online else 312.0,
+            "latency_p50_s": 0.08, "latency_p99_s": 0.21, "frames_decoded": 9000, "frames_analysed": 3600,
+            "detections": 12000, "reconnects": 0 if online else 7, "stalls": 0,
+            "occupancy": occupancy if online else {}}
+
+
+def fleet() -> list[dict]:
+    return [
+        camera("cam-sl-01", "simpang-lima", {"plaza": 23, "east-sidewalk": 4}),
+        camera("cam-sl-02", "simpang-lima", {"plaza": 17}),
+        camera("cam-sl-03", "simpang-lima", {"east-sidewalk": 6}),
+        camera("cam-sl-04", "simpang-lima", {}, "offline", "connection refused; retrying in 16 s"),
+        camera("cam-kl-01", "kota-lama", {"gereja-blenduk": 31}),
+        camera("cam-kl-02", "kota-lama", {"taman-srigunting": 12}),
+        camera("cam-kl-03", "kota-lama", {}, "connecting"),
+        camera("cam-kl-gauge", "kota-lama", {}),
+    ]
+
+
+def evidence_jpeg() -> bytes:
+    """A synthetic street frame with the offending car boxed."""
+    frame = np.full((360, 640, 3), (70, 70, 70), np.uint8)
+    cv2.rectangle(frame, (0, 250), (640, 360), (110, 110, 110), -1)
+    cv2.rectangle(frame, (380, 190), (520, 262), (40, 40, 170), -1)
+    cv2.rectangle(frame, (372, 182), (528, 270), (0, 0, 255), 3)
+    cv2.putText(frame, "cam-sl-02  no-parking-north", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+    return cv2.imencode(".jpg", frame)[1].tobytes()
+
+
+def minute_counts(now: float, camera_id: str, site: str, zone: str, minutes: int, level: float):
+    top = math.floor(now / 60) * 60
+    return [CountRecord(camera_id, site, "zone", zone, t, t + 60, 60, round(level * 1.4),
+                        round(level * (1 + 0.4 * math.sin(t / 1800)), 2), 5)
+            for t in (top - 60 * m for m in range(minutes))]
+
+
+@pytest.fixture
+def dashboard(tmp_path):
+    now = time.time()
+    store = open_store(tmp_path / "ui.db", tmp_path / "snapshots")
+    parking = Event(EventType.PARKING_VIOLATION, "cam-sl-02", "simpang-lima", "no-parking-north@450,262",
+                    EventState.STARTED, now - 420, payload={"zone": "no-parking-north", "limit_s": 300, "class": "car"},
+                    box=(380.0, 190.0, 520.0, 262.0))
+    row = parking.to_json()
+    row["snapshot"], row["snapshot_crop"] = store.snapshots.save(parking.id, evidence_jpeg())
+    counts = [c for cam, site, zone, level in [("cam-sl-01", "simpang-lima", "plaza", 20),
+                                              ("cam-sl-02", "simpang-lima", "plaza", 14),
+                                              ("cam-kl-01", "kota-lama", "gereja-blenduk", 28)]
+              for c in minute_counts(now, cam, site, zone, 200, level)]
+    store.write([row], counts)
+    cameras = fleet()
+    app = FastAPI()
+    app.include_router(ui_router)
+    read = [Depends(require("read"))]  # the API's own auth, with the run's tokens file (tests/conftest.py)
+    app.include_router(data_router, dependencies=read)
+    app.get("/v1/cameras", dependencies=read)(lambda: cameras)  # stands in for the supervisor
+    app.state.store, app.state.event_feed = store, SwitchableFeed()
+    with ServerThread(app) as server:
+        driver = chromium(tmp_path / "profile")
+        try:
+            yield app, server, driver, cameras
+        finally:
+            driver.quit()
+    store.close()
+
+
+def flood(state: EventState, start: float, level: float) -> dict:
+    return Event(EventType.FLOOD_LEVEL, "cam-kl-gauge", "kota-lama", "siaga-2", state, start,
+                 None if state is EventState.RAISED else start + 900,
+                 {"alarm": "siaga-2", "threshold_cm": 50.0, "level_cm": level}).to_json()
+
+
+def text(driver, css: str) -> str:
+    return driver.execute_script("const e = document.querySelector(arguments[0]); return e && e.textContent", css)
+
+
+def live_state(driver) -> str:
+    return driver.find_element("id", "live").get_attribute("class")
+
+
+def test_operator_view(dashboard, tmp_path):
+    app, server, driver, cameras = dashboard
+    # A wrong token in the link: the page says so and asks for one; the token leaves the address bar.
+    driver.get(f"{server.url}/ui#token=not-the-token-xyz&{FAST}")
+    wait_for(driver, lambda d: "auth" in live_state(d), what="token refused")
+    assert driver.find_element("id", "token-overlay").is_displayed()
+    assert "refused" in text(driver, "#token-message") and "token=" not in driver.current_url
+    driver.find_element("id", "token-input").send_keys(TOKEN + "\n")
+
+    # Cameras by site, with state and reason; live counts per site and zone.
+    wait_for(driver, lambda d: "live" in live_state(d).split(), what="the stream to go live")
+    assert not driver.find_element("id", "token-overlay").is_displayed()
+    wait_for(driver, lambda d: text(d, '[data-camera="cam-sl-01"]') , what="camera rows")
+    assert driver.find_element("css selector", '[data-camera="cam-sl-01"]').get_attribute("class") == "online"
+    assert "connection refused" in text(driver, '[data-camera="cam-sl-04"] .state')
+    assert text(driver, '[data-site="simpang-lima"] .site-cams') == "3/4 cameras online"
+    assert text(driver, "#total-cameras") == "6/8"
+    assert text(driver, '[data-site="simpang-lima"] [data-zone="plaza"] td:nth-child(2)') == "40"
+    assert text(driver, '[data-site="simpang-lima"] .site-people') == "50"
+    cameras[0]["occupancy"] = {"plaza": 61, "east-sidewalk": 4}
+    wait_for(driver, lambda d: text(d, '[data-site="simpang-lima"] [data-zone="plaza"] td:nth-child(2)') == "78",
+             what="the plaza count to change")
+    assert text(driver, '[data-site="simpang-lima"] .site-people') == "88"
+
+    # The time series per site, and a new minute of counts showing up in it.
+    chart = '[data-site="kota-lama"] .chart svg'
+    first = float(wait_for(driver, lambda d: d.find_element("css selector", chart).get_attribute("data-last"),
+                           what="the kota-lama series"))
+    assert driver.execute_script(f"return document.querySelector('{chart} .line').getAttribute('d').length") > 500
+    later = math.floor(time.time() / 60) * 60
+    app.state.store.write(counts=[CountRecord("cam-kl-02", "kota-lama", "zone", "taman-srigunting", later,
+                                              later + 60, 60, 140, 120.0, 9)])
+    wait_for(driver, lambda d: float(d.find_element("css selector", chart).get_attribute("data-last") or 0) >= 120,
+             what="the chart to take the new minute")
+    assert float(driver.find_element("css selector", chart).get_attribute("data-last")) != first
+
+    # The stored parking violation, with its evidence snapshot fetched with the token.
+    card = '[data-type="parking_violation"]'
+    wait_for(driver, lambda d: d.execute_script(
+        f"const i = document.querySelector('{card} img'); return i && i.src.startsWith('blob:') && i.naturalWidth"),
+        what="the parking snapshot")
+
+    # A flood alarm pushed on the live feed appears with the gauge reading, then clears.
+    start = time.time() - 120
+    server.call(app.state.event_feed.publish, [flood(EventState.RAISED, start, 62.5)])
+    wait_for(driver, lambda d: text(d, '[data-type="flood_level"] .detail'), what="the flood alarm")
+    assert text(driver, '[data-type="flood_level"] .detail') == "water 62.5 cm (alarm at 50 cm)"
+    assert text(driver, "#total-alarms") == "2"
+    assert "Flood level 62.5 cm" in text(driver, "#history")
+    time.sleep(1.2)  # let the clock tick once for the screenshot
+    screenshot = tmp_path / "dashboard.png"
+    assert driver.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 20_000
+    print(f"screenshot: {screenshot}")
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "401" not in e["message"]]
+    assert not errors, errors  # no script error, no CSP violation
+
+    server.call(app.state.event_feed.publish, [flood(EventState.CLEARED, start, 38.0)])
+    wait_for(driver, lambda d: not d.find_elements("css selector", '[data-type="flood_level"]'),
+             what="the flood alarm to clear")
+    assert text(driver, "#total-alarms") == "1"
+    assert "cleared" in text(driver, "#history li:first-child .state")
+
+    # The token was kept: a plain /ui opens straight onto the data.
+    driver.get(f"{server.url}/ui#{FAST}")
+    wait_for(driver, lambda d: text(d, '[data-camera="cam-kl-01"]'), what="cameras after a reload")
+    assert not driver.find_element("id", "token-overlay").is_displayed()
+    assert driver.execute_script("return localStorage.getItem('matakota.token')") == TOKEN
+
+
+def test_stream_recovers_without_reload(dashboard):
+    app, server, driver, _ = dashboard
+    feed = app.state.event_feed
+    driver.get(f"{server.url}/ui#token={TOKEN}&{FAST}")
+    wait_for(driver, lambda d: "live" in live_state(d).split(), what="the stream to go live")
+    driver.execute_script("window.__marker = 'same page'")
+
+    # The server drops every stream and refuses new ones for a while (503): the page says so.
+    feed.down, app.state.event_feed = True, None
+    wait_for(driver, lambda d: "reconnecting" in live_state(d), what="the reconnecting indicator")
+    time.sleep(3)  # several refused attempts: EventSource gives up on a 503, the page does not
+    assert "reconnecting" in live_state(driver)
+
+    # While the stream was down an alarm went to the store only; the page catches up on reconnect.
+    missed = Event(EventType.INTRUSION, "cam-kl-01", "kota-lama", "museum-roof", EventState.RAISED, time.time() - 30,
+                   payload={"zone": "museum-roof", "count": 1, "hours": "22:00-05:00"})
+    app.state.store.write([missed.to_json()])
+    feed.down, app.state.event_feed = False, feed
+    wait_for(driver, lambda d: "live" in live_state(d).split(), timeout=40, what="the stream to come back")
+    wait_for(driver, lambda d: text(d, '[data-type="intrusion"] .where'), what="the missed intrusion alarm")
+
+    server.call(feed.publish, [flood(EventState.RAISED, time.time() - 60, 71.0)])
+    wait_for(driver, lambda d: text(d, '[data-type="flood_level"] .detail') == "water 71 cm (alarm at 50 cm)",
+             what="a live flood alarm after the reconnect")
+    assert driver.execute_script("return window.__marker") == "same page"  # no reload happened
+    assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+
+
+def test_bounded_under_a_storm_of_events(dashboard):
+    """Thousands of alarms later the page holds the same number of nodes, and a closed card's snapshot
+    blob URL is revoked."""
+    app, server, driver, _ = dashboard
+    driver.get(f"{server.url}/ui#token={TOKEN}&{FAST}")
+    wait_for(driver, lambda d: "live" in live_state(d).split(), what="the stream to go live")
+    snapshot = wait_for(driver, lambda d: d.execute_script(
+        "const i = document.querySelector('[data-type=\"parking_violation\"] img');"
+        "return i && i.src.startsWith('blob:') && i.naturalWidth && i.src"), what="the parking snapshot")
+
+    def storm(offset: float) -> None:
+        for batch in range(10):
+            events = []
+            for i in range(100):
+                start = offset + batch * 100 + i
+                for state in (EventState.RAISED, EventState.CLEARED):
+                    events.append(Event(EventType.CROWDING, f"cam-sl-0{1 + i % 3}", "simpang-lima", "plaza", state,
+                                        start, None if state is EventState.RAISED else start + 30,
+                                        {"zone": "plaza", "occupancy": 90, "limit": 80, "peak": 95}).to_json())
+            server.call(app.state.event_feed.publish, events)
+            time.sleep(0.05)
+
+    nodes = "return document.getElementsByTagName('*').length"
+    storm(time.time() - 5000)
+    history = "#history li"
+    wait_for(driver, lambda d: text(d, "#total-alarms") == "1" and len(d.find_elements("css selector", history)) == 100,
+             what="the first storm to settle")
+    time.sleep(1.5)
+    before = driver.execute_script(nodes)
+    storm(time.time() - 3000)
+    time.sleep(1.5)
+    assert driver.execute_script(nodes) == before
+    assert len(driver.find_elements("css selector", history)) == 100
+
+    # The parking violation ends: its card goes, and so does the blob URL behind its snapshot.
+    [parking] = [e for e in app.state.store.events(type="parking_violation").items]
+    ended = {**parking, "id": parking["id"] + "-end", "state": "ended", "end": time.time()}
+    server.call(app.state.event_feed.publish, [ended])
+    wait_for(driver, lambda d: not d.find_elements("css selector", '[data-type="parking_violation"]'),
+             what="the parking card to go")
+    fetched = driver.execute_async_script(
+        "const done = arguments[1]; fetch(arguments[0]).then(() => done('still there'), () => done('revoked'))",
+        snapshot)
+    assert fetched == "revoked"
