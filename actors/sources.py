@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import (SourceAuthError, SourceConnectionError, SourceFormatError, StreamError,
                      UnsupportedSourceError)
+from . import credentials
 from .redact import Redactor, redact_url
 from .synthetic import SCHEME as SYNTHETIC_SCHEME
 from .synthetic import parse as parse_synthetic
@@ -49,6 +50,7 @@ class SourceConfig(BaseModel):
     @model_validator(mode="after")
     def _check_scheme(self) -> SourceConfig:
         source_kind(self.url, self.allow_files)
+        credentials.reference(self.url)
         return self
 
     @property
@@ -105,8 +107,9 @@ def ffmpeg_options(cfg: SourceConfig) -> dict[str, str]:
 
 def open_source(cfg: SourceConfig) -> av.container.InputContainer:
     """Open the source with deadlines; failures become StreamError subclasses with redacted messages."""
-    redact = Redactor(cfg.url)
-    target = cfg.url[len("file://"):] if cfg.url.startswith("file://") else cfg.url
+    url = credentials.resolve(cfg.url)  # `${NAME}` → the secret, read now (rotations apply on reconnect)
+    redact = Redactor(url)
+    target = url[len("file://"):] if url.startswith("file://") else url
     started = time.monotonic()
     try:
         container = av.open(target, mode="r", options=ffmpeg_options(cfg),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import ray
 from ray import serve
@@ -15,14 +16,35 @@ APP_NAME = "matakota"
 log = logging.getLogger(__name__)
 
 
-def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
-    """Join the cluster at `address`, or start a local one (dashboard off: it runs any code sent to it)."""
+def start_ray(address: str | None = None, num_cpus: int | None = None, wait_s: float = 0.0) -> None:
+    """Join the cluster at `address` (retrying for up to `wait_s` while its head starts), or start a local one
+    (dashboard off: it runs any code sent to it)."""
     if ray.is_initialized():
         return
-    if address:
-        ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
-    else:
+    if not address:
         ray.init(num_cpus=num_cpus, namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
+        return
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
+            return
+        except (ConnectionError, RuntimeError) as error:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("Ray at %s not reachable yet (%s); retrying", address, type(error).__name__)
+            time.sleep(5)
+
+
+def wait_for_app(timeout_s: float = 600.0) -> None:
+    """Wait until the Serve application (deployed by someone else, e.g. KubeRay's RayService) is running."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app = serve.status().applications.get(APP_NAME)
+        if app is not None and app.status == "RUNNING":
+            return
+        time.sleep(5)
+    raise RuntimeError(f"the Serve application {APP_NAME!r} is not running after {timeout_s:.0f}s")
 
 
 def deploy(config: Config):

@@ -111,9 +111,14 @@ def cmd_demo(args) -> int:
 
 
 def cmd_up(args) -> int:
-    from matakota.cluster.demo import run_fleet
+    from matakota.cluster.demo import run_detached, run_fleet
 
-    return run_fleet(load_config(args.config), args.duration, args.address, args.reset)
+    config = load_config(args.config)
+    if args.detach:
+        if not args.address:
+            return _fail("--detach needs --address (a cluster to leave the fleet running on)", EXIT_USAGE)
+        return run_detached(config, args.address, deploy=not args.no_deploy)
+    return run_fleet(config, args.duration, args.address, args.reset, deploy=not args.no_deploy)
 
 
 def cmd_check(args) -> int:
@@ -178,6 +183,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="join this Ray cluster instead of starting a local one")
     p.add_argument("--duration", type=float, help="stop watching after this many seconds")
     p.add_argument("--reset", action="store_true", help="re-seed the fleet's cameras from the file (drops API changes)")
+    p.add_argument("--no-deploy", action="store_true",
+                   help="do not deploy the Serve app; wait for the one already there (e.g. KubeRay's RayService)")
+    p.add_argument("--detach", action="store_true",
+                   help="keep the fleet started on the cluster and leave it running on exit (Kubernetes sidecar)")
     p.set_defaults(run=cmd_up)
 
     p = commands.add_parser("metrics", help="the metrics catalogue (what Prometheus scrapes)")

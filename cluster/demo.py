@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -74,11 +75,12 @@ def live_view(supervisor, duration: float | None, out=sys.stdout) -> dict:
     return summary
 
 
-def run_fleet(config: Config, duration: float | None, address: str | None = None, reset: bool = False) -> int:
+def run_fleet(config: Config, duration: float | None, address: str | None = None, reset: bool = False,
+              deploy: bool = True) -> int:
     """Deploy and watch a fleet. A local run is torn down at the end; on a cluster (`address`) it keeps running."""
     bootstrap.start_ray(address)
     try:
-        bootstrap.deploy(config)
+        bootstrap.deploy(config) if deploy else bootstrap.wait_for_app()
         supervisor = bootstrap.start_fleet(config, reset=reset or not address)
         print(f"matakota: {len(config.fleet.cameras)} cameras; API on http://{config.api.host}:{config.api.port} "
               f"(try /v1/cameras)", flush=True)
@@ -89,6 +91,18 @@ def run_fleet(config: Config, duration: float | None, address: str | None = None
         else:
             bootstrap.shutdown()
     return 0
+
+
+def run_detached(config: Config, address: str, deploy: bool) -> int:
+    """Start the fleet on a cluster and keep it started (a sidecar's job): if the cluster is rebuilt and the
+    supervisor is gone, start it again. SIGTERM ends this process and leaves the fleet running."""
+    bootstrap.start_ray(address, wait_s=600)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # after ray.init, which installs its own handler
+    bootstrap.deploy(config) if deploy else bootstrap.wait_for_app()
+    while True:
+        bootstrap.start_fleet(config)  # idempotent: finds the running supervisor, adopts running shards
+        print(f"matakota: fleet of {len(config.fleet.cameras)} configured cameras is running", flush=True)
+        time.sleep(30)
 
 
 def run_demo(cameras: int, duration: float, port: int) -> int:

@@ -19,6 +19,10 @@ class Settings(BaseModel):
         Path.home() / ".cache" / "matakota",
         description="MATAKOTA_HOME: where fetched assets and prepared models are kept",
     )
+    credentials_dir: Path = Field(
+        Path("/var/run/secrets/matakota/credentials"),
+        description="MATAKOTA_CREDENTIALS_DIR: files named after camera URLs' ${NAME}, each holding user:password",
+    )
     tokens_file: Path | None = Field(
         None, description="MATAKOTA_TOKENS_FILE: lines of `SCOPE TOKEN` (read, admin); when set, the API needs them"
     )
@@ -29,8 +33,9 @@ class Settings(BaseModel):
             "asset_mirror": environ.get("MATAKOTA_ASSET_MIRROR") or None,
             "tokens_file": environ.get("MATAKOTA_TOKENS_FILE") or None,
         }
-        if environ.get("MATAKOTA_HOME"):
-            values["home"] = environ["MATAKOTA_HOME"]
+        for field, variable in (("home", "MATAKOTA_HOME"), ("credentials_dir", "MATAKOTA_CREDENTIALS_DIR")):
+            if environ.get(variable):
+                values[field] = environ[variable]
         return cls(**values)
 
     @property

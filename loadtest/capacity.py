@@ -44,7 +44,7 @@ from matakota.models.yolox import FrameBatch, YoloxDetector  # noqa: E402
 from report import Figure, machine, plot, write_report  # noqa: E402
 
 FULL = {"seconds": 6.0, "batches": [1, 2, 4, 8, 16], "producers": 8, "micro_batch": 4, "http_requests": 2000,
-        "steps": [4, 8, 16, 24, 32, 48, 64], "warmup_s": 5.0, "measure_s": 8.0, "readers": 20,
+        "steps": [4, 8, 16, 24, 32, 48, 64], "warmup_s": 5.0, "measure_s": 12.0, "readers": 20,
         "analytics_frames": 600, "store_cameras": 1000, "store_minutes": 240, "fleet_cameras": 10_417,
         "fleet_shards": 100, "fleet_settle_s": 15.0, "fleet_fps": 0.2, "fleet_heartbeat_s": 5.0}
 QUICK = {"seconds": 1.0, "batches": [1, 4], "producers": 2, "micro_batch": 2, "http_requests": 40,
@@ -146,7 +146,8 @@ def rows(detector: dict, ingest: dict, analytics: dict, store: dict, fleet: dict
                    "cameras per box core", m["cameras_per_core_box"]),
             Figure(f"end-to-end latency p99, {mode}", m["latency_p99_s"] or 0, "s", "frame deadline",
                    parse_config({}).fleet.shards.frame_deadline_s),
-            Figure(f"shard memory per camera, {mode}", m["shard_uss_mib_per_camera"], "MiB", "one CameraReader",
+            Figure(f"shard USS per camera (incl. shard process), {mode}", m["shard_uss_mib_per_camera"], "MiB",
+                   "one CameraReader",
                    ingest["reader_mib"]),
         ]
     a10 = analytics["10_detections_us"]["median"] / 1e6

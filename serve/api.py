@@ -2,6 +2,7 @@
 
 
 import logging
+from contextlib import asynccontextmanager
 
 import ray
 from fastapi import Body, Depends, FastAPI, HTTPException, Request, Response
@@ -13,6 +14,8 @@ from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
 from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE, SUPERVISOR_NAME
+from matakota.actors.redact import Redactor
+from matakota.actors.sources import source_kind
 from matakota.actors.supervisor import CameraError
 from matakota.cluster import VERSION
 from matakota.cluster.config import ApiConfig, CameraConfig
@@ -21,7 +24,8 @@ from matakota.cluster.store.config import StoreConfig
 from matakota.serve.data_api import router as data_router
 from matakota.serve.ui import router as ui_router
 from matakota.models.frames import FrameBatch
-from matakota.serve.auth import require
+from matakota.serve.auth import Tokens, configured_tokens, require
+from matakota.serve.data_api import DEFAULT_MAX_SSE_CLIENTS
 from matakota.serve.images import ImageError, decode_image
 
 log = logging.getLogger("matakota.api")
@@ -109,6 +113,59 @@ app = FastAPI(
 READ = [Depends(require("read"))]
 ADMIN = [Depends(require("admin"))]
 AUTH_RESPONSES = {401: {"model": Problem}, 403: {"model": Problem}}
+# Paths that `api.open_paths` may open (served without a token); everything else always needs one.
+OPENABLE_PATHS = frozenset({"/healthz"})
+DEFAULT_OPEN_PATHS = ("/healthz",)
+# JSON bodies (camera add/change) are small: a camera with zones is a few kB.
+MAX_JSON_BODY_BYTES = 1 << 20
+DETECT_PATH = "/v1/detect"  # reads its own body, against api.max_body_bytes (images)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over the limit is refused with 413 before FastAPI parses it.
+
+    Bodies are read in full (up to the limit) and replayed, so the route sees them unchanged; /v1/detect
+    streams its own, larger, image body and is left alone.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or scope["path"] == DETECT_PATH:
+            return await self.app(scope, receive, send)
+        limit = getattr(scope["app"].state, "max_json_body_bytes", MAX_JSON_BODY_BYTES) if "app" in scope else \
+            MAX_JSON_BODY_BYTES
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            return await self._too_large(scope, send, f"body is {int(declared)} bytes; the limit is {limit}")
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # client gone
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > limit:
+                return await self._too_large(scope, send, f"body exceeds the limit of {limit} bytes")
+        body, replayed = b"".join(chunks), False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: wait for the disconnect, as Starlette expects
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _too_large(scope, send, detail: str) -> None:
+        async def nothing():
+            return {"type": "http.disconnect"}
+
+        await JSONResponse({"detail": detail}, status_code=413)(scope, nothing, send)
 
 
 @app.exception_handler(RequestValidationError)
@@ -118,6 +175,7 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
     return JSONResponse({"detail": problems}, status_code=422)
 
 
+app.add_middleware(BodyLimit)
 app.include_router(data_router, dependencies=READ)
 app.include_router(ui_router)  # the operator page; it holds no data, its calls carry the token
 
@@ -145,9 +203,23 @@ async def call_supervisor(method: str, *args):
         cause = getattr(error, "cause", error)
         if isinstance(cause, CameraError):
             raise HTTPException(cause.status, str(cause)) from None
-        raise
+        # Only the type is logged: an actor's error text may quote a camera URL.
+        log.error("fleet supervisor %s failed: %s", method, type(cause).__name__)
+        raise HTTPException(500, f"the fleet supervisor failed ({type(cause).__name__})") from None
     except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
         raise HTTPException(503, "the fleet supervisor is restarting; retry shortly", headers={"Retry-After": "2"}) from None
+
+
+@asynccontextmanager
+async def scrubbed(url: str | None):
+    """Errors answered while handling a request that carries a camera URL never quote its password
+    (whatever the layer below put in the message)."""
+    try:
+        yield
+    except HTTPException as error:
+        if url and isinstance(error.detail, str):
+            error.detail = Redactor(url)(error.detail)
+        raise
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -192,10 +264,22 @@ async def image_bytes(request: Request, limit: int) -> bytes:
 @serve.deployment(name="Api")
 @serve.ingress(app)
 class Api:
-    def __init__(self, detector: DeploymentHandle, config: dict, model_name: str, store: dict) -> None:
+    def __init__(self, detector: DeploymentHandle, config: dict, model_name: str, store: dict,
+                 tokens: list | None = None) -> None:
         self.detector = detector
         self.config = ApiConfig.model_validate(config)
         self.model_name = model_name
+        # Tokens are loaded now, not on the first request: a bad tokens file fails the replica's start-up.
+        # `tokens` are the digests the application builder read; this replica's own file (if any) adds to them.
+        own = configured_tokens()
+        app.state.tokens = own if tokens is None else Tokens.from_export(tokens).merged(own)
+        open_paths = set(getattr(self.config, "open_paths", DEFAULT_OPEN_PATHS))
+        if open_paths - OPENABLE_PATHS:
+            log.warning("api.open_paths: %s cannot be opened (only %s); they keep needing a token",
+                        sorted(open_paths - OPENABLE_PATHS), sorted(OPENABLE_PATHS))
+        app.state.open_paths = frozenset(open_paths & OPENABLE_PATHS)
+        app.state.max_json_body_bytes = min(self.config.max_body_bytes, MAX_JSON_BODY_BYTES)
+        app.state.max_sse_clients = getattr(self.config, "max_sse_clients", DEFAULT_MAX_SSE_CLIENTS)
         store_config = StoreConfig.model_validate(store)
         app.state.store = open_store(store_config.url, store_config.snapshot_dir)
         app.state.event_feed = SinkFeed()
@@ -221,7 +305,8 @@ class Api:
         height, width = image.shape[:2]
         return DetectResponse(width=width, height=height, model=self.model_name, detections=detections.to_json())
 
-    @app.get("/healthz", response_model=Health, responses={503: {"model": Problem}})
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Problem}, **AUTH_RESPONSES},
+             dependencies=READ, summary="Liveness and model; open without a token unless api.open_paths says otherwise")
     async def healthz(self):
         try:
             detector = await self.detector.health.remote()
@@ -256,16 +341,23 @@ class Api:
         return latest
 
     @app.post("/v1/cameras", status_code=201, response_model=CameraStatus, dependencies=ADMIN,
-              responses={code: {"model": Problem} for code in (401, 403, 409, 422, 503)},
+              responses={code: {"model": Problem} for code in (401, 403, 409, 413, 422, 503)},
               summary="Add a camera; it starts on a shard with room")
     async def add_camera(self, camera: CameraConfig) -> CameraStatus:
-        return await call_supervisor("add_camera", camera.model_dump(mode="json"))
+        async with scrubbed(camera.url):
+            try:  # schemes no fleet accepts are refused here, fleet or not (local files: the fleet decides)
+                source_kind(camera.url, allow_files=True)
+            except ValueError as error:
+                raise HTTPException(422, f"url: {error}") from None
+            return await call_supervisor("add_camera", camera.model_dump(mode="json"))
 
     @app.patch("/v1/cameras/{camera_id}", response_model=CameraStatus, dependencies=ADMIN,
-               responses={code: {"model": Problem} for code in (401, 403, 404, 422, 503)},
+               responses={code: {"model": Problem} for code in (401, 403, 404, 413, 422, 503)},
                summary="Change a camera's config (analysis rate, zones, decode mode…), applied live")
     async def update_camera(self, camera_id: str, changes: dict = Body(examples=[{"analytics": {"fps": 5}}])):
-        return await call_supervisor("update_camera", camera_id, changes)
+        url = changes.get("url")
+        async with scrubbed(url if isinstance(url, str) else None):
+            return await call_supervisor("update_camera", camera_id, changes)
 
     @app.delete("/v1/cameras/{camera_id}", status_code=204, dependencies=ADMIN,
                 responses={code: {"model": Problem} for code in (401, 403, 404, 503)}, summary="Remove a camera")

@@ -6,13 +6,25 @@ KubeRay's `serveConfigV2` imports `matakota.serve.app:app_builder` with `args: {
 from __future__ import annotations
 
 from ray.serve import Application
+from ray.serve.config import BackpressureConfig
 
 from matakota.cluster.config import Config, load_config
 from matakota.serve.api import Api
+from matakota.serve.auth import configured_tokens
 from matakota.serve.detector import Detector
 
 
+# The Api ingress's own queue (until ApiConfig carries max_ongoing_requests / max_queued_requests): Serve's
+# default of 5 ongoing requests would let five open live streams starve every other call.
+API_MAX_ONGOING_REQUESTS = 256
+API_MAX_QUEUED_REQUESTS = 1024
+RETRY_AFTER_S = 1
+
+
 def build_app(config: Config) -> Application:
+    """The bound graph. Reads the tokens file first (MATAKOTA_TOKENS_FILE): a bad one raises `TokenFileError`
+    (a `ConfigError` naming file and line) before anything is deployed."""
+    tokens = configured_tokens()
     detector_config = config.detector
     detector = Detector.options(
         num_replicas=detector_config.num_replicas,
@@ -21,9 +33,16 @@ def build_app(config: Config) -> Application:
         ray_actor_options={"num_cpus": detector_config.num_cpus, "num_gpus": detector_config.num_gpus},
         user_config=detector_config.batching(),
     ).bind(detector_config.model_dump(mode="json"))
-    api = Api.options(num_replicas=config.api.num_replicas, ray_actor_options={"num_cpus": 0})
+    api = Api.options(
+        num_replicas=config.api.num_replicas,
+        max_ongoing_requests=getattr(config.api, "max_ongoing_requests", API_MAX_ONGOING_REQUESTS),
+        max_queued_requests=getattr(config.api, "max_queued_requests", API_MAX_QUEUED_REQUESTS),
+        # Serve's proxy answers 503 when the ingress's queue is full; this adds `Retry-After` to it.
+        backpressure_config=BackpressureConfig(retry_after_s=RETRY_AFTER_S),
+        ray_actor_options={"num_cpus": 0},
+    )
     return api.bind(detector, config.api.model_dump(mode="json"), detector_config.model,
-                    config.store.model_dump(mode="json"))
+                    config.store.model_dump(mode="json"), tokens.export() if tokens is not None else None)
 
 
 def app_builder(args: dict) -> Application:

@@ -3,6 +3,11 @@
 `MATAKOTA_TOKENS_FILE` names a file of `SCOPE TOKEN` lines (in Kubernetes, a mounted Secret). Tokens are kept
 only as SHA-256 digests and compared in constant time. Without the file the API is open (local runs), and
 the API logs that once.
+
+The file is read when the application is built (`serve/app.py`, every entry point: `serve`, `demo`, `up`, KubeRay's
+`app_builder`): a bad file stops start-up with a `TokenFileError` naming the file and line. The digests travel to
+the Api replicas as a constructor argument, so a replica enforces them even on a node whose environment lacks
+the file; a replica whose own environment names a tokens file enforces that one too (never fails open).
 """
 
 
@@ -14,6 +19,7 @@ from pathlib import Path
 
 from fastapi import HTTPException, Request
 
+from matakota.cluster.config import ConfigError
 from matakota.cluster.settings import settings
 
 log = logging.getLogger("matakota.auth")
@@ -22,8 +28,8 @@ SCOPES = {"read": {"read"}, "admin": {"read", "admin"}}
 STREAM_PATH = "/v1/events/stream"
 
 
-class TokenFileError(ValueError):
-    """A tokens file that cannot be used; names the file and line, never a token."""
+class TokenFileError(ConfigError):
+    """A tokens file that cannot be used; names the file and line, never a token (the CLI exits 2 on it)."""
 
 
 def _digest(token: str) -> bytes:
@@ -47,7 +53,20 @@ class Tokens:
             if len(parts[1]) < 16:
                 raise TokenFileError(f"{source}:{number}: token too short (at least 16 characters)")
             entries.append((parts[0], _digest(parts[1])))
+        if not entries:
+            raise TokenFileError(f"{source}: no tokens (expected `SCOPE TOKEN` lines); every request would be refused")
         return cls(entries)
+
+    def export(self) -> list[tuple[str, str]]:
+        """(scope, hex digest) pairs: what the Api replicas are given (never the tokens themselves)."""
+        return [(scope, digest.hex()) for scope, digest in self.entries]
+
+    @classmethod
+    def from_export(cls, pairs: list) -> "Tokens":
+        return cls([(scope, bytes.fromhex(digest)) for scope, digest in pairs])
+
+    def merged(self, other: "Tokens | None") -> "Tokens":
+        return self if other is None else Tokens(self.entries + other.entries)
 
     def scopes_of(self, token: str) -> set[str]:
         digest = _digest(token)
@@ -64,16 +83,29 @@ def configured_tokens() -> "Tokens | None":
     if path is None:
         log.warning("MATAKOTA_TOKENS_FILE is not set: the API accepts requests without a token")
         return None
-    return Tokens.parse(path.read_text(), str(path))
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise TokenFileError(f"{path}: cannot read the tokens file: {getattr(error, 'strerror', None) or error}") from None
+    return Tokens.parse(text, str(path))
+
+
+def active_tokens(request: Request) -> "Tokens | None":
+    """The tokens the Api replica was started with (`app.state.tokens`), else this process's tokens file."""
+    state = request.app.state
+    return state.tokens if hasattr(state, "tokens") else configured_tokens()
 
 
 def require(scope: str):
     """A FastAPI dependency: 401 without a valid bearer token, 403 when its scopes lack `scope`."""
 
     def check(request: Request) -> None:
-        tokens = configured_tokens()
+        tokens = active_tokens(request)
         if tokens is None:
             return
+        route = request.scope.get("route")
+        if getattr(route, "path", None) in getattr(request.app.state, "open_paths", ()):
+            return  # health, when the operator keeps it open (api.open_paths)
         header = request.headers.get("authorization", "")
         kind, _, token = header.partition(" ")
         if not header and request.url.path == STREAM_PATH and "access_token" in request.query_params:

@@ -26,6 +26,35 @@ from matakota.cluster.store import BUCKETS, MAX_PAGE, InvalidQuery, Store
 
 router = APIRouter(prefix="/v1", tags=["data"])
 HEARTBEAT_S = 15.0
+# Live-stream clients one API replica serves at once (`app.state.max_sse_clients` overrides); each holds one of
+# the replica's ongoing requests for as long as it is open, so this must stay below its max_ongoing_requests.
+DEFAULT_MAX_SSE_CLIENTS = 32
+SSE_RETRY_AFTER_S = 5
+_sse_clients = 0  # open streams in this replica (one event loop: no lock needed)
+
+
+def sse_clients() -> int:
+    return _sse_clients
+
+
+class _CountedStream(StreamingResponse):
+    """A stream that holds one of the replica's live-stream slots until it ends, however it ends."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        global _sse_clients
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            _sse_clients -= 1
+
+
+def _take_sse_slot(request: Request) -> None:
+    global _sse_clients
+    cap = getattr(request.app.state, "max_sse_clients", DEFAULT_MAX_SSE_CLIENTS)
+    if _sse_clients >= cap:
+        raise HTTPException(503, f"too many live-stream clients on this replica ({cap}); retry later",
+                            headers={"Retry-After": str(SSE_RETRY_AFTER_S)})
+    _sse_clients += 1
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z, for examples
 EVENT_EXAMPLE = {
@@ -234,8 +263,9 @@ async def stream(request: Request, feed=Depends(get_feed),
                     if max_events is not None and sent >= max_events:
                         return
 
-    return StreamingResponse(messages(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    _take_sse_slot(request)  # last: nothing between here and the response can fail and leak the slot
+    return _CountedStream(messages(), media_type="text/event-stream",
+                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 @router.get("/events/{event_id}", response_model=EventOut, responses=ERRORS, summary="One event")

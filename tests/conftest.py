@@ -22,6 +22,9 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 _tokens = Path(tempfile.mkdtemp(prefix="matakota-tokens-")) / "tokens"
 _tokens.write_text(f"# scope token\nread {READ_TOKEN}\nadmin {ADMIN_TOKEN}\n")
 os.environ["MATAKOTA_TOKENS_FILE"] = str(_tokens)
+# Camera credentials referenced as rtsp://${NAME}@… are read from here (by every shard process).
+CREDENTIALS_DIR = Path(tempfile.mkdtemp(prefix="matakota-credentials-"))
+os.environ["MATAKOTA_CREDENTIALS_DIR"] = str(CREDENTIALS_DIR)
 
 from matakota.cluster import assets  # noqa: E402
 

@@ -11,7 +11,7 @@ import ray
 from matakota.actors.names import NAMESPACE
 from matakota.cluster import bootstrap
 from matakota.cluster.config import parse_config
-from tests.conftest import READ
+from tests.conftest import CREDENTIALS_DIR, READ
 
 pytestmark = pytest.mark.timeout(300)
 PASSWORD = "s3cret-pw"
@@ -46,6 +46,12 @@ def sim(rtsp_sim, person_clip, car_clip):
         yield simulator
 
 
+def secret_reference(url: str) -> str:
+    """The URL with its credentials moved into the secrets folder, referenced as ${sim-admin}."""
+    (CREDENTIALS_DIR / "sim-admin").write_text(f"admin:{PASSWORD}\n")
+    return url.replace(f"admin:{PASSWORD}@", "${sim-admin}@")
+
+
 @pytest.fixture(scope="module")
 def fleet(api_url, sim, store_config):
     people = {"fps": 2.0, "count_interval_s": 5,
@@ -53,7 +59,7 @@ def fleet(api_url, sim, store_config):
               "rules": [{"type": "intrusion", "zone": "room", "hours": "00:00-24:00", "clear_s": 2}]}
     config = parse_config({"store": store_config, "fleet": {"shards": {"cameras_per_shard": 2}, "cameras": [
         {"id": "people-0", "site": "simpang-lima", "url": sim.url("people-0"), "analytics": people},
-        {"id": "people-1", "site": "simpang-lima", "url": sim.url("people-1"), "analytics": people,
+        {"id": "people-1", "site": "simpang-lima", "url": secret_reference(sim.url("people-1")), "analytics": people,
          "decode": {"mode": "keyframes"}},
         {"id": "cars-0", "site": "kota-lama", "url": sim.url("cars-0"), "analytics": {"fps": 1.0}},
         {"id": "wrong-password", "site": "kota-lama", "url": sim.url("cars-0", password="nope")},

@@ -1,0 +1,1 @@
+"""Security tests: auth, redaction, limits and overload, hostile input (properties, schema fuzzing)."""
