@@ -12,14 +12,12 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
 
 from matakota.analytics.camera import CameraAnalytics
 from matakota.analytics.config import CameraAnalyticsConfig
 from matakota.analytics.events import Event
 from matakota.analytics.snapshots import render_evidence
-from matakota.cluster.config import ConfigError, DetectorConfig, yaml_path
+from matakota.cluster.config import DetectorConfig, read_yaml, validate
 from matakota.cluster.media import MediaError, MediaFrame, read_frames
 
 log = logging.getLogger(__name__)
@@ -31,25 +29,7 @@ BATCH_FRAMES = 8  # frames per detector call (batching pays on CPU too)
 
 def load_camera_config(path: Path | str) -> CameraAnalyticsConfig:
     """A camera's analytics section from YAML; errors read `FILE: yaml.path: reason`, like `load_config`."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{path}: {where}invalid YAML: {getattr(error, 'problem', error)}") from None
-    try:
-        return CameraAnalyticsConfig.model_validate(data if data is not None else {})
-    except ValidationError as error:
-        raise ConfigError("\n".join(_problem(path, e) for e in error.errors())) from None
-
-
-def _problem(path: Path, error: dict) -> str:
-    reason = error["msg"].removeprefix("Value error, ")
-    # cross-field checks on the whole camera already start their reason with the field (`rules[0].zone: …`)
-    return f"{path}: {yaml_path(error['loc'])}: {reason}" if error["loc"] else f"{path}: {reason}"
+    return validate(CameraAnalyticsConfig, read_yaml(Path(path)), str(path))
 
 
 def build_detector(config: DetectorConfig):

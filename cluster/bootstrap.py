@@ -8,7 +8,7 @@ import time
 import ray
 from ray import serve
 
-from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE, SUPERVISOR_NAME
+from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE, SHARD_PREFIX, SUPERVISOR_NAME
 from matakota.cluster.config import Config
 from matakota.serve.app import build_app
 
@@ -100,10 +100,22 @@ def stop_fleet(forget: bool = True) -> None:
     try:
         supervisor = ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE)
         ray.get(supervisor.stop.remote(forget), timeout=60)
-        ray.kill(supervisor, no_restart=True)
+        kill_and_wait(SUPERVISOR_NAME)
     except ValueError:
         pass
-    try:
-        ray.kill(ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE), no_restart=True)
-    except ValueError:
-        pass
+    shards = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+              if a["namespace"] == NAMESPACE and a["name"].startswith(SHARD_PREFIX)]
+    for name in [*shards, EVENT_SINK_NAME]:
+        kill_and_wait(name)
+
+
+def kill_and_wait(name: str, timeout_s: float = 30.0) -> None:
+    """Kill a named actor and wait until its name is free (`ray.kill` returns before the actor is gone)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.kill(ray.get_actor(name, namespace=NAMESPACE), no_restart=True)
+        except ValueError:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"actor {name!r} is still alive {timeout_s:.0f}s after ray.kill")

@@ -168,27 +168,38 @@ def yaml_path(location: tuple) -> str:
     return path or "(top level)"
 
 
-def parse_config(data: object, source: str = "<config>") -> Config:
+def validate(model: type[BaseModel], data: object, source: str) -> BaseModel:
+    """`data` as `model`, or one ConfigError listing every problem as `SOURCE: yaml.path: reason`."""
     try:
-        return Config.model_validate(data if data is not None else {})
+        return model.model_validate(data if data is not None else {})
     except ValidationError as error:
-        problems = [
-            f"{source}: {yaml_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
-        ]
-        raise ConfigError("\n".join(problems)) from None
+        raise ConfigError("\n".join(_problem(source, e) for e in error.errors())) from None
 
 
-def load_config(path: Path | str | None) -> Config:
-    """Read a YAML config; `None` gives the defaults."""
-    if path is None:
-        return Config()
-    path = Path(path)
+def _problem(source: str, error: dict) -> str:
+    reason = error["msg"].removeprefix("Value error, ")
+    if not error["loc"] and error["type"] == "value_error":
+        return f"{source}: {reason}"  # cross-field checks name their field themselves (`rules[0].zone: …`)
+    return f"{source}: {yaml_path(error['loc'])}: {reason}"
+
+
+def read_yaml(path: Path) -> object:
     try:
-        data = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(f"{path}: {where}invalid YAML: {getattr(error, 'problem', error)}") from None
-    return parse_config(data, str(path))
+
+
+def parse_config(data: object, source: str = "<config>") -> Config:
+    return validate(Config, data, source)
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Read a YAML config; `None` gives the defaults."""
+    if path is None:
+        return Config()
+    return validate(Config, read_yaml(Path(path)), str(path))

@@ -82,8 +82,9 @@ def run_fleet(config: Config, duration: float | None, address: str | None = None
     try:
         bootstrap.deploy(config) if deploy else bootstrap.wait_for_app()
         supervisor = bootstrap.start_fleet(config, reset=reset or not address)
-        print(f"matakota: {len(config.fleet.cameras)} cameras; API on http://{config.api.host}:{config.api.port} "
-              f"(try /v1/cameras)", flush=True)
+        base = f"http://{config.api.host}:{config.api.port}"
+        print(f"matakota: {len(config.fleet.cameras)} cameras; operator view {base}/ui, API {base}/v1/cameras, "
+              f"schema {base}/docs", flush=True)
         live_view(supervisor, duration)
     finally:
         if address:

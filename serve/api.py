@@ -176,7 +176,7 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
 
 
 app.add_middleware(BodyLimit)
-app.include_router(data_router, dependencies=READ)
+app.include_router(data_router, dependencies=READ, responses=AUTH_RESPONSES)
 app.include_router(ui_router)  # the operator page; it holds no data, its calls carry the token
 
 
