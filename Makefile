@@ -37,7 +37,8 @@ test: assets system-deps
 	$(BIN)/python -m pytest
 
 bench: assets
-	$(BIN)/python loadtest/bench_detector.py
+	$(BIN)/pip install -q -e ".[$(EXTRA),dev,bench]"
+	$(BIN)/python loadtest/capacity.py --out reports
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from collections import deque
 
-import numpy as np
-
 from matakota.actors.decode import DecodeMode, VideoFrame
 from matakota.actors.reader import CameraReader, RateMeter
 from matakota.analytics.camera import CameraAnalytics, FrameResult
@@ -16,6 +14,15 @@ from matakota.cluster.config import CameraConfig
 
 LATENCY_SAMPLES = 256
 KEEP_COUNTS = 10_000  # closed count intervals kept until the store takes them (bounded)
+
+
+def percentiles(samples) -> tuple[float | None, float | None]:
+    """(p50, p99) by rank; plain sorting beats numpy on a few hundred samples (this runs every heartbeat)."""
+    if not samples:
+        return None, None
+    ordered = sorted(samples)
+    last = len(ordered) - 1
+    return round(ordered[last // 2], 4), round(ordered[round(last * 0.99)], 4)
 
 
 class CameraRuntime:
@@ -78,9 +85,7 @@ class CameraRuntime:
 
     def stats(self) -> dict:
         reader = self.reader.stats()
-        p50, p99 = (None, None)
-        if self.latencies:
-            p50, p99 = (round(float(v), 4) for v in np.percentile(np.fromiter(self.latencies, float), [50, 99]))
+        p50, p99 = percentiles(self.latencies)
         age = reader.last_frame_age_s
         return {
             "id": self.config.id,

@@ -60,7 +60,8 @@ class RateMeter:
             self._times.popleft()
         if len(self._times) < 2:
             return 0.0
-        return len(self._times) / max(now - self._times[0], 1e-3)
+        # n events span n - 1 intervals: counting n over the span would read high on short windows
+        return (len(self._times) - 1) / max(now - self._times[0], 1e-3)
 
 
 class FrameSlot:

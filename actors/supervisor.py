@@ -249,8 +249,7 @@ class FleetSupervisor:
         pinned = {c for c, at in self.moved_at.items() if now - at < MOVE_COOLDOWN_S}
         moves = rebalance(self.shards, self._costs(), self.capacity, pinned=pinned,
                           tolerance=options.rebalance_tolerance, max_moves=options.max_moves_per_round)
-        for move in moves:
-            await self._move(move)
+        await asyncio.gather(*(self._move(move) for move in moves))  # each make-before-break, all at once
         self.last_rebalance = {"at": time.time(), "moves": len(moves)}
         return moves
 

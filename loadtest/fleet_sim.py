@@ -248,6 +248,8 @@ def table(result: dict) -> str:
 
 
 def _ms(seconds: float | None) -> str:
+    if seconds == math.inf:
+        return "> 30 s (top bucket)"
     return "n/a" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 

@@ -75,6 +75,18 @@ class Problem(BaseModel):
     detail: str
 
 
+class FieldProblem(BaseModel):
+    loc: list[str | int] = Field(description="where in the request", examples=[["body", "analytics", "fps"]])
+    msg: str
+    type: str
+
+
+class InputProblem(BaseModel):
+    """422: a message, or one entry per bad field (the input itself is never echoed: URLs carry passwords)."""
+
+    detail: str | list[FieldProblem]
+
+
 class CameraStatus(BaseModel):
     id: str
     site: str
@@ -315,7 +327,8 @@ class Api:
             return JSONResponse({"detail": "detector unavailable"}, status_code=503)
         return Health(status="ok", version=VERSION, **detector)
 
-    @app.get("/v1/cameras", response_model=list[CameraStatus], dependencies=READ, responses=AUTH_RESPONSES,
+    @app.get("/v1/cameras", response_model=list[CameraStatus], dependencies=READ,
+             responses={503: {"model": Problem}, **AUTH_RESPONSES},
              summary="Every camera with its state and rates")
     async def cameras(self) -> list[CameraStatus]:
         try:
@@ -328,7 +341,7 @@ class Api:
     @app.get(
         "/v1/cameras/{camera_id}/detections/latest",
         response_model=LatestDetections,
-        responses={404: {"model": Problem}, **AUTH_RESPONSES},
+        responses={404: {"model": Problem}, 503: {"model": Problem}, **AUTH_RESPONSES},
         dependencies=READ,
         summary="The detections of the camera's most recently analysed frame",
     )
@@ -341,7 +354,8 @@ class Api:
         return latest
 
     @app.post("/v1/cameras", status_code=201, response_model=CameraStatus, dependencies=ADMIN,
-              responses={code: {"model": Problem} for code in (401, 403, 409, 413, 422, 503)},
+              responses={**{code: {"model": Problem} for code in (401, 403, 409, 413, 503)},
+                         422: {"model": InputProblem}},
               summary="Add a camera; it starts on a shard with room")
     async def add_camera(self, camera: CameraConfig) -> CameraStatus:
         async with scrubbed(camera.url):
@@ -352,7 +366,8 @@ class Api:
             return await call_supervisor("add_camera", camera.model_dump(mode="json"))
 
     @app.patch("/v1/cameras/{camera_id}", response_model=CameraStatus, dependencies=ADMIN,
-               responses={code: {"model": Problem} for code in (401, 403, 404, 413, 422, 503)},
+               responses={**{code: {"model": Problem} for code in (401, 403, 404, 413, 503)},
+                          422: {"model": InputProblem}},
                summary="Change a camera's config (analysis rate, zones, decode mode…), applied live")
     async def update_camera(self, camera_id: str, changes: dict = Body(examples=[{"analytics": {"fps": 5}}])):
         url = changes.get("url")
@@ -365,7 +380,7 @@ class Api:
         await call_supervisor("remove_camera", camera_id)
         return Response(status_code=204)
 
-    @app.get("/v1/fleet", dependencies=READ, responses=AUTH_RESPONSES,
+    @app.get("/v1/fleet", dependencies=READ, responses={503: {"model": Problem}, **AUTH_RESPONSES},
              summary="Shards, nodes, cameras per shard, load, last rebalance, failovers")
     async def fleet(self) -> dict:
         return await call_supervisor("fleet_view")

@@ -22,6 +22,9 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 _tokens = Path(tempfile.mkdtemp(prefix="matakota-tokens-")) / "tokens"
 _tokens.write_text(f"# scope token\nread {READ_TOKEN}\nadmin {ADMIN_TOKEN}\n")
 os.environ["MATAKOTA_TOKENS_FILE"] = str(_tokens)
+# The webhook signing secret the EventSink reads (a fleet's webhook names it in `secret_env`); Ray workers
+# inherit the environment of this process at `ray.init`.
+os.environ["MATAKOTA_TEST_WEBHOOK_SECRET"] = secrets.token_hex(16)
 # Camera credentials referenced as rtsp://${NAME}@… are read from here (by every shard process).
 CREDENTIALS_DIR = Path(tempfile.mkdtemp(prefix="matakota-credentials-"))
 os.environ["MATAKOTA_CREDENTIALS_DIR"] = str(CREDENTIALS_DIR)

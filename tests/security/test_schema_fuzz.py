@@ -1,30 +1,53 @@
-"""Schemathesis against the running service's own OpenAPI schema: no 500s, every answer as documented."""
+"""Schemathesis against the running service's own OpenAPI schema: no 500s, every answer as documented.
+
+Each operation gets a few generated requests (bounded: `max_examples`, no deadline); the live stream is left out
+(it stays open). The admin token is used: admin implies read, so every route is reached past auth.
+
+`positive_data_acceptance` is left out: some rules span parameters (/v1/counts needs exactly one of site= and
+camera=; from/to are ISO-8601 or epoch) and OpenAPI cannot state them, so schema-valid requests still get a
+documented 400. `not_a_server_error` is replaced by `no_server_error`: a declared 503 (no fleet is running, the
+supervisor restarts, the detector is overloaded) is the service's documented answer, any other 5xx is a bug.
+Every other check runs: status codes, content types, bodies and headers as declared.
+"""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from schemathesis import checks
+from hypothesis import HealthCheck, given, settings
 
 from tests.conftest import ADMIN
 
-ADMIN_OPERATIONS = {("POST", "/v1/cameras"), ("PATCH", "/v1/cameras/{camera_id}"), ("DELETE", "/v1/cameras/{camera_id}")}
+def no_server_error(ctx, response, case):
+    if response.status_code >= 500 and response.status_code != 503:
+        raise AssertionError(f"server error {response.status_code}: {response.text[:300]}")
+    if response.status_code == 503:
+        assert "detail" in response.json(), response.text  # our Problem, not a proxy's bare page
 
 
-@pytest.fixture(scope="module")
-def api_schema(api_url):
-    raw = httpx.get(f"{api_url}/openapi.json", timeout=30).json()
-    return schemathesis.openapi.from_dict(raw).configure(base_url=api_url)
-
-
-schema = schemathesis.pytest.from_fixture("api_schema").exclude(path="/v1/events/stream")
+EXAMPLES = settings(max_examples=10, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=list(HealthCheck))
 
 
 @pytest.mark.timeout(170)
-@schema.parametrize()
-@settings(max_examples=8, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
-def test_api_answers_as_documented(case):
-    # admin scope implies read; the admin routes are exercised while no fleet runs (503, declared) or with one
-    case.call_and_validate(headers=ADMIN, timeout=30)
+def test_api_answers_as_documented(api_url):
+    schema = schemathesis.openapi.from_url(f"{api_url}/openapi.json", timeout=30).exclude(path="/v1/events/stream")
+    failures, tested = {}, 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @EXAMPLES
+        @given(operation.as_strategy())
+        def check(case):
+            case.call_and_validate(headers=ADMIN, timeout=30, 
+                                 excluded_checks=[checks.positive_data_acceptance, checks.not_a_server_error],
+                                 additional_checks=[no_server_error])
+
+        try:
+            check()
+        except (Exception, BaseExceptionGroup) as error:  # collect every operation's failure, then report them all
+            failures[operation.label] = f"{type(error).__name__}: {str(error)[:1500]}"
+        tested += 1
+    assert tested >= 10
+    assert not failures, "\n\n".join(f"{label}\n{why}" for label, why in failures.items())
