@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 MASK = "***"
 _SECRET_KEYS = {"password", "passwd", "pass", "pwd", "token", "access_token", "key", "apikey", "api_key",
                 "auth", "secret", "signature", "sig"}
-# scheme://user:password@ anywhere in free text (FFmpeg messages, tracebacks)
-_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/@:]*):[^\s/@]*@")
+# [scheme:]//user:password@ anywhere in free text (FFmpeg messages, tracebacks, scheme-less URLs)
+_USERINFO_RE = re.compile(r"(?i)((?:\b[a-z][a-z0-9+.\-]*:)?//[^\s/@:]*):[^\s/@]*@")
 
 
 def redact_url(url: str) -> str:
@@ -22,8 +22,8 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return _USERINFO_RE.sub(rf"\1:{MASK}@", url)
-    if not parts.scheme or parts.scheme == "file":
-        return url
+    if not parts.scheme:  # a plain path, or something unparseable as a URL: scrub any `user:pass@` in it
+        return _USERINFO_RE.sub(rf"\1:{MASK}@", url)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)

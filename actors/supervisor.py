@@ -311,9 +311,12 @@ class FleetSupervisor:
             config = self._validated({**self.desired[camera_id].model_dump(mode="json"), **changes})
             self.desired[camera_id] = config
             desired_state.save(self.desired)
-            shard = next(s for s in self.shards.values() if camera_id in s.cameras)
-            await self.handles[shard.name].remove_cameras.remote([camera_id])
-            await self.handles[shard.name].add_cameras.remote([config.model_dump(mode="json")])
+            owner = self.assignment().get(camera_id)
+            if owner is None:  # not placed yet (its shard just died): the next placement uses the new config
+                await self._reconcile()
+            else:
+                await self.handles[owner].remove_cameras.remote([camera_id])
+                await self.handles[owner].add_cameras.remote([config.model_dump(mode="json")])
         return self._row(camera_id)
 
     def _validated(self, camera: dict) -> CameraConfig:

@@ -25,7 +25,6 @@ from matakota.serve.data_api import router as data_router
 from matakota.serve.ui import router as ui_router
 from matakota.models.frames import FrameBatch
 from matakota.serve.auth import Tokens, configured_tokens, require
-from matakota.serve.data_api import DEFAULT_MAX_SSE_CLIENTS
 from matakota.serve.images import ImageError, decode_image
 
 log = logging.getLogger("matakota.api")
@@ -127,7 +126,6 @@ ADMIN = [Depends(require("admin"))]
 AUTH_RESPONSES = {401: {"model": Problem}, 403: {"model": Problem}}
 # Paths that `api.open_paths` may open (served without a token); everything else always needs one.
 OPENABLE_PATHS = frozenset({"/healthz"})
-DEFAULT_OPEN_PATHS = ("/healthz",)
 # JSON bodies (camera add/change) are small: a camera with zones is a few kB.
 MAX_JSON_BODY_BYTES = 1 << 20
 DETECT_PATH = "/v1/detect"  # reads its own body, against api.max_body_bytes (images)
@@ -285,13 +283,13 @@ class Api:
         # `tokens` are the digests the application builder read; this replica's own file (if any) adds to them.
         own = configured_tokens()
         app.state.tokens = own if tokens is None else Tokens.from_export(tokens).merged(own)
-        open_paths = set(getattr(self.config, "open_paths", DEFAULT_OPEN_PATHS))
+        open_paths = set(self.config.open_paths)
         if open_paths - OPENABLE_PATHS:
             log.warning("api.open_paths: %s cannot be opened (only %s); they keep needing a token",
                         sorted(open_paths - OPENABLE_PATHS), sorted(OPENABLE_PATHS))
         app.state.open_paths = frozenset(open_paths & OPENABLE_PATHS)
         app.state.max_json_body_bytes = min(self.config.max_body_bytes, MAX_JSON_BODY_BYTES)
-        app.state.max_sse_clients = getattr(self.config, "max_sse_clients", DEFAULT_MAX_SSE_CLIENTS)
+        app.state.max_sse_clients = self.config.max_sse_clients
         store_config = StoreConfig.model_validate(store)
         app.state.store = open_store(store_config.url, store_config.snapshot_dir)
         app.state.event_feed = SinkFeed()

@@ -14,10 +14,6 @@ from matakota.serve.auth import configured_tokens
 from matakota.serve.detector import Detector
 
 
-# The Api ingress's own queue (until ApiConfig carries max_ongoing_requests / max_queued_requests): Serve's
-# default of 5 ongoing requests would let five open live streams starve every other call.
-API_MAX_ONGOING_REQUESTS = 256
-API_MAX_QUEUED_REQUESTS = 1024
 RETRY_AFTER_S = 1
 
 
@@ -35,8 +31,9 @@ def build_app(config: Config) -> Application:
     ).bind(detector_config.model_dump(mode="json"))
     api = Api.options(
         num_replicas=config.api.num_replicas,
-        max_ongoing_requests=getattr(config.api, "max_ongoing_requests", API_MAX_ONGOING_REQUESTS),
-        max_queued_requests=getattr(config.api, "max_queued_requests", API_MAX_QUEUED_REQUESTS),
+        # Serve's default of 5 ongoing requests would let five open live streams starve every other call.
+        max_ongoing_requests=config.api.max_ongoing_requests,
+        max_queued_requests=config.api.max_queued_requests,
         # Serve's proxy answers 503 when the ingress's queue is full; this adds `Retry-After` to it.
         backpressure_config=BackpressureConfig(retry_after_s=RETRY_AFTER_S),
         ray_actor_options={"num_cpus": 0},

@@ -23,7 +23,7 @@ KEYS = ["detector", "api", "fleet", "store", "outputs", "log_level", "cameras", 
 yamlish = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), inner, max_size=4)),
     max_leaves=20)
-# file:// and scheme-less URLs are left out here: see test_file_urls_with_credentials_are_redacted (xfail).
+# file:// and scheme-less URLs: see test_file_urls_with_credentials_are_redacted.
 secret_urls = st.sampled_from(["rtsp", "rtsps", "http", "https", "ftp", "gopher", "RTSP", "rtsp+tcp"]).map(
     lambda scheme: f"{scheme}://admin:{PASSWORD}@10.0.0.7:554/stream?token={PASSWORD}")
 cameras = st.fixed_dictionaries({"id": st.sampled_from(["cam-1", "bad id!", "", "x" * 80]), "url": secret_urls},
@@ -54,8 +54,6 @@ def test_config_errors_never_quote_a_camera_password(camera_list, allow_files):
         assert all(PASSWORD not in camera.redacted_url for camera in config.fleet.cameras)
 
 
-@pytest.mark.xfail(strict=True, reason="actors/redact.py: redact_url() returns file:// and scheme-less URLs "
-                   "unchanged, userinfo included; they reach config errors and the admin API's 422")
 @pytest.mark.parametrize("url", [f"file://admin:{PASSWORD}@nas/x.mp4", f"://admin:{PASSWORD}@10.0.0.7/x"])
 def test_file_urls_with_credentials_are_redacted(url):
     with pytest.raises(ConfigError) as error:
