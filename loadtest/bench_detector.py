@@ -92,17 +92,17 @@ def main() -> None:
     served = asyncio.run(serve_rate(handle, micro, args.producers, args.seconds))
     body = cv2.imencode(".jpg", images[0])[1].tobytes()
     over_http = asyncio.run(http_rate("http://127.0.0.1:8123/v1/detect", body, args.producers * 2, args.seconds))
-    batches = handle.health.remote().result()["batches"]
+    health = handle.health.remote().result()
     bootstrap.shutdown()
 
     rows = [(f"raw ONNX Runtime, batch {n}", fps) for n, fps in raw.items()]
     rows += [(f"Serve handle, {args.producers} producers × {args.micro_batch} frames", served),
              (f"HTTP /v1/detect, {args.producers * 2} clients × 1 JPEG", over_http)]
-    print(f"machine: {machine()}; provider: {YoloxDetector.__name__} on {handle and 'ONNX Runtime'}")
+    print(f"machine: {machine()}; ONNX Runtime provider: {health['provider']}")
     print(f"{'path':52} {'frames/s':>9} {'vs raw best':>12}")
     for name, fps in rows:
         print(f"{name:52} {fps:9.1f} {fps / best:12.2f}")
-    print(f"serve batches by size: {batches}")
+    print(f"serve batches by size: {health['batches']}")
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"machine": machine(), "raw": raw, "raw_best_batch": best_batch, "serve": served,
