@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from matakota.cluster import assets
-from matakota.cluster.assets import AssetError, Asset
+from matakota.cluster.assets import Asset, AssetError
+from matakota.cluster.settings import Settings
 
 
 @pytest.fixture
@@ -67,6 +68,7 @@ def test_missing_mirror_file_names_the_file_and_mirror(tmp_path):
 def test_no_network_gives_a_clear_message_and_no_partial_file(tmp_path, monkeypatch):
     unreachable = Asset("x", "x.bin", "http://127.0.0.1:9/x.bin", ("0" * 64,), "MIT", "nobody")
     monkeypatch.setattr(assets, "manifest", lambda: {"x": unreachable})
+    monkeypatch.setattr(assets, "settings", lambda: Settings(home=tmp_path))  # no mirror, whatever CI sets
     dest = tmp_path / "cache"
     with pytest.raises(AssetError, match="cannot download .*--mirror"):
         assets.fetch("x", dest_dir=dest)
