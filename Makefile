@@ -37,7 +37,6 @@ test: assets system-deps
 	$(BIN)/python -m pytest
 
 bench: assets
-	$(BIN)/pip install -q -e ".[$(EXTRA),dev,bench]"
 	$(BIN)/python loadtest/capacity.py --out reports
 
 clean:

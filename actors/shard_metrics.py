@@ -27,6 +27,9 @@ class ShardMetrics:
         self._exported: dict[tuple[str, str], float] = defaultdict(float)
         self._active: dict[str, Event] = {}  # open incidents by incident id
         self._alarm_keys: set[tuple[str, str]] = set()
+        # last values of event-driven gauges, recorded again at every export (Ray drops stale gauges)
+        self._flood_levels: dict[tuple[str, str, str], int] = {}
+        self._water_levels: dict[tuple[str, str], float] = {}
 
     def observe_latency(self, seconds: float) -> None:
         metric("matakota_pipeline_latency_seconds").observe(seconds, tags={"shard": self.shard_id})
@@ -42,12 +45,10 @@ class ShardMetrics:
             else:
                 self._active.pop(event.incident_id, None)
             if event.type is EventType.FLOOD_LEVEL:
-                metric("matakota_flood_alarm_level").set(
-                    1 if opened else 0, tags={"camera": event.camera, "site": event.site, "level": event.key}
-                )
+                self._flood_levels[(event.camera, event.site, event.key)] = 1 if opened else 0
 
     def observe_water_level(self, camera: str, site: str, level_cm: float) -> None:
-        metric("matakota_water_level_cm").set(level_cm, tags={"camera": camera, "site": site})
+        self._water_levels[(camera, site)] = level_cm
 
     def export(self, cameras: list[dict], inflight: int) -> None:
         shard = {"shard": self.shard_id}
@@ -64,6 +65,10 @@ class ShardMetrics:
         active: dict[tuple[str, str], int] = defaultdict(int)
         for event in self._active.values():
             active[(event.type.value, event.site)] += 1
+        for (camera, site, level), raised in self._flood_levels.items():
+            metric("matakota_flood_alarm_level").set(raised, tags={"camera": camera, "site": site, "level": level})
+        for (camera, site), level_cm in self._water_levels.items():
+            metric("matakota_water_level_cm").set(level_cm, tags={"camera": camera, "site": site})
         self._alarm_keys |= set(active)
         for kind, site in self._alarm_keys:  # cleared alarms go back to 0
             metric("matakota_alarms_active").set(active.get((kind, site), 0), tags={"type": kind, "site": site})
@@ -72,3 +77,6 @@ class ShardMetrics:
         """A removed camera: its gauge reads 0 until the series ages out."""
         for key in [k for k in self._exported if k[0] == camera_id]:
             del self._exported[key]
+        for gauges in (self._flood_levels, self._water_levels):
+            for key in [k for k in gauges if k[0] == camera_id]:
+                del gauges[key]

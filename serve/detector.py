@@ -38,8 +38,13 @@ class DetectorMetrics:
     """What SREs and tests read: batch sizes, inference latency, frames, provider in use."""
 
     def __init__(self, provider: str) -> None:
-        metric("matakota_detector_provider_info").set(1, tags={"provider": provider})
+        self.provider = provider
+        self.report_provider()
         self.batch_sizes: Counter[int] = Counter()  # local copy, reported by health()
+
+    def report_provider(self) -> None:
+        """Set again periodically: Ray's exporter drops a gauge that is not recorded for a while."""
+        metric("matakota_detector_provider_info").set(1, tags={"provider": self.provider})
 
     def observe(self, frames: int, seconds: float) -> None:
         metric("matakota_detector_batch_frames").observe(frames)
@@ -104,3 +109,4 @@ class Detector:
     def check_health(self) -> None:
         probe = FrameBatch.from_images([np.zeros((32, 32, 3), np.uint8)])
         self.model.detect_batch(probe)  # raises if the session is broken
+        self.metrics.report_provider()
