@@ -183,7 +183,8 @@ class CameraReader:
             except (SourceAuthError, SourceFormatError) as exc:
                 self._fail(CameraState.ERROR, exc)
             except StreamError as exc:
-                self._count("stalls") if isinstance(exc, StreamStalledError) else None
+                if isinstance(exc, StreamStalledError):
+                    self._count("stalls")
                 self._fail(CameraState.OFFLINE, exc)
             except Exception as exc:  # noqa: BLE001 - a camera thread never dies on a surprise
                 self._fail(CameraState.ERROR, classify(exc, self._redact))

@@ -36,6 +36,14 @@ def start_ray(address: str | None = None, num_cpus: int | None = None, wait_s: f
             time.sleep(5)
 
 
+def serve_app(config: Config, ours: bool) -> None:
+    """Deploy the application (`ours`), or wait for the one someone else deploys (KubeRay's RayService)."""
+    if ours:
+        deploy(config)
+    else:
+        wait_for_app()
+
+
 def wait_for_app(timeout_s: float = 600.0) -> None:
     """Wait until the Serve application (deployed by someone else, e.g. KubeRay's RayService) is running."""
     deadline = time.monotonic() + timeout_s

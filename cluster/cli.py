@@ -93,7 +93,9 @@ def cmd_serve(args) -> int:
     config = load_config(args.config)
     if args.port:
         config = config.model_copy(update={"api": config.api.model_copy(update={"port": args.port})})
-    assets.fetch(config.detector.model) if not config.detector.model.endswith(".onnx") else None
+    from matakota.serve.detector import resolve_model
+
+    resolve_model(config.detector.model)  # fetch (or find) the model here: a missing asset fails before Ray starts
     bootstrap.start_ray(args.address)
     try:
         bootstrap.deploy(config)

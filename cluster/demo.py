@@ -80,7 +80,7 @@ def run_fleet(config: Config, duration: float | None, address: str | None = None
     """Deploy and watch a fleet. A local run is torn down at the end; on a cluster (`address`) it keeps running."""
     bootstrap.start_ray(address)
     try:
-        bootstrap.deploy(config) if deploy else bootstrap.wait_for_app()
+        bootstrap.serve_app(config, deploy)
         supervisor = bootstrap.start_fleet(config, reset=reset or not address)
         base = f"http://{config.api.host}:{config.api.port}"
         print(f"matakota: {len(config.fleet.cameras)} cameras; operator view {base}/ui, API {base}/v1/cameras, "
@@ -99,7 +99,7 @@ def run_detached(config: Config, address: str, deploy: bool) -> int:
     supervisor is gone, start it again. SIGTERM ends this process and leaves the fleet running."""
     bootstrap.start_ray(address, wait_s=600)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # after ray.init, which installs its own handler
-    bootstrap.deploy(config) if deploy else bootstrap.wait_for_app()
+    bootstrap.serve_app(config, deploy)
     while True:
         bootstrap.start_fleet(config)  # idempotent: finds the running supervisor, adopts running shards
         print(f"matakota: fleet of {len(config.fleet.cameras)} configured cameras is running", flush=True)
