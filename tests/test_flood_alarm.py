@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import paho.mqtt.client as mqtt
 import pytest
 import yaml
 
@@ -28,6 +27,8 @@ from tests.analytics.synthetic_scenes import render_gauge_video
 from tests.conftest import READ, READ_TOKEN
 from tests.serve.browser import chromium, needs_chromium
 from tests.serve.browser import wait_for as wait_in_page
+from tests.waiting import wait_for
+from tests.mqtt_subscriber import Subscriber
 
 pytestmark = [needs_chromium, pytest.mark.timeout(300)]
 
@@ -50,52 +51,6 @@ def water_levels() -> list[float]:
     for seconds, start, end in FLOOD:
         levels += list(np.linspace(start, end, seconds * FPS, endpoint=False))
     return levels
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
-
-
-class Subscriber:
-    """A paho client collecting (topic, body, retained) of everything under `{prefix}/#`."""
-
-    def __init__(self, host: str, port: int, prefix: str):
-        self.messages: list[tuple[str, dict | str, bool]] = []
-        subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-flood-{uuid.uuid4().hex[:8]}")
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{prefix}/#", qos=1)
-        self.client.on_subscribe = lambda c, u, mid, rcs, p: subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect(host, port)
-        self.client.loop_start()
-        assert subscribed.wait(10), "MQTT subscription not acknowledged"
-
-    def _on_message(self, client, userdata, message) -> None:
-        text = message.payload.decode()
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = text
-        self.messages.append((message.topic, body, bool(message.retain)))
-
-    def events(self, topic: str) -> list[dict]:
-        return [body for t, body, _ in list(self.messages) if t == topic and isinstance(body, dict)]
-
-    def clear_retained(self) -> None:
-        """Leave nothing retained on the shared broker under this run's prefix."""
-        for topic in {t for t, body, retained in list(self.messages) if retained or "/status/" in t or
-                      t.endswith("/sink/online")}:
-            self.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 class Receiver:
@@ -196,7 +151,7 @@ def test_a_rising_river_raises_a_flood_alarm_everywhere(api_url, store_config, p
                                   "backoff_base_s": 0.1, "backoff_cap_s": 1.0}]},
     })
     topic = f"{prefix}/events/{GAUGE_SITE}/{GAUGE}/flood_level"
-    subscriber = Subscriber(*broker, prefix)  # subscribed before the fleet starts
+    subscriber = Subscriber(*broker, f"{prefix}/#")  # subscribed before the fleet starts
     driver = None
     try:
         bootstrap.start_fleet(config, reset=True)

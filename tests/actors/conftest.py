@@ -5,10 +5,11 @@ import importlib.util
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,19 +39,10 @@ def rtsp_available() -> bool:
         list(Path("/usr/lib").glob("*/girepository-1.0/GstRtspServer-1.0.typelib")))
 
 
-def _wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
-
-
 @pytest.fixture
 def wait_until():
     """`wait_until(predicate, timeout)` → True once predicate() holds, False at the deadline."""
-    return _wait_until
+    return wait_for
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from matakota.actors.names import NAMESPACE
 from matakota.cluster import bootstrap
 from matakota.cluster.config import parse_config
 from tests.conftest import CREDENTIALS_DIR, READ
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
 PASSWORD = "s3cret-pw"
@@ -27,16 +28,6 @@ def cameras(api_url) -> dict[str, dict]:
 def cameras_when(api_url, condition) -> dict | None:
     rows = cameras(api_url)
     return rows if condition(rows) else None
-
-
-def wait_for(predicate, timeout, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

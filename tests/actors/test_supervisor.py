@@ -11,7 +11,7 @@ import ray
 from matakota.actors.names import NAMESPACE, SUPERVISOR_NAME
 from matakota.cluster import bootstrap
 from matakota.cluster.config import parse_config
-from tests.actors.test_fleet import wait_for
+from tests.waiting import wait_for
 from tests.conftest import ADMIN, READ
 
 pytestmark = pytest.mark.timeout(300)

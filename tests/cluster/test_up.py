@@ -13,7 +13,7 @@ import yaml
 
 from matakota.actors.names import NAMESPACE, SUPERVISOR_NAME
 from matakota.cluster import bootstrap
-from tests.actors.test_fleet import wait_for
+from tests.waiting import wait_for
 
 
 @pytest.mark.timeout(240)

@@ -16,17 +16,9 @@ import ray
 from matakota.cluster import bootstrap
 from matakota.cluster.config import parse_config
 from tests.conftest import ADMIN, READ
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def wait_for(predicate, timeout, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

@@ -3,16 +3,15 @@ a port that opens onto the broker later (broker down, then back), and a loopback
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import paho.mqtt.client as mqtt
 import pytest
+
+from tests.mqtt_subscriber import Subscriber
 
 BROKER = os.environ.get("MATAKOTA_TEST_MQTT", "127.0.0.1:1883")
 
@@ -21,42 +20,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
-
-
-class Subscriber:
-    """A paho client collecting (topic, payload, retain) of everything under a filter."""
-
-    def __init__(self, host: str, port: int, topic: str):
-        self.messages: list[tuple[str, dict | str, bool]] = []
-        self.subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{uuid.uuid4().hex[:8]}")
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
-        self.client.on_subscribe = lambda c, u, mid, rcs, p: self.subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect(host, port)
-        self.client.loop_start()
-        assert self.subscribed.wait(10), "subscription not acknowledged"
-
-    def _on_message(self, client, userdata, message) -> None:
-        text = message.payload.decode()
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = text
-        self.messages.append((message.topic, body, bool(message.retain)))
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 @pytest.fixture(scope="session")

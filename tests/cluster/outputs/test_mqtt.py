@@ -7,7 +7,9 @@ import pytest
 from matakota.analytics.events import Event, EventState, EventType
 from matakota.cluster.outputs import MqttConfig, MqttPublisher, Outputs, OutputsConfig
 
-from .conftest import free_port, wait_for
+from tests.waiting import wait_for
+
+from .conftest import free_port
 
 
 def event(i=0, camera="cam-1", site="simpang-lima", type=EventType.FLOOD_LEVEL):

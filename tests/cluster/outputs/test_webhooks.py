@@ -10,7 +10,9 @@ from matakota.analytics.events import Event, EventState, EventType
 from matakota.cluster.outputs import WebhookConfig, Webhooks
 from matakota.cluster.outputs.webhooks import sign, verify
 
-from .conftest import free_port, wait_for
+from tests.waiting import wait_for
+
+from .conftest import free_port
 
 FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.05, "timeout_s": 2.0}
 
