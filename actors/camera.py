@@ -6,7 +6,7 @@ import time
 from collections import deque
 
 from matakota.actors.decode import DecodeMode, VideoFrame
-from matakota.actors.reader import CameraReader, RateMeter
+from matakota.actors.reader import RateMeter, open_reader
 from matakota.analytics.camera import CameraAnalytics, FrameResult
 from matakota.analytics.counts import CountRecord
 from matakota.analytics.detections import Detections
@@ -32,7 +32,8 @@ class CameraRuntime:
         decode = config.decode
         if decode.mode is DecodeMode.SAMPLED:  # in a fleet the sampled rate is the analysis rate
             decode = decode.model_copy(update={"sample_fps": fps})
-        self.reader = CameraReader(config.id, config.source(allow_files), decode)
+        self.reader = open_reader(config.id, config.source(allow_files), decode)
+        self.detect = self.reader.source.detect  # parsed once: the tick loop asks for every frame
         self.analytics = CameraAnalytics(config.id, config.site, config.analytics)
         self.period = 1.0 / fps
         self.next_due = 0.0

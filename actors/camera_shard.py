@@ -105,10 +105,10 @@ class CameraShard:
         now = time.time()
         ready = [(runtime, frame) for runtime in self.cameras.values()
                  if (frame := runtime.take_due(now, self.config.frame_deadline_s)) is not None]
-        undetected = [(runtime, frame) for runtime, frame in ready if not runtime.reader.source.detect]
+        undetected = [(runtime, frame) for runtime, frame in ready if not runtime.detect]
         if undetected:
             self._analyse(undetected, [Detections.empty()] * len(undetected), now)
-            ready = [(runtime, frame) for runtime, frame in ready if runtime.reader.source.detect]
+            ready = [(runtime, frame) for runtime, frame in ready if runtime.detect]
         if not ready:
             return
         if self.inflight >= self.config.max_inflight_batches:
@@ -147,10 +147,11 @@ class CameraShard:
 
     # ---- counts and events out, at least once
     async def _flush_forever(self) -> None:
+        sink = None  # looked up once (a lookup costs a GCS round trip) and again after a failure
         while True:
             await asyncio.sleep(FLUSH_PERIOD_S)
             try:
-                sink = ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)
+                sink = sink or ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)
             except ValueError:
                 continue  # no sink (yet): records wait in the bounded outbox
             try:
@@ -158,6 +159,7 @@ class CameraShard:
                 await self._send_status_changes(sink)
             except Exception:  # noqa: BLE001 - the sink may be restarting; the outbox keeps everything
                 log.exception("shard %s: flush failed", self.shard_id)
+                sink = None
 
     async def _send_status_changes(self, sink) -> None:
         for runtime in list(self.cameras.values()):

@@ -1,4 +1,5 @@
-"""CameraReader: one thread per camera, newest-frame-wins slot, watchdog, reconnect with backoff."""
+"""Camera readers: `CameraReader` (one thread per camera, newest-frame-wins slot, watchdog, reconnect with
+backoff) and `SyntheticReader` (scale tests: no thread, no decoder); `open_reader` picks one for a source."""
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,8 @@ from .decode import DecodeConfig, VideoFrame, decode_frames
 from .errors import SourceAuthError, SourceFormatError, StreamEndedError, StreamError, StreamStalledError
 from .redact import Redactor
 from .sources import SourceConfig, SourceKind, classify, open_source
+from .synthetic import blank_frame
 from .synthetic import parse as parse_synthetic
-from .synthetic import synthetic_frames
 
 log = logging.getLogger(__name__)
 
@@ -193,10 +194,6 @@ class CameraReader:
         self._set_state(CameraState.OFFLINE, "stopped")
 
     def _session(self) -> None:
-        if self.source.kind is SourceKind.SYNTHETIC:  # no container: frames until stopped
-            for item in synthetic_frames(parse_synthetic(self.source.url), self._stop):
-                self._on_decoded(item)
-            return
         container = open_source(self.source)
         try:
             frames = decode_frames(container, self.decode, self._stop,
@@ -243,3 +240,78 @@ class CameraReader:
     def _count(self, name: str) -> None:
         with self._lock:
             self._counts[name] += 1
+
+
+class SyntheticReader:
+    """The CameraReader interface (take, latest, stats, stop) for a synthetic camera, on the clock, threadless."""
+
+    def __init__(self, camera_id: str, source: SourceConfig) -> None:
+        self.camera_id, self.source = camera_id, source
+        self.spec = parse_synthetic(source.url)
+        self._image = blank_frame(self.spec.width, self.spec.height)
+        self._period = 1.0 / self.spec.fps
+        self._started, self._epoch = time.monotonic(), time.time()
+        self._taken = -1  # index of the last frame taken
+        self._dropped = 0
+        self._stopped = False
+        self._url = source.redacted_url
+
+    def __repr__(self) -> str:
+        return f"SyntheticReader({self.camera_id!r}, {self.source.url!r}, state={self.state.value})"
+
+    def _newest(self) -> int:
+        """Index of the newest frame due: frame 0 at once, then one every period."""
+        return int((time.monotonic() - self._started) / self._period)
+
+    def _frame(self, index: int) -> VideoFrame:
+        pts = index * self._period
+        return VideoFrame(self.camera_id, self._image, pts, self._epoch + pts, index, True)
+
+    def take(self, timeout: float | None = None) -> VideoFrame | None:
+        """The newest frame not yet taken (waiting up to `timeout` for the next one), or None."""
+        if self._stopped:
+            return None
+        newest = self._newest()
+        if newest == self._taken and timeout:
+            time.sleep(min(timeout, self._started + (newest + 1) * self._period - time.monotonic()))
+            newest = self._newest()
+        if newest == self._taken:
+            return None
+        self._dropped += newest - self._taken - 1
+        self._taken = newest
+        return self._frame(newest)
+
+    def latest(self) -> VideoFrame | None:
+        return None if self._stopped else self._frame(self._newest())
+
+    @property
+    def state(self) -> CameraState:
+        return CameraState.OFFLINE if self._stopped else CameraState.ONLINE
+
+    @property
+    def alive(self) -> bool:
+        return not self._stopped
+
+    def stats(self) -> ReaderStats:
+        emitted = self._newest() + 1
+        steady = round(self.spec.fps, 2) if emitted > 1 else 0.0  # a rate needs two frames, as RateMeter's
+        age = time.monotonic() - self._started - (emitted - 1) * self._period
+        return ReaderStats(self.camera_id, self._url, self.state, "stopped" if self._stopped else "",
+                           emitted, emitted, self._dropped, emitted, 0, 0, 0, steady, steady, age)
+
+    def request_stop(self) -> None:
+        self._stopped = True
+
+    def join(self, timeout: float | None = None) -> bool:
+        return True
+
+    def stop(self, timeout: float | None = None) -> bool:
+        self.request_stop()
+        return True
+
+
+def open_reader(camera_id: str, source: SourceConfig, decode: DecodeConfig | None = None):
+    """The reader for this source, started: a SyntheticReader for `synthetic://`, else a CameraReader."""
+    if source.kind is SourceKind.SYNTHETIC:
+        return SyntheticReader(camera_id, source)
+    return CameraReader(camera_id, source, decode)

@@ -7,6 +7,7 @@ Policy: the user name is kept (operators need it to tell accounts apart), the pa
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
@@ -16,6 +17,7 @@ _SECRET_KEYS = {"password", "passwd", "pass", "pwd", "token", "access_token", "k
 _USERINFO_RE = re.compile(r"(?i)((?:\b[a-z][a-z0-9+.\-]*:)?//[^\s/@:]*):[^\s/@]*@")
 
 
+@lru_cache(maxsize=1 << 15)  # a fleet asks for the same few thousand URLs at every heartbeat
 def redact_url(url: str) -> str:
     """The URL with its password (and secret-looking query values) replaced by `***`."""
     try:

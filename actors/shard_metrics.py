@@ -10,13 +10,12 @@ from collections import defaultdict
 from matakota.analytics.events import Event, EventState, EventType
 from matakota.cluster.metrics import metric
 
-COUNTERS = {  # camera stats field → (metric, extra tags)
+FRAME_COUNTERS = {  # camera stats field → (metric, extra tags), summed per site
     "frames_decoded": ("matakota_camera_frames_decoded_total", {}),
     "frames_analysed": ("matakota_camera_frames_analysed_total", {}),
     "reader_drops": ("matakota_camera_frames_dropped_total", {"reason": "overwritten"}),
     "late_drops": ("matakota_camera_frames_dropped_total", {"reason": "late"}),
     "backpressure_drops": ("matakota_camera_frames_dropped_total", {"reason": "backpressure"}),
-    "reconnects": ("matakota_camera_reconnects_total", {}),
 }
 OPEN_STATES = (EventState.STARTED, EventState.RAISED)
 
@@ -54,14 +53,21 @@ class ShardMetrics:
         shard = {"shard": self.shard_id}
         metric("matakota_shard_cameras").set(len(cameras), tags=shard)
         metric("matakota_shard_inflight_batches").set(inflight, tags=shard)
+        growth: dict[tuple[str, str], float] = defaultdict(float)  # (site, stats field) → frames since last export
         for row in cameras:
             tags = {"camera": row["id"], "site": row["site"], **shard}
             metric("matakota_camera_up").set(1 if row["state"] == "online" else 0, tags=tags)
-            for field, (name, extra) in COUNTERS.items():
-                growth = row[field] - self._exported[(row["id"], field)]
-                if growth > 0:
-                    metric(name).inc(growth, tags={**tags, **extra})
+            for field in (*FRAME_COUNTERS, "reconnects"):
+                grown = row[field] - self._exported[(row["id"], field)]
+                if grown > 0:
                     self._exported[(row["id"], field)] = row[field]
+                    if field == "reconnects":
+                        metric("matakota_camera_reconnects_total").inc(grown, tags=tags)
+                    else:
+                        growth[(row["site"], field)] += grown
+        for (site, field), grown in growth.items():
+            name, extra = FRAME_COUNTERS[field]
+            metric(name).inc(grown, tags={"site": site, **shard, **extra})
         active: dict[tuple[str, str], int] = defaultdict(int)
         for event in self._active.values():
             active[(event.type.value, event.site)] += 1

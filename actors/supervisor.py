@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import ray
@@ -21,6 +22,7 @@ from ray.exceptions import RayActorError
 from matakota.actors import desired_state
 from matakota.actors.assignment import ANALYSE_S_PER_FRAME, DECODE_S_PER_FRAME, Capacity, Move, Shard
 from matakota.actors.assignment import camera_cost, place, rebalance, shards_needed
+from matakota.actors.camera import percentiles
 from matakota.actors.camera_shard import CameraShard
 from matakota.actors.names import NAMESPACE, SHARD_PREFIX, SUPERVISOR_NAME
 from matakota.actors.decode import DecodeMode
@@ -33,6 +35,7 @@ ASSUMED_SOURCE_FPS = 25.0  # decode rate assumed for a camera not yet measured (
 MOVE_ONLINE_TIMEOUT_S = 10.0
 COST_SMOOTHING = 0.1  # EWMA weight of one heartbeat's measurement: load blips do not trigger moves
 MOVE_COOLDOWN_S = 600.0  # a camera moved by a rebalance stays put this long (no ping-pong)
+LOOP_SAMPLES = 300  # recent loop durations kept for /v1/fleet
 
 
 class CameraError(ValueError):
@@ -84,9 +87,11 @@ class FleetSupervisor:
         self.measured: dict[str, float] = {}  # camera → smoothed measured cost
         self.moved_at: dict[str, float] = {}  # camera → when a rebalance last moved it
         self.missed: dict[str, int] = {}
+        self.starting: dict[str, float] = {}  # shard → when it was started, until its first heartbeat
         self.failovers: list[Failover] = []
         self.moves: list[dict] = []
         self.last_rebalance: dict | None = None
+        self.loop_seconds: deque[float] = deque(maxlen=LOOP_SAMPLES)
         self._next_index = 0
         self.started_at = time.time()
         self._poller = None
@@ -139,6 +144,7 @@ class FleetSupervisor:
             max_concurrency=64, scheduling_strategy="SPREAD",
         ).remote(name, options.model_dump(mode="json"), self.fleet.allow_files, self.detector_app)
         self.shards[name] = Shard(name)
+        self.starting[name] = time.monotonic()
         return name
 
     async def _reconcile(self) -> None:
@@ -184,7 +190,8 @@ class FleetSupervisor:
                     self._export_metrics()
             except Exception:  # noqa: BLE001 - the supervisor loop never dies
                 log.exception("supervisor loop failed")
-            metric("matakota_supervisor_loop_seconds").observe(time.monotonic() - started)
+            self.loop_seconds.append(time.monotonic() - started)
+            metric("matakota_supervisor_loop_seconds").observe(self.loop_seconds[-1])
             metric("matakota_supervisor_heartbeat_timestamp_seconds").set(time.time())
             await asyncio.sleep(max(0.0, self.fleet.shards.heartbeat_period_s - (time.monotonic() - started)))
 
@@ -200,38 +207,50 @@ class FleetSupervisor:
             if isinstance(beat, dict):
                 self.heartbeats[name], self.missed[name] = beat, 0
                 self.shards[name].node = beat["node"]
+                self.starting.pop(name, None)
             elif isinstance(beat, RayActorError):
                 dead.append((name, "actor died"))
+            elif name in self.starting:  # a process still starting (seconds on a busy node) misses nothing yet
+                if time.monotonic() - self.starting[name] > self.fleet.shards.start_timeout_s:
+                    dead.append((name, f"not started after {self.fleet.shards.start_timeout_s:g} s"))
             else:
                 self.missed[name] = self.missed.get(name, 0) + 1
                 if self.missed[name] >= self.fleet.shards.missed_heartbeats:
                     dead.append((name, f"{self.missed[name]} heartbeats missed"))
-        for name, reason in dead:
-            await self._fail_over(name, reason)
+        if dead:
+            await self._fail_over(dead)
 
-    async def _fail_over(self, name: str, reason: str) -> None:
-        log.warning("shard %s lost (%s): re-homing its cameras", name, reason)
-        shard = self.shards.pop(name)
-        handle = self.handles.pop(name)
-        self.heartbeats.pop(name, None)
-        self.missed.pop(name, None)
-        try:
-            ray.kill(handle, no_restart=True)  # a hung shard must not come back and decode twice
-        except Exception:  # noqa: BLE001 - already gone
-            pass
-        metric("matakota_shard_restarts_total").inc(tags={"shard": name})
-        orphans = shard.cameras & set(self.desired)
-        self.failovers.append(Failover(name, reason, orphans, time.time(), waiting=set(orphans)))
+    async def _fail_over(self, dead: list[tuple[str, str]]) -> None:
+        """Replace lost shards: all their cameras are placed in one round and pushed at once."""
+        orphans: set[str] = set()
+        for name, reason in dead:
+            log.warning("shard %s lost (%s): re-homing its cameras", name, reason)
+            shard = self.shards.pop(name)
+            handle = self.handles.pop(name)
+            for state in (self.heartbeats, self.missed, self.starting):
+                state.pop(name, None)
+            try:
+                ray.kill(handle, no_restart=True)  # a hung shard must not come back and decode twice
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            metric("matakota_shard_restarts_total").inc(tags={"shard": name})
+            lost = shard.cameras & set(self.desired)
+            self.failovers.append(Failover(name, reason, lost, time.time(), waiting=set(lost)))
+            orphans |= lost
         costs = self._costs()
-        while len(self.shards) < shards_needed(costs, self.capacity):  # keep the headroom for the next failure
-            self._start_shard()
         before = {n: set(s.cameras) for n, s in self.shards.items()}
-        unplaced = place(sorted(orphans), self.shards, costs, self.capacity)
+        # Shards that answer heartbeats first: they take cameras at once, a new shard needs seconds to start.
+        running = {n: s for n, s in self.shards.items() if n in self.heartbeats}
+        unplaced = place(sorted(orphans), running, costs, self.capacity)
+        unplaced = place(unplaced, self.shards, costs, self.capacity)
         while unplaced:
             self._start_shard()
             unplaced = place(unplaced, self.shards, costs, self.capacity)
-        metric("matakota_supervisor_moves_total").inc(len(orphans), tags={"reason": "failover"})
-        await self._push_additions(before)
+        while len(self.shards) < shards_needed(costs, self.capacity):  # headroom for the next failure,
+            self._start_shard()  # filled by rebalancing
+        if orphans:
+            metric("matakota_supervisor_moves_total").inc(len(orphans), tags={"reason": "failover"})
+            await self._push_additions(before)
 
     def _track_failovers(self) -> None:
         online = {c["id"] for beat in self.heartbeats.values() for c in beat["cameras"] if c["state"] == "online"}
@@ -271,10 +290,16 @@ class FleetSupervisor:
         self.moves.append({"camera": move.camera, "from": move.source, "to": move.target, "at": time.time()})
 
     def _export_metrics(self) -> None:
-        states: dict[tuple[str, str], int] = {}
-        for row in self.cameras():
-            key = (row["site"], row["state"])
-            states[key] = states.get(key, 0) + 1
+        states: Counter[tuple[str, str]] = Counter()
+        reported: set[str] = set()
+        for beat in self.heartbeats.values():
+            for camera in beat["cameras"]:
+                if camera["id"] in self.desired and camera["id"] not in reported:  # once, even while it moves
+                    reported.add(camera["id"])
+                    states[(camera["site"], camera["state"])] += 1
+        for camera_id, camera in self.desired.items():
+            if camera_id not in reported:
+                states[(camera.site, "assigning")] += 1
         for site in {c.site for c in self.desired.values()}:
             for state in ("assigning", "connecting", "online", "offline", "error"):
                 metric("matakota_fleet_cameras").set(states.get((site, state), 0), tags={"site": site, "state": state})
@@ -282,15 +307,29 @@ class FleetSupervisor:
 
     # ---- run-time camera management (the API's admin endpoints)
     async def add_camera(self, camera: dict) -> dict:
-        config = self._validated(camera)
+        [camera_id] = await self.add_cameras([camera])
+        return self._row(camera_id)
+
+    async def add_cameras(self, cameras: list[dict]) -> list[str]:
+        """Add many cameras in one placement round (a district at a time); all or none are added."""
+        if not cameras:
+            return []
+        configs = [self._validated(camera, f"cameras[{index}]." if len(cameras) > 1 else "")
+                   for index, camera in enumerate(cameras)]
         async with self._lock:
-            if config.id in self.desired:
-                raise CameraError(f"camera {config.id!r} already exists", 409)
-            self.desired[config.id] = config
+            ids = [config.id for config in configs]
+            repeated = Counter(ids)
+            taken = sorted({i for i in ids if i in self.desired or repeated[i] > 1})
+            if len(taken) == 1:
+                raise CameraError(f"camera {taken[0]!r} already exists", 409)
+            if taken:
+                shown = ", ".join(map(repr, taken[:5])) + (", …" if len(taken) > 5 else "")
+                raise CameraError(f"{len(taken)} camera ids already exist or repeat: {shown}", 409)
+            self.desired.update((config.id, config) for config in configs)
             desired_state.save(self.desired)
             await self._reconcile()
-        metric("matakota_supervisor_moves_total").inc(tags={"reason": "added"})
-        return self._row(config.id)
+        metric("matakota_supervisor_moves_total").inc(len(configs), tags={"reason": "added"})
+        return ids
 
     async def remove_camera(self, camera_id: str) -> None:
         async with self._lock:
@@ -319,12 +358,12 @@ class FleetSupervisor:
                 await self.handles[owner].add_cameras.remote([config.model_dump(mode="json")])
         return self._row(camera_id)
 
-    def _validated(self, camera: dict) -> CameraConfig:
+    def _validated(self, camera: dict, where: str = "") -> CameraConfig:
         try:
             config = CameraConfig.model_validate(camera)
             config.source(self.fleet.allow_files)
         except ValueError as error:
-            raise CameraError(error_reason(error), 422) from None
+            raise CameraError(where + error_reason(error), 422) from None
         return config
 
     async def scale_shards(self, count: int) -> list[str]:
@@ -341,16 +380,21 @@ class FleetSupervisor:
 
     # ---- what the API reads
     def _row(self, camera_id: str) -> dict:
-        return next(row for row in self.cameras() if row["id"] == camera_id)
+        for name, beat in self.heartbeats.items():
+            for camera in beat["cameras"]:
+                if camera["id"] == camera_id:
+                    return {**camera, "shard": name}
+        return self._unreported(camera_id, self.assignment().get(camera_id))
+
+    def _unreported(self, camera_id: str, shard: str | None) -> dict:
+        camera = self.desired[camera_id]
+        return {"id": camera_id, "site": camera.site, "url": camera.redacted_url, "state": "assigning", "shard": shard}
 
     def cameras(self) -> list[dict]:
         reported = {c["id"]: {**c, "shard": name} for name, beat in self.heartbeats.items() for c in beat["cameras"]}
-        owner = {c: name for name, shard in self.shards.items() for c in shard.cameras}
-        return [
-            reported.get(camera_id) or {"id": camera_id, "site": camera.site, "url": camera.redacted_url,
-                                        "state": "assigning", "shard": owner.get(camera_id)}
-            for camera_id, camera in self.desired.items()
-        ]
+        owner = self.assignment()
+        return [reported.get(camera_id) or self._unreported(camera_id, owner.get(camera_id))
+                for camera_id in self.desired]
 
     def assignment(self) -> dict[str, str]:
         return {c: name for name, shard in self.shards.items() for c in shard.cameras}
@@ -372,6 +416,7 @@ class FleetSupervisor:
             ],
             "capacity": {"cameras_per_shard": self.capacity.max_cameras, "max_load": self.capacity.max_cost},
             "last_rebalance": self.last_rebalance,
+            "loop_seconds": dict(zip(("p50", "p99"), percentiles(self.loop_seconds)), loops=len(self.loop_seconds)),
             "moves": self.moves[-20:],
             "failovers": [f.view() for f in self.failovers[-20:]],
         }

@@ -1,25 +1,22 @@
 """Synthetic cameras, `synthetic://WIDTHxHEIGHT?fps=1&detect=0`: frames without a decoder, for scale tests.
 
-A synthetic camera emits one constant blank frame at `fps` (no demux, no decode, no colour conversion), so one
-shard process can host ~100 of them and a control-plane simulation (loadtest/fleet_sim.py) runs 10,000 on a
-laptop. With `detect=0` the shard analyses its frames with no detections instead of sending them to the
-Detector, so heartbeats, states and rates are real while no model runs. The decode settings of the camera
-do not apply. Allowed wherever local files are (`allow_files`): never in production.
+A synthetic camera has no thread and no decoder: its frames are due on the clock (one every 1/fps s since it
+started) and the newest is handed out, as one constant blank frame, when the shard takes it. So a shard process
+hosts hundreds of them and a control-plane simulation (loadtest/fleet_sim.py) runs 10,417 on two cores. With
+`detect=0` the shard analyses its frames with no detections instead of sending them to the Detector, so
+heartbeats, states, rates and latencies are real while no model runs. The decode settings of the camera do not
+apply. Allowed wherever local files are (`allow_files`): never in production.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from .decode import Decoded
 from .errors import UnsupportedSourceError
 
 SCHEME = "synthetic"
@@ -65,13 +62,3 @@ def blank_frame(width: int, height: int) -> np.ndarray:
     image = np.full((height, width, 3), 114, np.uint8)
     image.flags.writeable = False
     return image
-
-
-def synthetic_frames(spec: SyntheticSpec, stop: threading.Event) -> Iterator[Decoded]:
-    """A keyframe at once, then one every 1/fps s on a steady schedule, until `stop` is set."""
-    image, period = blank_frame(spec.width, spec.height), 1.0 / spec.fps
-    started, index = time.monotonic(), 0
-    while not stop.is_set():
-        yield Decoded(image, index * period, True)
-        index += 1
-        stop.wait(max(0.0, started + index * period - time.monotonic()))

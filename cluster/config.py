@@ -121,6 +121,8 @@ class ShardConfig(StrictModel):
     heartbeat_period_s: float = Field(1.0, gt=0.0, le=60.0, description="how often the supervisor polls shards")
     heartbeat_timeout_s: float = Field(5.0, gt=0.0, le=120.0, description="a heartbeat slower than this is missed")
     missed_heartbeats: int = Field(3, ge=1, le=100, description="missed heartbeats before a shard is replaced")
+    start_timeout_s: float = Field(120.0, gt=0.0, le=3600.0,
+                                   description="a new shard that has not answered a first heartbeat by then is replaced")
     rebalance_period_s: float = Field(60.0, gt=0.0, description="how often load is rebalanced")
     rebalance_tolerance: float = Field(0.25, gt=0.0, le=10.0, description="shards within mean × (1 ± this) are left alone")
     max_moves_per_round: int = Field(20, ge=0, le=10_000, description="most cameras moved per rebalance round")

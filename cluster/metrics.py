@@ -36,15 +36,17 @@ def _m(name, kind, labels, unit, help, buckets=()) -> MetricSpec:
 
 
 CATALOGUE: tuple[MetricSpec, ...] = (
-    # cameras (exported by the shard that owns them; a few series per camera keeps 10k cameras affordable)
+    # cameras (exported by the shard that owns them). Per camera only what names a camera: whether it is up and
+    # its (rare) reconnects; frame counters are per site and shard, so 10,417 cameras stay ~15k series, not ~75k.
     _m("matakota_camera_up", "gauge", ["camera", "site", "shard"], "1", "1 while the camera is online, else 0."),
-    _m("matakota_camera_frames_decoded_total", "counter", ["camera", "site", "shard"], "frames", "Frames decoded."),
-    _m("matakota_camera_frames_analysed_total", "counter", ["camera", "site", "shard"], "frames",
+    _m("matakota_camera_frames_decoded_total", "counter", ["site", "shard"], "frames",
+       "Frames decoded (per-camera rates: GET /v1/cameras)."),
+    _m("matakota_camera_frames_analysed_total", "counter", ["site", "shard"], "frames",
        "Frames run through the detector and analytics."),
-    _m("matakota_camera_frames_dropped_total", "counter", ["camera", "site", "shard", "reason"], "frames",
+    _m("matakota_camera_frames_dropped_total", "counter", ["site", "shard", "reason"], "frames",
        "Frames not analysed: overwritten (newest wins), late (past the deadline) or backpressure."),
     _m("matakota_camera_reconnects_total", "counter", ["camera", "site", "shard"], "reconnects",
-       "Reconnects after a stall, an error or the end of a stream."),
+       "Reconnects after a stall, an error or the end of a stream (a series appears at a camera's first)."),
     # shards
     _m("matakota_shard_cameras", "gauge", ["shard"], "cameras", "Cameras owned by the shard."),
     _m("matakota_shard_inflight_batches", "gauge", ["shard"], "batches", "Detector requests in flight."),
