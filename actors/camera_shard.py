@@ -162,14 +162,18 @@ class CameraShard:
                 sink = None
 
     async def _send_status_changes(self, sink) -> None:
+        """Every camera whose (state, reason) changed since the last flush, in one call; kept for the next on failure."""
+        changed = {}
         for runtime in list(self.cameras.values()):
             stats = runtime.reader.stats()
-            status = (stats.state.value, stats.reason)
-            if self._states.get(runtime.config.id) != status:
-                self._states[runtime.config.id] = status
-                await sink.status.remote(runtime.config.site, runtime.config.id,
-                                         {"state": status[0], "reason": status[1], "shard": self.shard_id,
-                                          "time": time.time()})
+            if self._states.get(runtime.config.id) != (stats.state.value, stats.reason):
+                changed[runtime.config.id] = (runtime.config.site, stats.state.value, stats.reason)
+        if changed:
+            await sink.statuses.remote([(site, camera, {"state": state, "reason": reason, "shard": self.shard_id,
+                                                        "time": time.time()})
+                                        for camera, (site, state, reason) in changed.items()])
+            self._states.update({camera: (state, reason) for camera, (_, state, reason) in changed.items()
+                                 if camera in self.cameras})  # not one removed meanwhile
 
     # ---- what the supervisor and the API read
     def heartbeat(self) -> dict:

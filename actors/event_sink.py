@@ -118,9 +118,10 @@ class EventSink:
     async def recent(self, limit: int = 100) -> list[dict]:
         return self.outputs.broadcast.recent(limit)
 
-    async def status(self, site: str, camera: str, status: dict) -> None:
-        """Publish a camera's status (retained on MQTT)."""
-        self.outputs.status(site, camera, status)
+    async def statuses(self, changes: list[tuple[str, str, dict]]) -> None:
+        """Publish camera statuses, (site, camera, status) each (retained on MQTT); one call per shard flush."""
+        for site, camera, status in changes:
+            self.outputs.status(site, camera, status)
 
     async def prune(self) -> dict:
         if self.config.retention_s is None:

@@ -184,6 +184,7 @@ class FleetSupervisor:
                     await self._poll_heartbeats()
                     self._measure_costs()
                     self._track_failovers()
+                    self._keep_headroom()
                     if time.monotonic() - last_rebalance > self.fleet.shards.rebalance_period_s:
                         last_rebalance = time.monotonic()
                         await self._rebalance_round()
@@ -246,11 +247,16 @@ class FleetSupervisor:
         while unplaced:
             self._start_shard()
             unplaced = place(unplaced, self.shards, costs, self.capacity)
-        while len(self.shards) < shards_needed(costs, self.capacity):  # headroom for the next failure,
-            self._start_shard()  # filled by rebalancing
         if orphans:
             metric("matakota_supervisor_moves_total").inc(len(orphans), tags={"reason": "failover"})
             await self._push_additions(before)
+
+    def _keep_headroom(self) -> None:
+        """Once no failover is under way, start the shards the fleet needs to absorb the next one (they fill up
+        through rebalancing); during a failover, re-homing gets the CPU, not process start-ups."""
+        if all(failover.duration_s is not None for failover in self.failovers):
+            while len(self.shards) < shards_needed(self._costs(), self.capacity):
+                self._start_shard()
 
     def _track_failovers(self) -> None:
         online = {c["id"] for beat in self.heartbeats.values() for c in beat["cameras"] if c["state"] == "online"}

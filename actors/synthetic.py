@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -32,6 +32,7 @@ class SyntheticSpec:
     detect: bool = True  # False: the shard analyses empty detections without calling the Detector
 
 
+@lru_cache(maxsize=1 << 12)  # asked for at every validation of every camera: a fleet has few distinct URLs
 def parse(url: str) -> SyntheticSpec:
     """The spec of a `synthetic://` URL; UnsupportedSourceError (a ValueError) says what is wrong."""
     parts = urlsplit(url)
