@@ -7,9 +7,8 @@ Runs, on one local Ray with the real Serve app: the detector (raw ONNX Runtime v
 throughput (SQLite), and the supervisor at 10,417 simulated cameras (loadtest/fleet_sim.py). Each figure is
 reported with the limit it is compared with, measured in the same run (or the stated goal), and the ratio;
 `figures` feeds `k8s/sizing.py --report reports/capacity.json`. `--quick` runs everything tiny (about two
-minutes) to check the plumbing. On 2 cores the full run takes ~8 minutes plus the fleet simulation (~10 minutes:
-100 shard processes start one after another's CPU; 10,417 cameras at 0.2 fps, since at 1 fps the shards' own
-per-camera work saturates 2 cores at ~4,000 cameras); `--fleet-json` reuses a `fleet_sim.py --json` result.
+minutes) to check the plumbing. On 2 cores the full run takes ~8 minutes plus the fleet simulation (~4 minutes,
+in a Ray of its own: 10,417 cameras at 1 fps on 100 shards); `--fleet-json` reuses a `fleet_sim.py --json` result.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ from report import Figure, machine, plot, write_report  # noqa: E402
 FULL = {"seconds": 6.0, "batches": [1, 2, 4, 8, 16], "producers": 8, "micro_batch": 4, "http_requests": 2000,
         "steps": [4, 8, 16, 24, 32, 48, 64], "warmup_s": 5.0, "measure_s": 12.0, "readers": 20,
         "analytics_frames": 600, "store_cameras": 1000, "store_minutes": 240, "fleet_cameras": 10_417,
-        "fleet_shards": 100, "fleet_settle_s": 15.0, "fleet_fps": 0.2, "fleet_heartbeat_s": 5.0}
+        "fleet_shards": 100, "fleet_settle_s": 15.0, "fleet_fps": 1.0, "fleet_heartbeat_s": 2.0}
 QUICK = {"seconds": 1.0, "batches": [1, 4], "producers": 2, "micro_batch": 2, "http_requests": 40,
          "steps": [2], "warmup_s": 2.0, "measure_s": 3.0, "readers": 4,
          "analytics_frames": 60, "store_cameras": 20, "store_minutes": 10, "fleet_cameras": 120,

@@ -9,6 +9,7 @@ import pytest
 import ray
 
 from matakota.actors.names import NAMESPACE, SUPERVISOR_NAME
+from matakota.actors.supervisor import CameraError
 from matakota.cluster import bootstrap
 from matakota.cluster.config import parse_config
 from tests.waiting import wait_for
@@ -96,6 +97,23 @@ def test_a_rebalance_after_adding_a_shard_moves_only_what_it_must(supervisor):
     assert 1 <= len(moved) <= len(CAMERAS) // len(shards) + 1
     assert ray.get(supervisor.rebalance_now.remote()) == []  # balanced now: nothing thrashes
     assert wait_for(lambda: all(r["state"] == "online" for r in rows(supervisor).values()), 30)
+
+
+def test_a_district_is_added_in_one_call_all_or_none(supervisor):
+    district = [{"id": f"candi-{i}", "site": "candi", "url": "synthetic://64x36?fps=2&detect=0",
+                 "analytics": {"fps": 1.0}} for i in range(5)]
+    before = set(rows(supervisor))
+    with pytest.raises(CameraError, match=r"cameras\[3\]\.analytics"):
+        ray.get(supervisor.add_cameras.remote([*district[:3], {**district[3], "analytics": {"fps": -1}}]))
+    with pytest.raises(CameraError, match="2 camera ids already exist or repeat: 'cam-0', 'candi-1'"):
+        ray.get(supervisor.add_cameras.remote([*district, {**district[1]}, {**district[0], "id": "cam-0"}]))
+    assert set(rows(supervisor)) == before  # a refused batch adds nothing
+
+    assert ray.get(supervisor.add_cameras.remote(district)) == [c["id"] for c in district]
+    assert wait_for(lambda: all(rows(supervisor)[c["id"]]["state"] == "online" for c in district), 30)
+    for camera in district:
+        ray.get(supervisor.remove_camera.remote(camera["id"]))
+    assert set(rows(supervisor)) == before
 
 
 def test_cameras_are_added_patched_and_removed_through_the_api(api_url, supervisor, people_clip):
