@@ -257,7 +257,7 @@ class SyntheticReader:
         self._url = source.redacted_url
 
     def __repr__(self) -> str:
-        return f"SyntheticReader({self.camera_id!r}, {self.source.url!r}, state={self.state.value})"
+        return f"SyntheticReader({self.camera_id!r}, {self._url!r}, state={self.state.value})"
 
     def _newest(self) -> int:
         """Index of the newest frame due: frame 0 at once, then one every period."""

@@ -36,6 +36,7 @@ MOVE_ONLINE_TIMEOUT_S = 10.0
 COST_SMOOTHING = 0.1  # EWMA weight of one heartbeat's measurement: load blips do not trigger moves
 MOVE_COOLDOWN_S = 600.0  # a camera moved by a rebalance stays put this long (no ping-pong)
 LOOP_SAMPLES = 300  # recent loop durations kept for /v1/fleet
+FAILOVER_FIRST_S = 60.0  # replacement shards wait this long for a failover to finish (re-homing gets the CPU)
 
 
 class CameraError(ValueError):
@@ -228,6 +229,7 @@ class FleetSupervisor:
             log.warning("shard %s lost (%s): re-homing its cameras", name, reason)
             shard = self.shards.pop(name)
             handle = self.handles.pop(name)
+            last_beat = self.heartbeats.get(name)
             for state in (self.heartbeats, self.missed, self.starting):
                 state.pop(name, None)
             try:
@@ -236,7 +238,9 @@ class FleetSupervisor:
                 pass
             metric("matakota_shard_restarts_total").inc(tags={"shard": name})
             lost = shard.cameras & set(self.desired)
-            self.failovers.append(Failover(name, reason, lost, time.time(), waiting=set(lost)))
+            # done when the cameras that were online are online again (one that was down stays down elsewhere)
+            was_online = lost if last_beat is None else {c["id"] for c in last_beat["cameras"] if c["state"] == "online"}
+            self.failovers.append(Failover(name, reason, lost, time.time(), waiting=lost & was_online))
             orphans |= lost
         costs = self._costs()
         before = {n: set(s.cameras) for n, s in self.shards.items()}
@@ -252,9 +256,10 @@ class FleetSupervisor:
             await self._push_additions(before)
 
     def _keep_headroom(self) -> None:
-        """Once no failover is under way, start the shards the fleet needs to absorb the next one (they fill up
-        through rebalancing); during a failover, re-homing gets the CPU, not process start-ups."""
-        if all(failover.duration_s is not None for failover in self.failovers):
+        """Once no failover is under way (or after FAILOVER_FIRST_S), start the shards the fleet needs to absorb
+        the next one (they fill up through rebalancing); during a failover, re-homing gets the CPU."""
+        now = time.time()
+        if not any(f.duration_s is None and now - f.started < FAILOVER_FIRST_S for f in self.failovers):
             while len(self.shards) < shards_needed(self._costs(), self.capacity):
                 self._start_shard()
 
