@@ -162,7 +162,7 @@ class CameraShard:
                 sink = None
 
     async def _send_status_changes(self, sink) -> None:
-        """Every camera whose (state, reason) changed since the last flush, in one call; kept for the next on failure."""
+        """Every camera whose (state, reason) changed since the last flush, in one call (kept if it fails)."""
         changed = {}
         for runtime in list(self.cameras.values()):
             stats = runtime.reader.stats()

@@ -239,7 +239,8 @@ class FleetSupervisor:
             metric("matakota_shard_restarts_total").inc(tags={"shard": name})
             lost = shard.cameras & set(self.desired)
             # done when the cameras that were online are online again (one that was down stays down elsewhere)
-            was_online = lost if last_beat is None else {c["id"] for c in last_beat["cameras"] if c["state"] == "online"}
+            was_online = (lost if last_beat is None else
+                          {c["id"] for c in last_beat["cameras"] if c["state"] == "online"})
             self.failovers.append(Failover(name, reason, lost, time.time(), waiting=lost & was_online))
             orphans |= lost
         costs = self._costs()
