@@ -105,6 +105,11 @@ def scrape_metrics() -> dict:
             "camera_series": sum(s.startswith("ray_matakota_camera_") for s in series), "scrape_s": seconds}
 
 
+def busy_cores(seconds: float) -> float:
+    """CPU cores the whole machine kept busy over the next `seconds` (every process: shards, Ray, supervisor)."""
+    return psutil.cpu_percent(interval=seconds) / 100 * psutil.cpu_count()
+
+
 def wait_shards_up(supervisor, count: int, timeout_s: float) -> bool:
     """Until `count` shards have answered a heartbeat."""
     deadline = time.monotonic() + timeout_s
@@ -159,7 +164,8 @@ def _scenario(config: Config, shards: int, kill_fraction: float, add_shards: int
     supervisor = bootstrap.start_fleet(empty, reset=True)
     ray.get(supervisor.scale_shards.remote(shards))
     up = wait_shards_up(supervisor, shards, timeout_s)
-    out = {"shards_started": {"shards": shards, "seconds": time.perf_counter() - started, "all_up": up}}
+    out = {"shards_started": {"shards": shards, "seconds": time.perf_counter() - started, "all_up": up,
+                              "idle_busy_cores": busy_cores(5.0)}}
     progress(f"{shards} shards up: {up} after {out['shards_started']['seconds']:.1f} s")
 
     started = time.perf_counter()
@@ -175,7 +181,7 @@ def _scenario(config: Config, shards: int, kill_fraction: float, add_shards: int
     out["cameras_per_shard"] = {"min": min(per_shard), "max": max(per_shard)}
 
     loops_before = len(loop_samples(supervisor))
-    time.sleep(settle_s)
+    out["steady_busy_cores"] = busy_cores(settle_s)
     steady = loop_samples(supervisor)[loops_before:]
     started = time.perf_counter()
     view = ray.get(supervisor.fleet_view.remote())
@@ -234,6 +240,8 @@ def table(result: dict) -> str:
                                                    f"({result['placement']['shards']} shards)"),
         (f"start {result['shards_started']['shards']} shard processes → all heartbeating",
          f"{result['shards_started']['seconds']:.1f} s"),
+        ("machine CPU busy: shards idle / steady", f"{result['shards_started']['idle_busy_cores']:.2f} / "
+                                                  f"{result['steady_busy_cores']:.2f} of {psutil.cpu_count()} cores"),
         ("add every camera (one call) → all placed", f"{start['placed_s']:.1f} s"),
         ("add every camera → all cameras online", f"{start['all_online_s']:.1f} s   (goal < 10 s)"),
         (f"kill {fail['killed']} shards ({fail['cameras']:,} cameras) → detected", f"{fail['detected_s']:.1f} s"),
