@@ -5,7 +5,7 @@
 Cameras are `synthetic://64x36?fps=1&detect=0` (`--fps`) (actors/synthetic.py): no thread, no decode and no
 Detector, so what is measured is the control plane — placement, shard start-up, heartbeats, failover,
 rebalancing — with real heartbeats, camera states, rates and analytics. Shards reserve no CPU (`num_cpus=0`) so
-100+ fit on 2 cores (where 100 idle Ray worker processes alone use ~1.4 cores).
+100+ fit on 2 cores.
 
 Measured: pure placement (assignment.place + shards_needed, no Ray); starting the shard processes (first,
 alone: on 2 cores a Ray worker process takes ~0.5 s of CPU to start, so 100 of them are process spawning, not
