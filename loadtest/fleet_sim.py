@@ -102,7 +102,8 @@ def scrape_metrics() -> dict:
     seconds = time.perf_counter() - started
     series = [line for line in body.decode().splitlines() if line and not line.startswith("#")]
     return {"bytes": len(body), "series": len(series), "matakota_series": sum(s.startswith("ray_matakota") for s in series),
-            "camera_series": sum(s.startswith("ray_matakota_camera_") for s in series), "scrape_s": seconds}
+            "camera_series": sum(s.startswith("ray_matakota_camera_") for s in series),
+            "camera_up_series": sum(s.startswith("ray_matakota_camera_up{") for s in series), "scrape_s": seconds}
 
 
 def busy_cores(seconds: float) -> float:
@@ -261,6 +262,8 @@ def table(result: dict) -> str:
         ("machine memory in use (all processes)", f"{result['node_memory_used_gib']:.1f} GiB"),
         ("metrics endpoint: size / series", f"{met['bytes'] / 2**20:.1f} MiB / {met['series']:,} "
                                             f"({met['camera_series']:,} per-camera)"),
+        ("metrics endpoint: camera_up series", f"{met['camera_up_series']:,} for {result['cameras']:,} cameras "
+                                               "(Ray keeps ≤ 2,000 per metric and node)"),
         ("metrics endpoint: scrape time", f"{met['scrape_s'] * 1000:.0f} ms"),
     ]
     width = max(len(name) for name, _ in rows)
