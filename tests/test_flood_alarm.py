@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -29,6 +28,7 @@ from tests.serve.browser import chromium, needs_chromium
 from tests.serve.browser import wait_for as wait_in_page
 from tests.waiting import wait_for
 from tests.mqtt_subscriber import Subscriber
+from tests.webhook_receiver import Receiver
 
 pytestmark = [needs_chromium, pytest.mark.timeout(300)]
 
@@ -51,33 +51,6 @@ def water_levels() -> list[float]:
     for seconds, start, end in FLOOD:
         levels += list(np.linspace(start, end, seconds * FPS, endpoint=False))
     return levels
-
-
-class Receiver:
-    """A loopback webhook receiver recording (headers, body) of every POST; answers 200."""
-
-    def __init__(self):
-        self.requests: list[tuple[dict, bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/flood"
-        threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class SseClient:

@@ -7,11 +7,11 @@ import os
 import socket
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.mqtt_subscriber import Subscriber
+from tests.webhook_receiver import Receiver
 
 BROKER = os.environ.get("MATAKOTA_TEST_MQTT", "127.0.0.1:1883")
 
@@ -94,34 +94,6 @@ def forwarder(broker):
     made = Forwarder(broker[1])
     yield made
     made.close()
-
-
-class Receiver:
-    """A loopback HTTP server recording (headers, body) and answering with scripted status codes."""
-
-    def __init__(self, statuses=()):
-        self.requests: list[tuple[dict, bytes]] = []
-        self.statuses = list(statuses)  # answered in order; 200 once exhausted
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
