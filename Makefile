@@ -10,7 +10,7 @@ APT_PACKAGES := ffmpeg gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstrea
 	gstreamer1.0-libav gir1.2-gst-rtsp-server-1.0 python3-gi prometheus \
 	chromium chromium-driver
 
-.PHONY: install system-deps assets demo test bench clean
+.PHONY: install system-deps assets demo test bench imports clean
 
 $(BIN)/matakota: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,10 @@ test: assets system-deps
 	$(BIN)/python -m pytest
 
 bench: assets
-	$(BIN)/python loadtest/capacity.py --out reports
+	$(BIN)/python -m loadtest.capacity --out reports
+
+imports: install
+	$(BIN)/python -m tests.architecture
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -16,16 +16,16 @@ from collections import deque
 
 import ray
 
+from matakota.actors.camera_runtime import CameraRuntime
 from matakota.actors.event_sink import flush_async
-from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE
-
-from matakota.actors.camera import CameraRuntime
 from matakota.actors.outbox import Outbox
 from matakota.actors.shard_metrics import ShardMetrics
-from matakota.analytics.detections import Detections
-from matakota.analytics.events import Event
-from matakota.analytics.snapshots import render_evidence
-from matakota.cluster.config import CameraConfig, ShardConfig
+from matakota.analytics.evidence import render_evidence
+from matakota.config import CameraConfig, ShardConfig
+from matakota.core.detections import Detections
+from matakota.core.events import Event
+from matakota.core.messages import LatestDetections, ShardHeartbeat, StatusChange
+from matakota.core.names import APP_NAME, DETECTOR_NAME, EVENT_SINK_NAME, NAMESPACE
 from matakota.models.frames import FrameBatch
 
 log = logging.getLogger("matakota.shard")
@@ -37,7 +37,7 @@ OUTBOX_MAX_ITEMS = 20_000  # unacknowledged events + counts kept while the sink 
 
 @ray.remote(max_restarts=0)
 class CameraShard:
-    def __init__(self, shard_id: str, config: dict, allow_files: bool, detector_app: str = "matakota") -> None:
+    def __init__(self, shard_id: str, config: dict, allow_files: bool, detector_app: str = APP_NAME) -> None:
         self.shard_id = shard_id
         self.config = ShardConfig.model_validate(config)
         self.allow_files = allow_files
@@ -50,7 +50,7 @@ class CameraShard:
         self.started_at = time.time()
         self.metrics = ShardMetrics(shard_id)
         self.outbox = Outbox(max_items=OUTBOX_MAX_ITEMS, sender=f"{shard_id}-{int(self.started_at)}")
-        self._states: dict[str, tuple[str, str]] = {}  # last camera status sent out: (state, reason)
+        self._states: dict[str, tuple[str, str]] = {}  # last status sent out per camera: (state, reason)
         self._tasks: list[asyncio.Task] = []
 
     @property
@@ -59,7 +59,7 @@ class CameraShard:
         if self._detector is None:
             from ray import serve  # imported on first use: 0.75 s of a shard's 1.4 s start-up on 2 cores
 
-            self._detector = serve.get_deployment_handle("Detector", app_name=self.detector_app)
+            self._detector = serve.get_deployment_handle(DETECTOR_NAME, app_name=self.detector_app)
         return self._detector
 
     async def _ensure_loop(self) -> None:
@@ -75,7 +75,7 @@ class CameraShard:
         for raw in cameras:
             camera = CameraConfig.model_validate(raw)
             if camera.id not in self.cameras:
-                self.cameras[camera.id] = CameraRuntime(camera, self.allow_files)
+                self.cameras[camera.id] = CameraRuntime(camera, self.allow_files, self.shard_id)
                 added.append(camera.id)
         return added
 
@@ -163,34 +163,27 @@ class CameraShard:
 
     async def _send_status_changes(self, sink) -> None:
         """Every camera whose (state, reason) changed since the last flush, in one call (kept if it fails)."""
-        changed = {}
+        now = time.time()
+        changed = []
         for runtime in list(self.cameras.values()):
             stats = runtime.reader.stats()
-            if self._states.get(runtime.config.id) != (stats.state.value, stats.reason):
-                changed[runtime.config.id] = (runtime.config.site, stats.state.value, stats.reason)
+            if self._states.get(runtime.config.id) != (stats.state, stats.reason):
+                changed.append(StatusChange(runtime.config.id, runtime.config.site, stats.state, stats.reason,
+                                            self.shard_id, now))
         if changed:
-            await sink.statuses.remote([(site, camera, {"state": state, "reason": reason, "shard": self.shard_id,
-                                                        "time": time.time()})
-                                        for camera, (site, state, reason) in changed.items()])
-            self._states.update({camera: (state, reason) for camera, (_, state, reason) in changed.items()
-                                 if camera in self.cameras})  # not one removed meanwhile
+            await sink.statuses.remote(changed)
+            self._states.update({change.camera: (change.state, change.reason) for change in changed
+                                 if change.camera in self.cameras})  # not one removed meanwhile
 
     # ---- what the supervisor and the API read
-    def heartbeat(self) -> dict:
-        """Liveness and per-camera stats in one small message (the supervisor polls it); exports metrics."""
-        cameras = [runtime.stats() for runtime in self.cameras.values()]
+    def heartbeat(self) -> ShardHeartbeat:
+        """Liveness and every camera's status in one message (the supervisor polls it); exports metrics."""
+        cameras = tuple(runtime.status() for runtime in self.cameras.values())
         self.metrics.export(cameras, self.inflight)
-        return {
-            "shard": self.shard_id,
-            "node": ray.get_runtime_context().get_node_id(),
-            "time": time.time(),
-            "inflight": self.inflight,
-            **self.counters,
-            "outbox": self.outbox.stats(),
-            "cameras": cameras,
-        }
+        return ShardHeartbeat(self.shard_id, ray.get_runtime_context().get_node_id(), time.time(), self.inflight,
+                              outbox=self.outbox.stats(), cameras=cameras, **self.counters)
 
-    def latest_detections(self, camera_id: str) -> dict | None:
+    def latest_detections(self, camera_id: str) -> LatestDetections | None:
         runtime = self.cameras.get(camera_id)
         return runtime.latest() if runtime else None
 

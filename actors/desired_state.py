@@ -12,7 +12,7 @@ import json
 
 from ray.experimental import internal_kv
 
-from matakota.cluster.config import CameraConfig
+from matakota.config import CameraConfig
 
 KEY = b"matakota/fleet/cameras"
 NAMESPACE = "matakota"

@@ -22,12 +22,13 @@ from collections import OrderedDict
 import ray
 from ray.exceptions import RayError
 
-from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE
 from matakota.actors.outbox import Outbox
-from matakota.cluster.outputs import Outputs, OutputsConfig
-from matakota.cluster.store import InvalidRecord, open_store
-from matakota.cluster.store.base import count_row, event_row
-from matakota.cluster.store.config import StoreConfig
+from matakota.config import OutputsConfig, StoreConfig
+from matakota.core.messages import StatusChange
+from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
+from matakota.outputs import Outputs
+from matakota.store import InvalidRecord, open_store
+from matakota.store.sql import count_row, event_row
 
 log = logging.getLogger("matakota.event_sink")
 SEEN_BATCHES = 10_000
@@ -118,10 +119,10 @@ class EventSink:
     async def recent(self, limit: int = 100) -> list[dict]:
         return self.outputs.broadcast.recent(limit)
 
-    async def statuses(self, changes: list[tuple[str, str, dict]]) -> None:
-        """Publish camera statuses, (site, camera, status) each (retained on MQTT); one call per shard flush."""
-        for site, camera, status in changes:
-            self.outputs.status(site, camera, status)
+    async def statuses(self, changes: list[StatusChange]) -> None:
+        """Publish camera status changes (retained on MQTT); one call per shard flush."""
+        for change in changes:
+            self.outputs.status(change)
 
     async def prune(self) -> dict:
         if self.config.retention_s is None:

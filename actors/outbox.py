@@ -19,6 +19,8 @@ import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
+from matakota.core.messages import OutboxStats
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -82,5 +84,5 @@ class Outbox:
                 self._waiting.popleft()
                 self.dropped += 1
 
-    def stats(self) -> dict:
-        return {"pending": self.pending, "batches": len(self._sealed), "acked": self.acked, "dropped": self.dropped}
+    def stats(self) -> OutboxStats:
+        return OutboxStats(self.pending, len(self._sealed), self.acked, self.dropped)

@@ -1,4 +1,4 @@
-"""Exports a shard's per-camera and per-shard figures as catalogued Prometheus metrics (cluster/metrics.py).
+"""Exports a shard's per-camera and per-shard figures as catalogued Prometheus metrics (core/metrics.py).
 
 Counters are cumulative in Ray, so each export adds the growth since the previous one.
 """
@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from matakota.analytics.events import Event, EventState, EventType
-from matakota.cluster.metrics import metric
+from matakota.core.events import Event, EventState, EventType
+from matakota.core.messages import CameraState, CameraStatus
+from matakota.core.metrics import metric
 
-FRAME_COUNTERS = {  # camera stats field → (metric, extra tags), summed per site
+FRAME_COUNTERS = {  # CameraStatus field → (metric, extra tags), summed per site
     "frames_decoded": ("matakota_camera_frames_decoded_total", {}),
     "frames_analysed": ("matakota_camera_frames_analysed_total", {}),
     "reader_drops": ("matakota_camera_frames_dropped_total", {"reason": "overwritten"}),
@@ -49,22 +50,23 @@ class ShardMetrics:
     def observe_water_level(self, camera: str, site: str, level_cm: float) -> None:
         self._water_levels[(camera, site)] = level_cm
 
-    def export(self, cameras: list[dict], inflight: int) -> None:
+    def export(self, cameras: tuple[CameraStatus, ...], inflight: int) -> None:
         shard = {"shard": self.shard_id}
         metric("matakota_shard_cameras").set(len(cameras), tags=shard)
         metric("matakota_shard_inflight_batches").set(inflight, tags=shard)
         growth: dict[tuple[str, str], float] = defaultdict(float)  # (site, stats field) → frames since last export
-        for row in cameras:
-            tags = {"camera": row["id"], "site": row["site"], **shard}
-            metric("matakota_camera_up").set(1 if row["state"] == "online" else 0, tags=tags)
+        for camera in cameras:
+            tags = {"camera": camera.id, "site": camera.site, **shard}
+            metric("matakota_camera_up").set(1 if camera.state is CameraState.ONLINE else 0, tags=tags)
             for field in (*FRAME_COUNTERS, "reconnects"):
-                grown = row[field] - self._exported[(row["id"], field)]
+                value = getattr(camera, field)
+                grown = value - self._exported[(camera.id, field)]
                 if grown > 0:
-                    self._exported[(row["id"], field)] = row[field]
+                    self._exported[(camera.id, field)] = value
                     if field == "reconnects":
                         metric("matakota_camera_reconnects_total").inc(grown, tags=tags)
                     else:
-                        growth[(row["site"], field)] += grown
+                        growth[(camera.site, field)] += grown
         for (site, field), grown in growth.items():
             name, extra = FRAME_COUNTERS[field]
             metric(name).inc(grown, tags={"site": site, **shard, **extra})

@@ -20,34 +20,35 @@ import ray
 from ray.exceptions import RayActorError
 
 from matakota.actors import desired_state
-from matakota.actors.assignment import ANALYSE_S_PER_FRAME, DECODE_S_PER_FRAME, Capacity, Move, Shard
-from matakota.actors.assignment import camera_cost, place, rebalance, shards_needed
-from matakota.actors.camera import percentiles
 from matakota.actors.camera_shard import CameraShard
-from matakota.actors.names import NAMESPACE, SHARD_PREFIX, SUPERVISOR_NAME
-from matakota.actors.decode import DecodeMode
-from matakota.cluster.config import CameraConfig, FleetConfig, error_reason
-from matakota.cluster.metrics import metric
+from matakota.actors.placement import Move, Shard, camera_cost, estimated_cost, place, rebalance, shards_needed
+from matakota.config import CameraConfig, FleetConfig, error_reason
+from matakota.core.errors import CameraError
+from matakota.core.messages import (
+    CameraState,
+    CameraStatus,
+    Capacity,
+    FailoverRecord,
+    FleetView,
+    LatestDetections,
+    LoopStats,
+    MoveRecord,
+    RebalanceRecord,
+    ShardHeartbeat,
+    ShardView,
+)
+from matakota.core.metrics import metric
+from matakota.core.names import APP_NAME, NAMESPACE, SHARD_PREFIX
+from matakota.core.stats import percentiles
 
 log = logging.getLogger("matakota.supervisor")
 
-ASSUMED_SOURCE_FPS = 25.0  # decode rate assumed for a camera not yet measured (sampled/all modes)
 MOVE_ONLINE_TIMEOUT_S = 10.0
 COST_SMOOTHING = 0.1  # EWMA weight of one heartbeat's measurement: load blips do not trigger moves
 MOVE_COOLDOWN_S = 600.0  # a camera moved by a rebalance stays put this long (no ping-pong)
 LOOP_SAMPLES = 300  # recent loop durations kept for /v1/fleet
 FAILOVER_FIRST_S = 60.0  # replacement shards wait this long for a failover to finish (re-homing gets the CPU)
-
-
-class CameraError(ValueError):
-    """A run-time camera change that cannot be applied; `status` is the HTTP status the API answers with."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message, status)  # both in args: the error crosses actors by pickling
-        self.status = status
-
-    def __str__(self) -> str:
-        return self.args[0]
+HISTORY = 100  # recent moves and failovers kept (for /v1/fleet and failover tracking)
 
 
 @dataclass
@@ -59,21 +60,14 @@ class Failover:
     duration_s: float | None = None
     waiting: set[str] = field(default_factory=set)
 
-    def view(self) -> dict:
-        return {"shard": self.shard, "reason": self.reason, "cameras": len(self.cameras), "at": self.started,
-                "duration_s": self.duration_s}
-
-
-def estimated_cost(camera: CameraConfig) -> float:
-    fps = camera.analytics.fps
-    decoded = fps if camera.decode.mode is DecodeMode.KEYFRAMES else ASSUMED_SOURCE_FPS
-    return decoded * DECODE_S_PER_FRAME + fps * ANALYSE_S_PER_FRAME
+    def record(self) -> FailoverRecord:
+        return FailoverRecord(self.shard, self.reason, len(self.cameras), self.started, self.duration_s)
 
 
 # No task retries: add/remove are not idempotent; callers see the error while it restarts and try again.
 @ray.remote(max_restarts=-1)
 class FleetSupervisor:
-    def __init__(self, fleet: dict, detector_app: str = "matakota") -> None:
+    def __init__(self, fleet: dict, detector_app: str = APP_NAME) -> None:
         self.fleet = FleetConfig.model_validate(fleet)
         self.detector_app = detector_app
         saved = desired_state.load()
@@ -84,14 +78,14 @@ class FleetSupervisor:
         self.capacity = Capacity(options.cameras_per_shard, options.max_load)
         self.shards: dict[str, Shard] = {}
         self.handles: dict[str, ray.actor.ActorHandle] = {}
-        self.heartbeats: dict[str, dict] = {}
+        self.heartbeats: dict[str, ShardHeartbeat] = {}
         self.measured: dict[str, float] = {}  # camera → smoothed measured cost
         self.moved_at: dict[str, float] = {}  # camera → when a rebalance last moved it
         self.missed: dict[str, int] = {}
         self.starting: dict[str, float] = {}  # shard → when it was started, until its first heartbeat
-        self.failovers: list[Failover] = []
-        self.moves: list[dict] = []
-        self.last_rebalance: dict | None = None
+        self.failovers: deque[Failover] = deque(maxlen=HISTORY)
+        self.moves: deque[MoveRecord] = deque(maxlen=HISTORY)
+        self.last_rebalance: RebalanceRecord | None = None
         self.loop_seconds: deque[float] = deque(maxlen=LOOP_SAMPLES)
         self._next_index = 0
         self.started_at = time.time()
@@ -99,7 +93,7 @@ class FleetSupervisor:
         self._lock = asyncio.Lock()
 
     # ---- start-up
-    async def start(self) -> dict:
+    async def start(self) -> FleetView:
         """Adopt running shards, place every unplaced camera, start the loop. Idempotent."""
         async with self._lock:
             if self._poller is None:
@@ -120,17 +114,17 @@ class FleetSupervisor:
             self._next_index = max(self._next_index, int(name.removeprefix(SHARD_PREFIX)) + 1)
             self.handles[name] = handle
             self.heartbeats[name] = beat
-            self.shards[name] = Shard(name, beat["node"], {c["id"] for c in beat["cameras"]})
+            self.shards[name] = Shard(name, beat.node, {c.id for c in beat.cameras})
         log.info("adopted %d running shards", len(self.shards))
 
     def _measure_costs(self) -> None:
         """Fold this round's measured rates into each camera's smoothed cost (kept across moves)."""
         for beat in self.heartbeats.values():
-            for camera in beat["cameras"]:
-                if camera.get("state") == "online" and camera.get("fps_in"):
-                    sample = camera_cost(camera["fps_in"], camera.get("fps_analysed", 0.0))
-                    previous = self.measured.get(camera["id"], sample)
-                    self.measured[camera["id"]] = previous + COST_SMOOTHING * (sample - previous)
+            for camera in beat.cameras:
+                if camera.state is CameraState.ONLINE and camera.fps_in:
+                    sample = camera_cost(camera.fps_in, camera.fps_analysed)
+                    previous = self.measured.get(camera.id, sample)
+                    self.measured[camera.id] = previous + COST_SMOOTHING * (sample - previous)
 
     def _costs(self) -> dict[str, float]:
         return {camera_id: self.measured.get(camera_id) or estimated_cost(config)
@@ -206,9 +200,9 @@ class FleetSupervisor:
         )
         dead = []
         for name, beat in zip(names, beats):
-            if isinstance(beat, dict):
+            if isinstance(beat, ShardHeartbeat):
                 self.heartbeats[name], self.missed[name] = beat, 0
-                self.shards[name].node = beat["node"]
+                self.shards[name].node = beat.node
                 self.starting.pop(name, None)
             elif isinstance(beat, RayActorError):
                 dead.append((name, "actor died"))
@@ -239,8 +233,7 @@ class FleetSupervisor:
             metric("matakota_shard_restarts_total").inc(tags={"shard": name})
             lost = shard.cameras & set(self.desired)
             # done when the cameras that were online are online again (one that was down stays down elsewhere)
-            was_online = (lost if last_beat is None else
-                          {c["id"] for c in last_beat["cameras"] if c["state"] == "online"})
+            was_online = lost if last_beat is None else _online(last_beat.cameras)
             self.failovers.append(Failover(name, reason, lost, time.time(), waiting=lost & was_online))
             orphans |= lost
         costs = self._costs()
@@ -265,7 +258,7 @@ class FleetSupervisor:
                 self._start_shard()
 
     def _track_failovers(self) -> None:
-        online = {c["id"] for beat in self.heartbeats.values() for c in beat["cameras"] if c["state"] == "online"}
+        online = _online(c for beat in self.heartbeats.values() for c in beat.cameras)
         for failover in self.failovers:
             if failover.duration_s is None:
                 failover.waiting = {c for c in failover.waiting if c in self.desired and c not in online}
@@ -281,7 +274,7 @@ class FleetSupervisor:
         moves = rebalance(self.shards, self._costs(), self.capacity, pinned=pinned,
                           tolerance=options.rebalance_tolerance, max_moves=options.max_moves_per_round)
         await asyncio.gather(*(self._move(move) for move in moves))  # each make-before-break, all at once
-        self.last_rebalance = {"at": time.time(), "moves": len(moves)}
+        self.last_rebalance = RebalanceRecord(time.time(), len(moves))
         return moves
 
     async def _move(self, move: Move) -> None:
@@ -291,7 +284,7 @@ class FleetSupervisor:
         deadline = time.monotonic() + MOVE_ONLINE_TIMEOUT_S
         while time.monotonic() < deadline:
             beat = await self.handles[move.target].heartbeat.remote()
-            if any(c["id"] == move.camera and c["state"] == "online" for c in beat["cameras"]):
+            if move.camera in _online(beat.cameras):
                 break
             await asyncio.sleep(0.2)
         await self.handles[move.source].remove_cameras.remote([move.camera])
@@ -299,26 +292,27 @@ class FleetSupervisor:
         self.shards[move.target].cameras.add(move.camera)
         metric("matakota_supervisor_moves_total").inc(tags={"reason": "rebalance"})
         self.moved_at[move.camera] = time.time()
-        self.moves.append({"camera": move.camera, "from": move.source, "to": move.target, "at": time.time()})
+        self.moves.append(MoveRecord(move.camera, move.source, move.target, time.time()))
 
     def _export_metrics(self) -> None:
         states: Counter[tuple[str, str]] = Counter()
         reported: set[str] = set()
         for beat in self.heartbeats.values():
-            for camera in beat["cameras"]:
-                if camera["id"] in self.desired and camera["id"] not in reported:  # once, even while it moves
-                    reported.add(camera["id"])
-                    states[(camera["site"], camera["state"])] += 1
+            for camera in beat.cameras:
+                if camera.id in self.desired and camera.id not in reported:  # once, even while it moves
+                    reported.add(camera.id)
+                    states[(camera.site, camera.state)] += 1
         for camera_id, camera in self.desired.items():
             if camera_id not in reported:
-                states[(camera.site, "assigning")] += 1
+                states[(camera.site, CameraState.ASSIGNING)] += 1
         for site in {c.site for c in self.desired.values()}:
-            for state in ("assigning", "connecting", "online", "offline", "error"):
-                metric("matakota_fleet_cameras").set(states.get((site, state), 0), tags={"site": site, "state": state})
+            for state in CameraState:
+                metric("matakota_fleet_cameras").set(states.get((site, state), 0),
+                                                     tags={"site": site, "state": state.value})
         metric("matakota_fleet_shards").set(len(self.shards))
 
     # ---- run-time camera management (the API's admin endpoints)
-    async def add_camera(self, camera: dict) -> dict:
+    async def add_camera(self, camera: dict) -> CameraStatus:
         [camera_id] = await self.add_cameras([camera])
         return self._row(camera_id)
 
@@ -352,7 +346,7 @@ class FleetSupervisor:
             await self._reconcile()
         metric("matakota_supervisor_moves_total").inc(tags={"reason": "removed"})
 
-    async def update_camera(self, camera_id: str, changes: dict) -> dict:
+    async def update_camera(self, camera_id: str, changes: dict) -> CameraStatus:
         """Apply a partial change live: the camera restarts on the shard it is on."""
         async with self._lock:
             if camera_id not in self.desired:
@@ -385,25 +379,24 @@ class FleetSupervisor:
                 self._start_shard()
             return sorted(self.shards)
 
-    async def rebalance_now(self) -> list[dict]:
+    async def rebalance_now(self) -> list[Move]:
         async with self._lock:
-            moves = await self._rebalance_round()
-        return [{"camera": m.camera, "from": m.source, "to": m.target} for m in moves]
+            return await self._rebalance_round()
 
     # ---- what the API reads
-    def _row(self, camera_id: str) -> dict:
-        for name, beat in self.heartbeats.items():
-            for camera in beat["cameras"]:
-                if camera["id"] == camera_id:
-                    return {**camera, "shard": name}
+    def _row(self, camera_id: str) -> CameraStatus:
+        for beat in self.heartbeats.values():
+            for camera in beat.cameras:
+                if camera.id == camera_id:
+                    return camera
         return self._unreported(camera_id, self.assignment().get(camera_id))
 
-    def _unreported(self, camera_id: str, shard: str | None) -> dict:
+    def _unreported(self, camera_id: str, shard: str | None) -> CameraStatus:
         camera = self.desired[camera_id]
-        return {"id": camera_id, "site": camera.site, "url": camera.redacted_url, "state": "assigning", "shard": shard}
+        return CameraStatus(camera_id, camera.site, camera.redacted_url, CameraState.ASSIGNING, shard=shard)
 
-    def cameras(self) -> list[dict]:
-        reported = {c["id"]: {**c, "shard": name} for name, beat in self.heartbeats.items() for c in beat["cameras"]}
+    def cameras(self) -> list[CameraStatus]:
+        reported = {c.id: c for beat in self.heartbeats.values() for c in beat.cameras}
         owner = self.assignment()
         return [reported.get(camera_id) or self._unreported(camera_id, owner.get(camera_id))
                 for camera_id in self.desired]
@@ -411,27 +404,25 @@ class FleetSupervisor:
     def assignment(self) -> dict[str, str]:
         return {c: name for name, shard in self.shards.items() for c in shard.cameras}
 
-    async def latest_detections(self, camera_id: str) -> dict | None:
+    async def latest_detections(self, camera_id: str) -> LatestDetections | None:
         owner = self.assignment().get(camera_id)
         return await self.handles[owner].latest_detections.remote(camera_id) if owner else None
 
-    def fleet_view(self) -> dict:
+    def fleet_view(self) -> FleetView:
         costs = self._costs()
-        return {
-            "supervisor_started": self.started_at,
-            "cameras": len(self.desired),
-            "shards": [
-                {"name": name, "node": shard.node, "cameras": len(shard.cameras),
-                 "load": round(sum(costs.get(c, 0.0) for c in shard.cameras), 3),
-                 "last_heartbeat": self.heartbeats.get(name, {}).get("time")}
-                for name, shard in sorted(self.shards.items())
-            ],
-            "capacity": {"cameras_per_shard": self.capacity.max_cameras, "max_load": self.capacity.max_cost},
-            "last_rebalance": self.last_rebalance,
-            "loop_seconds": dict(zip(("p50", "p99"), percentiles(self.loop_seconds)), loops=len(self.loop_seconds)),
-            "moves": self.moves[-20:],
-            "failovers": [f.view() for f in self.failovers[-20:]],
-        }
+        return FleetView(
+            supervisor_started=self.started_at,
+            cameras=len(self.desired),
+            shards=tuple(ShardView(name, shard.node, len(shard.cameras),
+                                   round(sum(costs.get(c, 0.0) for c in shard.cameras), 3),
+                                   beat.time if (beat := self.heartbeats.get(name)) else None)
+                         for name, shard in sorted(self.shards.items())),
+            capacity=self.capacity,
+            last_rebalance=self.last_rebalance,
+            loop_seconds=LoopStats(*percentiles(self.loop_seconds), loops=len(self.loop_seconds)),
+            moves=tuple(self.moves)[-20:],
+            failovers=tuple(f.record() for f in self.failovers)[-20:],
+        )
 
     async def stop(self, forget: bool = False) -> None:
         """Stop every shard (detached actors outlive us otherwise); `forget` also drops the desired state."""
@@ -444,3 +435,7 @@ class FleetSupervisor:
         self.shards.clear()
         if forget:
             desired_state.clear()
+
+
+def _online(cameras) -> set[str]:
+    return {camera.id for camera in cameras if camera.state is CameraState.ONLINE}

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import CameraAnalyticsConfig, CrowdingRule, IntrusionRule, ParkingRule
-from .counts import CountRecord, IntervalCounter
-from .detections import Detections
-from .events import Event
-from .gauge import GaugeAlarm, GaugeReading, read_gauge
-from .lines import Crossing, LineCounter
-from .parking import ParkingWatch
-from .tracker import ByteTracker
-from .warnings import CrowdingWatch, IntrusionWatch
-from .zones import Visit, ZoneCounter
+from matakota.analytics.counts import CountRecord, IntervalCounter
+from matakota.analytics.early_warning import CrowdingWatch, IntrusionWatch
+from matakota.analytics.gauge import GaugeAlarm, GaugeReading, read_gauge
+from matakota.analytics.lines import Crossing, LineCounter
+from matakota.analytics.parking import ParkingWatch
+from matakota.analytics.tracker import ByteTracker
+from matakota.analytics.zones import Visit, ZoneCounter
+from matakota.config.analytics import CameraAnalyticsConfig, CrowdingRule, IntrusionRule, ParkingRule
+from matakota.core.detections import Detections
+from matakota.core.events import Event
 
 KEEP_EVENTS = 1000  # recent events and visits kept for `summary()`
 

@@ -7,7 +7,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from .events import stable_id
+from matakota.core.events import stable_id
 
 ALL_CAMERAS = "*"
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .config import GaugeConfig
-from .events import Event, EventState, EventType
+from matakota.config.analytics import GaugeConfig
+from matakota.core.events import Event, EventState, EventType
 
 MIN_SEPARATION = 0.35  # fraction of feature variance the split must explain
 STAFF_TICK_ENERGY = 0.04  # mean |Δ row-mean| / brightness of a crop that is all staff

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .detections import ClassSet, Detections
-from .geometry import projection_fraction, signed_distance_to_line
+from matakota.core.detections import ClassSet, Detections
+from matakota.core.geometry import projection_fraction, signed_distance_to_line
 
 FORGET_S = 60.0  # drop per-track state unseen this long
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ParkingRule
-from .detections import ClassSet, Detections
-from .events import Event, EventState, EventType, box_tuple
-from .geometry import Polygon, iou_matrix
-from .tracker import greedy_match
+from matakota.analytics.tracker import greedy_match
+from matakota.config.analytics import ParkingRule
+from matakota.core.detections import ClassSet, Detections
+from matakota.core.events import Event, EventState, EventType, box_tuple
+from matakota.core.geometry import Polygon, iou_matrix
 
 
 @dataclass(eq=False)  # identity, not value: spots hold arrays

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import TrackerConfig
-from .detections import Detections
-from .geometry import iou_matrix
+from matakota.config.analytics import TrackerConfig
+from matakota.core.detections import Detections
+from matakota.core.geometry import iou_matrix
 
 ALPHA = 0.7  # weight of the measurement in the position/size update
 BETA = 0.4  # weight of the residual in the velocity update

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .detections import ClassSet, Detections
-from .geometry import Polygon
+from matakota.core.detections import ClassSet, Detections
+from matakota.core.geometry import Polygon
 
 
 @dataclass(frozen=True)

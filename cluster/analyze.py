@@ -8,45 +8,19 @@ Consequence: rules with local hours (intrusion) see the recording as starting at
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 
-
 from matakota.analytics.camera import CameraAnalytics
-from matakota.analytics.config import CameraAnalyticsConfig
-from matakota.analytics.events import Event
-from matakota.analytics.snapshots import render_evidence
-from matakota.cluster.config import DetectorConfig, read_yaml, validate
-from matakota.cluster.media import MediaError, MediaFrame, read_frames
+from matakota.analytics.evidence import render_evidence
+from matakota.config import CameraAnalyticsConfig
+from matakota.core.events import Event
+from matakota.video.media import MediaError, MediaFrame, batched, read_frames
 
 log = logging.getLogger(__name__)
 
 TIME_BASE = "seconds from the start of the recording (stream timestamps)"
 SITE = "recording"
 BATCH_FRAMES = 8  # frames per detector call (batching pays on CPU too)
-
-
-def load_camera_config(path: Path | str) -> CameraAnalyticsConfig:
-    """A camera's analytics section from YAML; errors read `FILE: yaml.path: reason`, like `load_config`."""
-    return validate(CameraAnalyticsConfig, read_yaml(Path(path)), str(path))
-
-
-def build_detector(config: DetectorConfig):
-    """The service's detector, in process (the same model code and thresholds as the Detector deployment)."""
-    from matakota.models.yolox import YoloxDetector
-    from matakota.serve.detector import resolve_model
-
-    return YoloxDetector(
-        resolve_model(config.model), score_threshold=config.score_threshold, iou_threshold=config.iou_threshold,
-        classes=config.classes, max_per_class=config.max_per_class, providers=config.providers,
-    )
-
-
-def _batches(frames: Iterable[MediaFrame], size: int) -> Iterator[list[MediaFrame]]:
-    iterator = iter(frames)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def _write_evidence(event: Event, frame: MediaFrame, camera: str, directory: Path) -> dict[str, str]:
@@ -73,7 +47,7 @@ def analyze_video(path: Path | str, camera_config: CameraAnalyticsConfig, detect
         snapshot_dir = Path(snapshot_dir)
         snapshot_dir.mkdir(parents=True, exist_ok=True)
     analytics, snapshots, frames, last_t = None, {}, 0, 0.0
-    for chunk in _batches(read_frames(path, camera_config.fps), BATCH_FRAMES):
+    for chunk in batched(read_frames(path, camera_config.fps), BATCH_FRAMES):
         if analytics is None:
             analytics = _start(camera, camera_config, chunk[0])
         for frame, detections in zip(chunk, detector.detect([f.image for f in chunk])):

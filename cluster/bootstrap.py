@@ -1,4 +1,4 @@
-"""Start or join Ray, and deploy the Serve application on it."""
+"""Start or join Ray, deploy the Serve application on it, start and stop the fleet's actors."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import time
 import ray
 from ray import serve
 
-from matakota.actors.names import EVENT_SINK_NAME, NAMESPACE, SHARD_PREFIX, SUPERVISOR_NAME
-from matakota.cluster.config import Config
+from matakota.config import Config
+from matakota.core.names import APP_NAME, DETECTOR_NAME, EVENT_SINK_NAME, NAMESPACE, SHARD_PREFIX, SUPERVISOR_NAME
 from matakota.serve.app import build_app
 
-APP_NAME = "matakota"
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +70,7 @@ def deploy(config: Config):
 
 
 def detector_handle():
-    return serve.get_deployment_handle("Detector", app_name=APP_NAME)
+    return serve.get_deployment_handle(DETECTOR_NAME, app_name=APP_NAME)
 
 
 def shutdown() -> None:

@@ -8,11 +8,10 @@ import logging
 import signal
 import sys
 import time
-from itertools import islice
 from pathlib import Path
 
-from matakota.cluster import VERSION, assets
-from matakota.cluster.config import ConfigError, load_config
+from matakota.config import ConfigError, load_config
+from matakota.core import VERSION, assets
 
 EXIT_USAGE = 2
 
@@ -34,24 +33,14 @@ def cmd_assets(args) -> int:
     return 0
 
 
-def _batched(iterable, size):
-    iterator = iter(iterable)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def cmd_detect(args) -> int:
-    from matakota.cluster.media import read_frames
     from matakota.models.yolox import YoloxDetector
-    from matakota.serve.detector import resolve_model
+    from matakota.video.media import batched, read_frames
 
     config = load_config(args.config).detector
-    detector = YoloxDetector(
-        resolve_model(config.model), score_threshold=config.score_threshold, iou_threshold=config.iou_threshold,
-        classes=config.classes, max_per_class=config.max_per_class, providers=config.providers,
-    )
+    detector = YoloxDetector.from_config(config)
     for path in args.files:
-        for chunk in _batched(read_frames(Path(path), args.fps), config.max_batch_size):
+        for chunk in batched(read_frames(Path(path), args.fps), config.max_batch_size):
             for frame, detections in zip(chunk, detector.detect([f.image for f in chunk])):
                 height, width = frame.image.shape[:2]
                 record = {"source": frame.source, "frame": frame.index, "pts_s": round(frame.pts_s, 3),
@@ -65,13 +54,15 @@ def cmd_detect(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from matakota.cluster.analyze import analyze_video, build_detector, format_report, load_camera_config
-    from matakota.cluster.media import MediaError
+    from matakota.cluster.analyze import analyze_video, format_report
+    from matakota.config import CameraAnalyticsConfig, load_file
+    from matakota.models.yolox import YoloxDetector
+    from matakota.video.media import MediaError
 
-    camera = load_camera_config(args.camera)
+    camera = load_file(CameraAnalyticsConfig, args.camera)
     if not args.recording.is_file():
         raise MediaError(f"{args.recording}: no such video file")
-    detector = build_detector(load_config(args.config).detector)
+    detector = YoloxDetector.from_config(load_config(args.config).detector)
     result = analyze_video(args.recording, camera, detector, args.snapshots)
     print(json.dumps(result) if args.json else format_report(result), flush=True)
     return 0
@@ -93,7 +84,7 @@ def cmd_serve(args) -> int:
     config = load_config(args.config)
     if args.port:
         config = config.model_copy(update={"api": config.api.model_copy(update={"port": args.port})})
-    from matakota.serve.detector import resolve_model
+    from matakota.models.yolox import resolve_model
 
     resolve_model(config.detector.model)  # fetch (or find) the model here: a missing asset fails before Ray starts
     bootstrap.start_ray(args.address)
@@ -113,7 +104,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_up(args) -> int:
-    from matakota.cluster.demo import run_detached, run_fleet
+    from matakota.cluster.up import run_detached, run_fleet
 
     config = load_config(args.config)
     if args.detach:
@@ -130,7 +121,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_metrics(args) -> int:
-    from matakota.cluster import metrics
+    from matakota.core import metrics
 
     if args.markdown:
         print(metrics.markdown(), end="")

@@ -1,6 +1,6 @@
 """Analytics cost per analysed frame per camera (tracker, zones, lines, rules), and one gauge read.
 
-    .venv/bin/python loadtest/bench_analytics.py [--frames 600]
+    .venv/bin/python -m loadtest.bench_analytics [--frames 600]
 
 Prints µs per `CameraAnalytics.update` (median, p99) at 0, 10 and 50 detections per frame, for a camera
 with 2 zones, 2 lines, crowding, intrusion and parking rules; people walk, cars stand still.
@@ -14,9 +14,9 @@ import time
 import numpy as np
 
 from matakota.analytics.camera import CameraAnalytics
-from matakota.analytics.config import CameraAnalyticsConfig
-from matakota.analytics.detections import Detections
 from matakota.analytics.gauge import read_gauge
+from matakota.config.analytics import CameraAnalyticsConfig
+from matakota.core.detections import Detections
 
 CONFIG = {
     "fps": 2.0,

@@ -1,6 +1,6 @@
 """Decode throughput: raw PyAV (one thread) vs a CameraReader on the same clip, unpaced; memory per reader.
 
-    .venv/bin/python loadtest/bench_decode.py [--clip PATH] [--readers 20]
+    .venv/bin/python -m loadtest.bench_decode [--clip PATH] [--readers 20]
 """
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from pathlib import Path
 
 import av
 
-from matakota.actors.decode import DecodeConfig, DecodeMode
-from matakota.actors.reader import CameraReader
-from matakota.actors.sources import SourceConfig
+from matakota.config import DecodeConfig, DecodeMode, SourceConfig
+from matakota.core import assets
+from matakota.video.reader import CameraReader
 
-DEFAULT_CLIP = Path(os.environ.get("MATAKOTA_ASSET_MIRROR") or "/work/shared") / "clips" / \
-    "one-by-one-person-detection.mp4"
+DEFAULT_CLIP = "one-by-one-person-detection"  # an asset: from the cache, the mirror or its URL
+
+
+def clip_path(path: str | None) -> str:
+    """The clip to decode: `path`, else the default demo clip."""
+    return path or str(assets.fetch(DEFAULT_CLIP))
 
 
 def raw_pyav(path: str, keyframes: bool) -> tuple[int, float]:
@@ -70,9 +74,10 @@ def memory_per_reader(path: str, n: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--clip", default=str(DEFAULT_CLIP))
+    p.add_argument("--clip", help=f"video file (default: the {DEFAULT_CLIP} demo clip)")
     p.add_argument("--readers", type=int, default=20)
     args = p.parse_args()
+    args.clip = clip_path(args.clip)
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, like one camera's share
     print(f"clip: {Path(args.clip).name}, pinned to 1 core")
     print(f"{'what':<44}{'frames':>8}{'seconds':>9}{'src fps':>10}{'vs raw':>8}")

@@ -1,6 +1,6 @@
 """Detector throughput: raw ONNX Runtime vs the Serve-batched Detector (handle and HTTP), in one run.
 
-    python loadtest/bench_detector.py [--seconds 8] [--producers 8] [--micro-batch 4]
+    python -m loadtest.bench_detector [--seconds 8] [--producers 8] [--micro-batch 4]
 
 Every figure is printed as a ratio to raw ONNX Runtime's best batch, measured on this machine in this run.
 """
@@ -19,10 +19,12 @@ import httpx
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-from matakota.cluster import assets, bootstrap  # noqa: E402
-from matakota.cluster.config import parse_config  # noqa: E402
-from matakota.cluster.media import read_frames  # noqa: E402
-from matakota.models.yolox import FrameBatch, YoloxDetector  # noqa: E402
+from matakota.cluster import bootstrap
+from matakota.config import parse_config  # noqa: E402
+from matakota.core import assets  # noqa: E402
+from matakota.models.frames import FrameBatch  # noqa: E402
+from matakota.models.yolox import YoloxDetector  # noqa: E402
+from matakota.video.media import read_frames  # noqa: E402
 
 
 def machine() -> str:

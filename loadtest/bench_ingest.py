@@ -1,6 +1,6 @@
 """Ingest capacity: raw PyAV decode vs real CameraShards, cameras per core at 1 analysed fps, end-to-end latency.
 
-    .venv/bin/python loadtest/bench_ingest.py [--steps 4,8,16,24,32,48,64] [--json ingest.json]
+    .venv/bin/python -m loadtest.bench_ingest [--steps 4,8,16,24,32,48,64] [--json ingest.json]
 
 1. raw PyAV decode of the clip on one core: all frames, and keyframes only (source frames/s);
 2. the real supervisor, real shards and the real Serve Detector on local Ray, with file cameras (the clip, looped
@@ -24,10 +24,11 @@ import numpy as np
 import psutil
 import ray
 
-from bench_decode import DEFAULT_CLIP, memory_per_reader, raw_pyav
-from matakota.actors.names import NAMESPACE
+from loadtest.bench_decode import DEFAULT_CLIP, clip_path, memory_per_reader, raw_pyav
 from matakota.cluster import bootstrap
-from matakota.cluster.config import parse_config
+from matakota.config import parse_config
+from matakota.core.messages import CameraState
+from matakota.core.names import NAMESPACE
 
 TARGET_FPS = 1.0
 KEEPING_UP = 0.8  # a camera keeps up at ≥ 80 % of its target rate (±1 frame in a 10 s window is ±10 %)
@@ -63,13 +64,13 @@ def camera(index: int, clip: str, mode: str) -> dict:
 
 
 def shard_handles(supervisor) -> list:
-    return [ray.get_actor(s["name"], namespace=NAMESPACE) for s in ray.get(supervisor.fleet_view.remote())["shards"]]
+    return [ray.get_actor(s.name, namespace=NAMESPACE) for s in ray.get(supervisor.fleet_view.remote()).shards]
 
 
 def wait_online(supervisor, count: int, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if sum(row["state"] == "online" for row in ray.get(supervisor.cameras.remote())) >= count:
+        if sum(row.state is CameraState.ONLINE for row in ray.get(supervisor.cameras.remote())) >= count:
             return True
         time.sleep(0.5)
     return False
@@ -182,7 +183,7 @@ def bench_ingest(clip: str, steps: list[int], warmup_s: float, measure_s: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clip", default=str(DEFAULT_CLIP))
+    parser.add_argument("--clip", help=f"video file (default: the {DEFAULT_CLIP} demo clip)")
     parser.add_argument("--steps", default="4,8,16,24,32,48,64", help="camera counts of the ramp")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--measure", type=float, default=12.0)
@@ -192,7 +193,7 @@ def main() -> None:
     bootstrap.start_ray(num_cpus=os.cpu_count())
     try:
         bootstrap.deploy(parse_config({"api": {"port": 8124}}))
-        result = bench_ingest(args.clip, [int(s) for s in args.steps.split(",")], args.warmup, args.measure,
+        result = bench_ingest(clip_path(args.clip), [int(s) for s in args.steps.split(",")], args.warmup, args.measure,
                               args.readers)
     finally:
         bootstrap.shutdown()

@@ -1,6 +1,6 @@
 """Store benchmark: batched write throughput and count-query latency, SQLite vs PostgreSQL.
 
-    .venv/bin/python loadtest/bench_store.py [--cameras 1000] [--minutes 1440] [--backends sqlite,postgres]
+    .venv/bin/python -m loadtest.bench_store [--cameras 1000] [--minutes 1440] [--backends sqlite,postgres]
 
 1. writes: events and count rows in EventSink-sized batches (500 records, one transaction each);
 2. a day of 1-minute counts for `--cameras` cameras (one zone each, 10 sites) bulk-inserted through the
@@ -19,8 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
-from matakota.analytics.events import Event, EventState, EventType, stable_id
-from matakota.cluster.store import open_store
+from matakota.core.events import Event, EventState, EventType, stable_id
+from matakota.store import open_store
 
 T0 = 1_767_225_600.0
 PG = os.environ.get("MATAKOTA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -1,6 +1,6 @@
 """The capacity report: every benchmark in loadtest/ in one bounded run → reports/capacity.{json,md} + PNG plots.
 
-    .venv/bin/python loadtest/capacity.py [--quick] [--out reports] [--fleet-cameras 10417]
+    .venv/bin/python -m loadtest.capacity [--quick] [--out reports] [--fleet-cameras 10417]
 
 Runs, on one local Ray with the real Serve app: the detector (raw ONNX Runtime vs Serve-batched vs HTTP), ingest
 (raw PyAV vs real shards, cameras per core by decode mode, end-to-end latency vs load), analytics cost, store
@@ -28,19 +28,17 @@ import numpy as np
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-import bench_analytics  # noqa: E402
-import bench_detector  # noqa: E402
-import bench_ingest  # noqa: E402
-import bench_store  # noqa: E402
-import fleet_sim  # noqa: E402
-import http_load  # noqa: E402
 import ray  # noqa: E402
-from matakota.actors.assignment import ANALYSE_S_PER_FRAME  # noqa: E402
-from matakota.cluster import assets, bootstrap  # noqa: E402
-from matakota.cluster.config import ShardConfig, parse_config  # noqa: E402
-from matakota.cluster.media import read_frames  # noqa: E402
-from matakota.models.yolox import FrameBatch, YoloxDetector  # noqa: E402
-from report import Figure, machine, plot, write_report  # noqa: E402
+
+from loadtest import bench_analytics, bench_detector, bench_ingest, bench_store, fleet_sim, http_load  # noqa: E402
+from loadtest.report import Figure, machine, plot, write_report  # noqa: E402
+from matakota.actors.placement import ANALYSE_S_PER_FRAME  # noqa: E402
+from matakota.cluster import bootstrap
+from matakota.config import ShardConfig, parse_config  # noqa: E402
+from matakota.core import assets  # noqa: E402
+from matakota.models.frames import FrameBatch  # noqa: E402
+from matakota.models.yolox import YoloxDetector  # noqa: E402
+from matakota.video.media import read_frames  # noqa: E402
 
 FULL = {"seconds": 6.0, "batches": [1, 2, 4, 8, 16], "producers": 8, "micro_batch": 4, "http_requests": 2000,
         "steps": [4, 8, 16, 24, 32, 48, 64], "warmup_s": 5.0, "measure_s": 12.0, "readers": 20,
@@ -95,7 +93,7 @@ def bench_analytics_cost(frames: int) -> dict:
 
 
 def bench_sqlite(cameras: int, minutes: int) -> dict:
-    from matakota.cluster.store import open_store
+    from matakota.store import open_store
 
     with tempfile.TemporaryDirectory(prefix="capacity-store-") as folder:
         store = open_store(Path(folder) / "bench.db")

@@ -1,6 +1,6 @@
 """Control-plane scale proof: the real FleetSupervisor with 10,417 synthetic cameras on ≥ 100 real shards.
 
-    .venv/bin/python loadtest/fleet_sim.py [--cameras 10417] [--shards 100] [--json fleet.json]
+    .venv/bin/python -m loadtest.fleet_sim [--cameras 10417] [--shards 100] [--json fleet.json]
 
 Cameras are `synthetic://64x36?fps=1&detect=0` (`--fps`) (actors/synthetic.py): no thread, no decode and no
 Detector, so what is measured is the control plane — placement, shard start-up, heartbeats, failover,
@@ -17,6 +17,7 @@ loop latency; the Ray metrics endpoint's size and scrape time.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -30,12 +31,12 @@ import ray
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-from matakota.actors.assignment import Capacity, Shard, place, shards_needed  # noqa: E402
-from matakota.actors.camera import percentiles  # noqa: E402
-from matakota.actors.names import NAMESPACE  # noqa: E402
-from matakota.actors.supervisor import estimated_cost  # noqa: E402
+from matakota.actors.placement import Shard, estimated_cost, place, shards_needed  # noqa: E402
 from matakota.cluster import bootstrap  # noqa: E402
-from matakota.cluster.config import Config, parse_config  # noqa: E402
+from matakota.config import Config, parse_config  # noqa: E402
+from matakota.core.messages import Capacity  # noqa: E402
+from matakota.core.names import NAMESPACE  # noqa: E402
+from matakota.core.stats import percentiles  # noqa: E402
 
 CITY_CAMERAS = 10_417
 SITES = 10
@@ -70,7 +71,7 @@ def pure_placement(config: Config) -> dict:
 
 
 def camera_states(supervisor) -> Counter:
-    return Counter(row["state"] for row in ray.get(supervisor.cameras.remote()))
+    return Counter(row.state.value for row in ray.get(supervisor.cameras.remote()))
 
 
 def wait_all_online(supervisor, cameras: int, timeout_s: float, interval_s: float = 0.5) -> tuple[bool, Counter]:
@@ -115,8 +116,8 @@ def wait_shards_up(supervisor, count: int, timeout_s: float) -> bool:
     """Until `count` shards have answered a heartbeat."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        shards = ray.get(supervisor.fleet_view.remote())["shards"]
-        if sum(s["last_heartbeat"] is not None for s in shards) >= count:
+        shards = ray.get(supervisor.fleet_view.remote()).shards
+        if sum(s.last_heartbeat is not None for s in shards) >= count:
             return True
         time.sleep(0.2)
     return False
@@ -135,8 +136,8 @@ def kill_shards(fraction: float) -> list[str]:
 def wait_failovers(supervisor, victims: list[str], timeout_s: float) -> list[dict]:
     deadline = time.monotonic() + timeout_s
     while True:
-        failovers = ray.get(supervisor.fleet_view.remote())["failovers"]
-        done = {f["shard"] for f in failovers if f["duration_s"] is not None}
+        failovers = ray.get(supervisor.fleet_view.remote()).failovers
+        done = {f.shard for f in failovers if f.duration_s is not None}
         if set(victims) <= done or time.monotonic() > deadline:
             return failovers
         time.sleep(0.2)
@@ -177,8 +178,8 @@ def _scenario(config: Config, shards: int, kill_fraction: float, add_shards: int
                     "states": dict(states)}
     progress(f"placed in {placed_s:.1f} s, all online: {online} after {out['start']['all_online_s']:.1f} s")
     view = ray.get(supervisor.fleet_view.remote())
-    out["shards"] = len(view["shards"])
-    per_shard = [s["cameras"] for s in view["shards"]]
+    out["shards"] = len(view.shards)
+    per_shard = [s.cameras for s in view.shards]
     out["cameras_per_shard"] = {"min": min(per_shard), "max": max(per_shard)}
 
     loops_before = len(loop_samples(supervisor))
@@ -190,7 +191,7 @@ def _scenario(config: Config, shards: int, kill_fraction: float, add_shards: int
                                                                     "loops": len(steady)},
                          "fleet_view_s": time.perf_counter() - started}
     out["metrics"] = scrape_metrics()
-    out["shard_memory"] = memory_mib(ray.get_actor(view["shards"][0]["name"], namespace=NAMESPACE))
+    out["shard_memory"] = memory_mib(ray.get_actor(view.shards[0].name, namespace=NAMESPACE))
     out["node_memory_used_gib"] = (psutil.virtual_memory().total - psutil.virtual_memory().available) / 2**30
     progress(f"steady: supervisor {out['supervisor']}, metrics {out['metrics']}")
 
@@ -198,22 +199,22 @@ def _scenario(config: Config, shards: int, kill_fraction: float, add_shards: int
     victims = kill_shards(kill_fraction)
     failovers = wait_failovers(supervisor, victims, timeout_s)
     online, states = wait_all_online(supervisor, len(cameras), timeout_s)
-    mine = [f for f in failovers if f["shard"] in victims]
+    mine = [f for f in failovers if f.shard in victims]
     out["failover"] = {
-        "killed": len(victims), "cameras": sum(f["cameras"] for f in mine),
-        "detected_s": max(f["at"] for f in mine) - killed_at,
-        "rehomed_s": max(f["at"] + (f["duration_s"] or math.inf) for f in mine) - killed_at,
-        "slowest_duration_s": max(f["duration_s"] or math.inf for f in mine),
-        "spurious": sum(f["shard"] not in victims for f in failovers),
+        "killed": len(victims), "cameras": sum(f.cameras for f in mine),
+        "detected_s": max(f.at for f in mine) - killed_at,
+        "rehomed_s": max(f.at + (f.duration_s or math.inf) for f in mine) - killed_at,
+        "slowest_duration_s": max(f.duration_s or math.inf for f in mine),
+        "spurious": sum(f.shard not in victims for f in failovers),
     }
     assignment = ray.get(supervisor.assignment.remote())
     out["lost"] = {"not_online": len(cameras) - states["online"], "unassigned": len(cameras) - len(assignment)}
     progress(f"failover: {out['failover']}, lost: {out['lost']}")
 
     view = ray.get(supervisor.fleet_view.remote())
-    before = [s["load"] for s in view["shards"]]
-    ray.get(supervisor.scale_shards.remote(len(view["shards"]) + add_shards))
-    wait_shards_up(supervisor, len(view["shards"]) + add_shards, timeout_s)
+    before = [s.load for s in view.shards]
+    ray.get(supervisor.scale_shards.remote(len(view.shards) + add_shards))
+    wait_shards_up(supervisor, len(view.shards) + add_shards, timeout_s)
     started = time.perf_counter()
     moves = ray.get(supervisor.rebalance_now.remote())
     out["rebalance"] = {"added_shards": add_shards, "moved": len(moves), "seconds": time.perf_counter() - started,
@@ -221,7 +222,7 @@ def _scenario(config: Config, shards: int, kill_fraction: float, add_shards: int
     online, states = wait_all_online(supervisor, len(cameras), timeout_s)
     out["lost"]["not_online_after_rebalance"] = len(cameras) - states["online"]
     view = ray.get(supervisor.fleet_view.remote())
-    out["supervisor"]["loop_whole_run"] = view["loop_seconds"]
+    out["supervisor"]["loop_whole_run"] = dataclasses.asdict(view.loop_seconds)
     out["supervisor"]["memory_end"] = memory_mib(supervisor)
     return out
 

@@ -1,6 +1,6 @@
 """GPU variant of the capacity report: Detector frames/s vs batch size with ONNX Runtime's CUDA and TensorRT providers.
 
-    .venv/bin/python loadtest/gpu_bench.py [--batches 1,2,4,...,256] [--seconds 3] [--out reports]
+    .venv/bin/python -m loadtest.gpu_bench [--batches 1,2,4,...,256] [--seconds 3] [--out reports]
 
 Needs an NVIDIA GPU and the CUDA build of ONNX Runtime (`pip install -e ".[gpu]"`, never together with
 `.[cpu]`); no network: the model comes from the asset cache or MATAKOTA_ASSET_MIRROR. It measures the prepared
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from matakota.cluster import assets
-from matakota.models.graph import INPUT_SIZE
-from matakota.models.yolox import FrameBatch, YoloxDetector
-from report import Figure, machine, plot, write_report
+from loadtest.report import Figure, machine, plot, write_report
+from matakota.core import assets
+from matakota.models.frames import INPUT_SIZE, FrameBatch
+from matakota.models.yolox import YoloxDetector
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)

@@ -1,6 +1,6 @@
 """HTTP load generator for the matakota API: bounded request count and duration, loopback only.
 
-    .venv/bin/python loadtest/http_load.py http://127.0.0.1:8000/v1/detect --image frame.jpg \
+    .venv/bin/python -m loadtest.http_load http://127.0.0.1:8000/v1/detect --image frame.jpg \
         [--requests 500] [--seconds 20] [--concurrency 16] [--token TOKEN] [--json out.json]
 
 GET without `--image`, POST of the JPEG with it. Prints latency p50/p90/p99 and status counts. Only

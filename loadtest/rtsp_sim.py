@@ -29,6 +29,12 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 HOST = "127.0.0.1"
 
 
+def available(python: str = SYSTEM_PYTHON) -> bool:
+    """Whether the server half can run here: the system python with GStreamer's RTSP server (`make system-deps`)."""
+    return Path(python).exists() and Path("/usr/lib/python3/dist-packages/gi").exists() and any(
+        Path("/usr/lib").glob("*/girepository-1.0/GstRtspServer-1.0.typelib"))
+
+
 # ---------------------------------------------------------------- venv side: the pytest-friendly wrapper
 class RtspSimulator:
     """Spawns the simulator subprocess; `with RtspSimulator({"cam0": path}) as sim: sim.url("cam0")`."""

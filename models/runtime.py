@@ -6,14 +6,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from matakota.config import PREFERRED_PROVIDERS
+
 if TYPE_CHECKING:
     import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
-# Order of preference. A GPU build on a machine without CUDA silently falls back to CPU, so the provider
-# in use is read back from the session, never assumed from this list.
-PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 
 def _provider_options(name: str, cache_dir: Path) -> dict:
@@ -34,7 +33,7 @@ def create_session(
     cache_dir: Path | None = None,
 ) -> ort.InferenceSession:
     """A session on the first of `providers` this ONNX Runtime build offers (CPU is always the last resort)."""
-    import onnxruntime as ort  # here, not at the top: config and camera shards import this module's constants
+    import onnxruntime as ort  # here, not at the top: ORT loads in the Detector only, never in camera shards
 
     available = set(ort.get_available_providers())
     chosen = [name for name in providers if name in available]

@@ -11,10 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from matakota.analytics.detections import DEFAULT_CLASSES, Detections
-from matakota.models.frames import FrameBatch, letterbox  # noqa: F401 - re-exported for callers
+from matakota.config import PREFERRED_PROVIDERS, DetectorConfig
+from matakota.core import assets
+from matakota.core.detections import DEFAULT_CLASSES, Detections
+from matakota.models.frames import FrameBatch
 from matakota.models.graph import PREPARE_VERSION, prepare_model
-from matakota.models.runtime import PREFERRED_PROVIDERS, create_session, provider_in_use
+from matakota.models.runtime import create_session, provider_in_use
+
+
+def resolve_model(model: str) -> Path:
+    """A model given as a path is used as is; otherwise it names an asset, fetched (or found) by digest."""
+    path = Path(model)
+    return path if path.suffix == ".onnx" and path.is_file() else assets.fetch(model)
+
 
 def prepared_model_path(source: Path, cache_dir: Path) -> Path:
     """The end-to-end model for `source`, built once and cached next to it (keyed by the surgery version)."""
@@ -53,6 +62,13 @@ class YoloxDetector:
             "iou_threshold": np.array([iou_threshold], np.float32),
             "score_threshold": np.array([score_threshold], np.float32),
         }
+
+    @classmethod
+    def from_config(cls, config: DetectorConfig) -> YoloxDetector:
+        """The detector a `detector:` config section describes (the Detector deployment, `detect`, `analyze`)."""
+        return cls(resolve_model(config.model), score_threshold=config.score_threshold,
+                   iou_threshold=config.iou_threshold, classes=config.classes, max_per_class=config.max_per_class,
+                   providers=config.providers, intra_op_threads=config.intra_op_threads)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detections for each BGR image, boxes in that image's pixels."""

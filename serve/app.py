@@ -8,11 +8,10 @@ from __future__ import annotations
 from ray.serve import Application
 from ray.serve.config import BackpressureConfig
 
-from matakota.cluster.config import Config, load_config
-from matakota.serve.api import Api
+from matakota.config import Config, load_config
 from matakota.serve.auth import configured_tokens
 from matakota.serve.detector import Detector
-
+from matakota.serve.ingress import Api
 
 RETRY_AFTER_S = 1
 

@@ -17,10 +17,10 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
-from matakota.cluster.config import ConfigError
-from matakota.cluster.settings import settings
+from matakota.config import ConfigError
+from matakota.core.settings import settings
 
 log = logging.getLogger("matakota.auth")
 
@@ -120,3 +120,7 @@ def require(scope: str):
             raise HTTPException(403, f"this token lacks the {scope!r} scope")
 
     return check
+
+
+READ = [Depends(require("read"))]  # route dependencies: `@router.get(..., dependencies=READ)`
+ADMIN = [Depends(require("admin"))]

@@ -10,24 +10,18 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 from ray import serve
 
-from matakota.analytics.detections import Detections
-from matakota.cluster import assets
-from matakota.cluster.config import DetectorConfig
-from matakota.cluster.metrics import metric
-from matakota.models.yolox import FrameBatch, YoloxDetector
+from matakota.config import DetectorConfig
+from matakota.core.detections import Detections
+from matakota.core.metrics import metric
+from matakota.core.names import DETECTOR_NAME
+from matakota.models.frames import FrameBatch
+from matakota.models.yolox import YoloxDetector
 
 log = logging.getLogger("matakota.detector")
-
-
-def resolve_model(model: str) -> Path:
-    """A model given as a path is used as is; otherwise it names an asset, fetched (or found) by digest."""
-    path = Path(model)
-    return path if path.suffix == ".onnx" and path.is_file() else assets.fetch(model)
 
 
 def _frames_in(batches: list[FrameBatch]) -> int:
@@ -53,20 +47,11 @@ class DetectorMetrics:
         self.batch_sizes[frames] += 1
 
 
-@serve.deployment(name="Detector", health_check_period_s=10, health_check_timeout_s=30)
+@serve.deployment(name=DETECTOR_NAME, health_check_period_s=10, health_check_timeout_s=30)
 class Detector:
     def __init__(self, config: dict) -> None:
         self.config = DetectorConfig.model_validate(config)
-        model_path = resolve_model(self.config.model)
-        self.model = YoloxDetector(
-            model_path,
-            score_threshold=self.config.score_threshold,
-            iou_threshold=self.config.iou_threshold,
-            classes=self.config.classes,
-            max_per_class=self.config.max_per_class,
-            providers=self.config.providers,
-            intra_op_threads=self.config.intra_op_threads,
-        )
+        self.model = YoloxDetector.from_config(self.config)
         self.metrics = DetectorMetrics(self.model.provider)
         log.info("Detector ready: %s on %s", self.model.model_name, self.model.provider)
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: assets (fetched or from the mirror), one Ray for the whole run, one Serve app."""
+"""Shared fixtures: assets (fetched or from the mirror), one Ray for the whole run, one Serve app, the MQTT
+broker, the RTSP simulator."""
 
 from __future__ import annotations
 
@@ -29,7 +30,10 @@ os.environ["MATAKOTA_TEST_WEBHOOK_SECRET"] = secrets.token_hex(16)
 CREDENTIALS_DIR = Path(tempfile.mkdtemp(prefix="matakota-credentials-"))
 os.environ["MATAKOTA_CREDENTIALS_DIR"] = str(CREDENTIALS_DIR)
 
-from matakota.cluster import assets  # noqa: E402
+from matakota.core import assets  # noqa: E402
+from tests.network import free_port  # noqa: E402
+
+BROKER = os.environ.get("MATAKOTA_TEST_MQTT", "127.0.0.1:1883")
 
 PERSON_FRAMES = (100, 300, 1000)  # one-by-one-person-detection.mp4: one person standing in the room
 EMPTY_FRAMES = (0, 200, 480, 900)  # the room with nobody in it
@@ -67,10 +71,25 @@ def clip_frames(people_clip):
     return read_clip_frames(people_clip, set(PERSON_FRAMES) | set(EMPTY_FRAMES) | set(range(0, 1394, 97)))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@pytest.fixture(scope="session")
+def broker() -> tuple[str, int]:
+    """The real Mosquitto (MATAKOTA_TEST_MQTT, default 127.0.0.1:1883); topics carry a per-test prefix."""
+    host, port = BROKER.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError:
+        pytest.skip(f"no MQTT broker at {BROKER}")
+    return host, int(port)
+
+
+@pytest.fixture(scope="session")
+def rtsp_sim():
+    """The RTSP camera simulator (loadtest/rtsp_sim.py); skips without GStreamer's RTSP server and python3-gi."""
+    from loadtest import rtsp_sim
+
+    if not rtsp_sim.available():
+        pytest.skip("the RTSP simulator needs GStreamer + python3-gi (make system-deps)")
+    return rtsp_sim
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +116,7 @@ def store_config(tmp_path_factory) -> dict:
 def api_url(ray_cluster, model_path, store_config):
     """The real Serve application (Detector + API) on a free loopback port."""
     from matakota.cluster import bootstrap
-    from matakota.cluster.config import parse_config
+    from matakota.config import parse_config
 
     port = free_port()
     config = parse_config({

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import threading
 import time
 import uuid
@@ -20,19 +19,18 @@ import pytest
 import yaml
 
 from matakota.cluster import bootstrap
-from matakota.cluster.config import parse_config
-from matakota.cluster.outputs.webhooks import verify
+from matakota.config import parse_config
+from matakota.outputs.webhooks import verify
 from tests.analytics.synthetic_scenes import render_gauge_video
 from tests.conftest import READ, READ_TOKEN
+from tests.mqtt_subscriber import Subscriber
 from tests.serve.browser import chromium, needs_chromium
 from tests.serve.browser import wait_for as wait_in_page
 from tests.waiting import wait_for
-from tests.mqtt_subscriber import Subscriber
 from tests.webhook_receiver import Receiver
 
 pytestmark = [needs_chromium, pytest.mark.timeout(300)]
 
-BROKER = os.environ.get("MATAKOTA_TEST_MQTT", "127.0.0.1:1883")
 SECRET_ENV = "MATAKOTA_TEST_WEBHOOK_SECRET"  # set in tests/conftest.py before Ray starts
 SCREENSHOT = Path("/tmp/matakota-ui/fleet.png")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cameras" / "one-by-one.yaml"
@@ -84,16 +82,6 @@ def find(events, *, state: str, incident: str | None = None, key: str = "siaga")
 
 def text(driver, css: str) -> str | None:
     return driver.execute_script("const e = document.querySelector(arguments[0]); return e && e.textContent", css)
-
-
-@pytest.fixture(scope="module")
-def broker():
-    host, port = BROKER.rsplit(":", 1)
-    try:
-        socket.create_connection((host, int(port)), timeout=2).close()
-    except OSError:
-        pytest.skip(f"no MQTT broker at {BROKER}")
-    return host, int(port)
 
 
 @pytest.fixture(scope="module")

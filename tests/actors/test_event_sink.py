@@ -9,9 +9,9 @@ import pytest
 
 from matakota.actors.outbox import Outbox
 from matakota.analytics.counts import CountRecord
-from matakota.analytics.events import Event, EventState, EventType
-from matakota.cluster.store import open_store
-from matakota.cluster.store.config import StoreConfig
+from matakota.config import StoreConfig
+from matakota.core.events import Event, EventState, EventType
+from matakota.store import open_store
 
 T0 = 1_767_225_600.0
 

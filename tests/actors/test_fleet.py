@@ -8,9 +8,10 @@ import httpx
 import pytest
 import ray
 
-from matakota.actors.names import NAMESPACE
 from matakota.cluster import bootstrap
-from matakota.cluster.config import parse_config
+from matakota.config import parse_config
+from matakota.core.messages import CameraState
+from matakota.core.names import NAMESPACE
 from tests.conftest import CREDENTIALS_DIR, READ
 from tests.waiting import wait_for
 
@@ -31,8 +32,8 @@ def cameras_when(api_url, condition) -> dict | None:
 
 
 @pytest.fixture(scope="module")
-def sim(rtsp_sim, person_clip, car_clip):
-    mounts = {"people-0": person_clip, "people-1": person_clip, "cars-0": car_clip}
+def sim(rtsp_sim, people_clip, cars_clip):
+    mounts = {"people-0": people_clip, "people-1": people_clip, "cars-0": cars_clip}
     with rtsp_sim.RtspSimulator(mounts, user="admin", password=PASSWORD) as simulator:
         yield simulator
 
@@ -124,8 +125,8 @@ def test_adding_and_removing_a_camera_at_run_time_leaves_no_reader_behind(api_ur
     camera = {"id": "extra", "url": sim.url("people-0"), "analytics": {"fps": 1.0}}
     assert ray.get(shard.add_cameras.remote([camera])) == ["extra"]
     assert ray.get(shard.reader_threads.remote()) == threads_before + 1
-    assert wait_for(lambda: any(c["id"] == "extra" and c["state"] == "online"
-                                for c in ray.get(shard.heartbeat.remote())["cameras"]), 30)
+    assert wait_for(lambda: any(c.id == "extra" and c.state is CameraState.ONLINE
+                                for c in ray.get(shard.heartbeat.remote()).cameras), 30)
     assert ray.get(shard.remove_cameras.remote(["extra"])) == ["extra"]
     assert ray.get(shard.reader_threads.remote()) == threads_before
     after = cameras(api_url)

@@ -8,12 +8,13 @@ import httpx
 import pytest
 import ray
 
-from matakota.actors.names import NAMESPACE, SUPERVISOR_NAME
-from matakota.actors.supervisor import CameraError
 from matakota.cluster import bootstrap
-from matakota.cluster.config import parse_config
-from tests.waiting import wait_for
+from matakota.config import parse_config
+from matakota.core.errors import CameraError
+from matakota.core.messages import CameraState, CameraStatus
+from matakota.core.names import NAMESPACE, SUPERVISOR_NAME
 from tests.conftest import ADMIN, READ
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
 CAMERAS = [f"cam-{i}" for i in range(6)]
@@ -28,13 +29,13 @@ def supervisor(api_url, people_clip, store_config):
                      "analytics": {"fps": 1.0}} for c in CAMERAS],
     }})
     handle = bootstrap.start_fleet(config, reset=True)
-    assert wait_for(lambda: all(r["state"] == "online" for r in ray.get(handle.cameras.remote())), 60)
+    assert wait_for(lambda: all(r.state is CameraState.ONLINE for r in ray.get(handle.cameras.remote())), 60)
     yield handle
     bootstrap.stop_fleet()
 
 
-def rows(supervisor) -> dict[str, dict]:
-    return {r["id"]: r for r in ray.get(supervisor.cameras.remote())}
+def rows(supervisor) -> dict[str, CameraStatus]:
+    return {r.id: r for r in ray.get(supervisor.cameras.remote())}
 
 
 def test_a_killed_shard_s_cameras_are_online_elsewhere_within_15_s(supervisor):
@@ -42,40 +43,40 @@ def test_a_killed_shard_s_cameras_are_online_elsewhere_within_15_s(supervisor):
     victim = assignment[CAMERAS[0]]
     orphans = {c for c, s in assignment.items() if s == victim}
     others = {c for c in assignment if c not in orphans}
-    before = {c: r["frames_decoded"] for c, r in rows(supervisor).items()}
+    before = {c: r.frames_decoded for c, r in rows(supervisor).items()}
     ray.kill(ray.get_actor(victim, namespace=NAMESPACE), no_restart=True)
     killed_at = time.monotonic()
 
     def rehomed():
         now = rows(supervisor)
         # the other cameras never stop while the supervisor re-homes
-        assert all(now[c]["frames_decoded"] >= before[c] for c in others)
-        return all(now[c]["state"] == "online" and now[c]["shard"] != victim for c in orphans)
+        assert all(now[c].frames_decoded >= before[c] for c in others)
+        return all(now[c].state is CameraState.ONLINE and now[c].shard != victim for c in orphans)
 
     assert wait_for(rehomed, 15, interval=0.25), rows(supervisor)
     assert time.monotonic() - killed_at < 15
     after = rows(supervisor)
-    assert all(after[c]["frames_decoded"] > before[c] for c in others)
-    failover = wait_for(lambda: [f for f in ray.get(supervisor.fleet_view.remote())["failovers"]
-                                 if f["shard"] == victim and f["duration_s"] is not None], 15)
-    assert failover and failover[0]["cameras"] == len(orphans) and failover[0]["duration_s"] < 15
+    assert all(after[c].frames_decoded > before[c] for c in others)
+    failover = wait_for(lambda: [f for f in ray.get(supervisor.fleet_view.remote()).failovers
+                                 if f.shard == victim and f.duration_s is not None], 15)
+    assert failover and failover[0].cameras == len(orphans) and failover[0].duration_s < 15
 
 
 def test_a_restarted_supervisor_keeps_the_assignment_and_moves_nothing(supervisor):
     before = ray.get(supervisor.assignment.remote())
     view = ray.get(supervisor.fleet_view.remote())
-    shards_before = {s["name"] for s in view["shards"]}
+    shards_before = {s.name for s in view.shards}
     ray.kill(ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE), no_restart=False)  # Ray restarts it
 
     def new_incarnation_started():
         restarted = _try(lambda: ray.get(supervisor.start.remote(), timeout=30))
-        return restarted if restarted and restarted["supervisor_started"] > view["supervisor_started"] else None
+        return restarted if restarted and restarted.supervisor_started > view.supervisor_started else None
 
     restarted = wait_for(new_incarnation_started, 60)
     assert restarted
     assert ray.get(supervisor.assignment.remote()) == before
-    assert {s["name"] for s in restarted["shards"]} == shards_before
-    assert wait_for(lambda: all(r["state"] == "online" for r in rows(supervisor).values()), 30)
+    assert {s.name for s in restarted.shards} == shards_before
+    assert wait_for(lambda: all(r.state is CameraState.ONLINE for r in rows(supervisor).values()), 30)
 
 
 def _try(call):
@@ -92,11 +93,11 @@ def test_a_rebalance_after_adding_a_shard_moves_only_what_it_must(supervisor):
     moves = ray.get(supervisor.rebalance_now.remote())
     after = ray.get(supervisor.assignment.remote())
     moved = {c for c in before if after[c] != before[c]}
-    assert moved == {m["camera"] for m in moves}  # nothing moved that the round did not decide to move
+    assert moved == {m.camera for m in moves}  # nothing moved that the round did not decide to move
     assert new_shard in after.values()  # the new shard took cameras
     assert 1 <= len(moved) <= len(CAMERAS) // len(shards) + 1
     assert ray.get(supervisor.rebalance_now.remote()) == []  # balanced now: nothing thrashes
-    assert wait_for(lambda: all(r["state"] == "online" for r in rows(supervisor).values()), 30)
+    assert wait_for(lambda: all(r.state is CameraState.ONLINE for r in rows(supervisor).values()), 30)
 
 
 def test_a_district_is_added_in_one_call_all_or_none(supervisor):
@@ -110,7 +111,7 @@ def test_a_district_is_added_in_one_call_all_or_none(supervisor):
     assert set(rows(supervisor)) == before  # a refused batch adds nothing
 
     assert ray.get(supervisor.add_cameras.remote(district)) == [c["id"] for c in district]
-    assert wait_for(lambda: all(rows(supervisor)[c["id"]]["state"] == "online" for c in district), 30)
+    assert wait_for(lambda: all(rows(supervisor)[c["id"]].state is CameraState.ONLINE for c in district), 30)
     for camera in district:
         ray.get(supervisor.remove_camera.remote(camera["id"]))
     assert set(rows(supervisor)) == before
@@ -128,12 +129,12 @@ def test_cameras_are_added_patched_and_removed_through_the_api(api_url, supervis
     assert duplicate.status_code == 409 and "already exists" in duplicate.json()["detail"]
     bad = httpx.post(url, json={**camera, "id": "x", "url": "ftp://u:hunter2@h/x"}, headers=ADMIN, timeout=30)
     assert bad.status_code == 422 and "unsupported scheme" in bad.text and "hunter2" not in bad.text
-    assert wait_for(lambda: rows(supervisor)["kota-lama-07"]["state"] == "online", 30)
+    assert wait_for(lambda: rows(supervisor)["kota-lama-07"].state is CameraState.ONLINE, 30)
 
     patched = httpx.patch(f"{url}/kota-lama-07", json={"decode": {"mode": "keyframes"}}, headers=ADMIN, timeout=60)
     assert patched.status_code == 200, patched.text
-    assert wait_for(lambda: rows(supervisor)["kota-lama-07"]["state"] == "online"
-                    and rows(supervisor)["kota-lama-07"]["fps_in"] <= 2.0, 30)
+    assert wait_for(lambda: rows(supervisor)["kota-lama-07"].state is CameraState.ONLINE
+                    and rows(supervisor)["kota-lama-07"].fps_in <= 2.0, 30)
     assert httpx.patch(f"{url}/nope", json={}, headers=ADMIN, timeout=30).status_code == 404
     assert httpx.patch(f"{url}/kota-lama-07", json={"analytics": {"fps": -1}}, headers=ADMIN,
                        timeout=30).status_code == 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from matakota.analytics.detections import Detections
+from matakota.core.detections import Detections
 
 GAUGE_PX_PER_CM = 4.0
 GAUGE_TOP_CM = 100.0  # crop row 0 shows this level; row r shows TOP - r / PX_PER_CM

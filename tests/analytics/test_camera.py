@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from matakota.analytics.camera import CameraAnalytics
-from matakota.analytics.config import CameraAnalyticsConfig
-from matakota.analytics.detections import Detections
-from matakota.analytics.events import EventState, EventType
-from matakota.analytics.snapshots import render_evidence
+from matakota.analytics.evidence import render_evidence
+from matakota.config.analytics import CameraAnalyticsConfig
+from matakota.core.detections import Detections
+from matakota.core.events import EventState, EventType
 from tests.analytics.synthetic_scenes import dets, gauge_calibration, person_at, render_gauge
 
 T0 = 1_772_000_000.0  # an afternoon in Semarang (WIB)

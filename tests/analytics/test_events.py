@@ -3,7 +3,7 @@
 import pytest
 
 from matakota.analytics.counts import ALL_CAMERAS, CountRecord, IntervalCounter, roll_up
-from matakota.analytics.events import Event, EventState, EventType
+from matakota.core.events import Event, EventState, EventType
 
 
 def event(**overrides):

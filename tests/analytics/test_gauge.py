@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from matakota.analytics.config import GaugeConfig
-from matakota.analytics.events import EventState
 from matakota.analytics.gauge import GaugeAlarm, GaugeReading, read_gauge, row_to_cm
+from matakota.config.analytics import GaugeConfig
+from matakota.core.events import EventState
 from tests.analytics.synthetic_scenes import gauge_calibration, render_gauge
 
 TICK_CM = 5.0

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from matakota.analytics.config import ParkingRule
-from matakota.analytics.events import EventState, EventType
 from matakota.analytics.parking import ParkingWatch
+from matakota.config.analytics import ParkingRule
+from matakota.core.events import EventState, EventType
 from tests.analytics.synthetic_scenes import dets
 
 ZONE = np.array([[0, 100], [600, 100], [600, 400], [0, 400]], float)

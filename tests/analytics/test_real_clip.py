@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from matakota.analytics.camera import CameraAnalytics
-from matakota.analytics.config import CameraAnalyticsConfig
-from matakota.cluster.media import read_frames
+from matakota.config.analytics import CameraAnalyticsConfig
 from matakota.models.yolox import YoloxDetector
+from matakota.video.media import read_frames
 
 EXAMPLE_CAMERA = Path(__file__).parents[2] / "examples" / "cameras" / "one-by-one.yaml"
 

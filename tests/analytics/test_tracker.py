@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from matakota.analytics.config import TrackerConfig
-from matakota.analytics.detections import Detections
 from matakota.analytics.tracker import ByteTracker, greedy_match
+from matakota.config.analytics import TrackerConfig
+from matakota.core.detections import Detections
 from tests.analytics.synthetic_scenes import dets, person_at
 
 

@@ -11,9 +11,9 @@ import cv2
 import pytest
 import yaml
 
-from matakota.cluster.analyze import format_report, load_camera_config
+from matakota.cluster.analyze import format_report
 from matakota.cluster.cli import main
-from matakota.cluster.config import ConfigError
+from matakota.config import CameraAnalyticsConfig, ConfigError, load_file
 from tests.analytics.test_real_clip import EXAMPLE_CAMERA, TRUTH
 
 
@@ -83,7 +83,7 @@ def test_invalid_camera_yaml_exits_2_naming_file_and_path(tmp_path, capsys, text
 
 def test_camera_loader_raises_config_error():
     with pytest.raises(ConfigError, match="cannot read"):
-        load_camera_config("/nonexistent/camera.yaml")
+        load_file(CameraAnalyticsConfig, "/nonexistent/camera.yaml")
 
 
 def test_missing_video_fails_cleanly_with_exit_1(tmp_path, capsys):

@@ -11,8 +11,9 @@ import pytest
 import ray
 import yaml
 
-from matakota.actors.names import NAMESPACE, SUPERVISOR_NAME
 from matakota.cluster import bootstrap
+from matakota.core.messages import CameraState
+from matakota.core.names import NAMESPACE, SUPERVISOR_NAME
 from tests.waiting import wait_for
 
 
@@ -30,7 +31,7 @@ def test_the_sidecar_starts_the_fleet_and_leaves_it_running_on_sigterm(api_url, 
                 supervisor = ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE)
             except ValueError:
                 return False
-            return any(c["state"] == "online" for c in ray.get(supervisor.cameras.remote()))
+            return any(c.state is CameraState.ONLINE for c in ray.get(supervisor.cameras.remote()))
 
         assert wait_for(supervisor_online, 120), "the sidecar did not start the fleet"
         sidecar.send_signal(signal.SIGTERM)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+from matakota.core.settings import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -119,10 +120,8 @@ def group_of(doc: dict) -> str:
 
 def crd_dir() -> Path:
     """shared/k8s-crds: under MATAKOTA_ASSET_MIRROR (CI points it at the shared folder), else beside the checkout."""
-    candidates = []
-    if os.environ.get("MATAKOTA_ASSET_MIRROR"):
-        candidates.append(Path(os.environ["MATAKOTA_ASSET_MIRROR"]) / "k8s-crds")
-    candidates.append(ROOT.parent / "shared" / "k8s-crds")
+    mirror = settings().asset_mirror
+    candidates = [*([mirror / "k8s-crds"] if mirror else []), ROOT.parent / "shared" / "k8s-crds"]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate

@@ -14,7 +14,7 @@ from ray.serve._private.build_app import build_app
 from ray.serve._private.deploy_utils import deploy_args_to_deployment_info
 from ray.serve.schema import ServeApplicationSchema, ServeDeploySchema
 
-from matakota.cluster.config import parse_config
+from matakota.config import parse_config
 from matakota.serve import app as app_module
 from tests.k8s.manifests import CONFIG_PATH, OVERLAYS, build, fleet_config_text, of_kind, one, serve_config
 
@@ -82,7 +82,7 @@ def test_serve_overrides_apply_on_the_built_app(overlay, gpus, tmp_path):
     assert detector.replica_config.ray_actor_options["num_cpus"] == config.detector.num_cpus
     autoscaling = detector.deployment_config.autoscaling_config
     assert autoscaling.min_replicas >= 1 and autoscaling.max_replicas >= autoscaling.min_replicas
-    # Serve caps a batch at max_ongoing_requests: it must be at least the batch size (DESIGN.md).
+    # Serve caps a batch at max_ongoing_requests: it must be at least the batch size (docs/architecture.md).
     assert detector.deployment_config.max_ongoing_requests >= config.detector.max_batch_size
     assert detector.deployment_config.user_config["max_batch_size"] == config.detector.max_batch_size
 

@@ -9,6 +9,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.architecture import package_dirs
 from tests.k8s.manifests import ROOT
 
 DOCKER = ROOT / "k8s" / "docker"
@@ -61,7 +62,7 @@ def test_dockerfile_installs_the_pins_and_the_code_as_non_root(variant):
     text = (DOCKER / f"Dockerfile.{variant}").read_text()
     assert f"COPY k8s/docker/requirements-{variant}.txt" in text
     assert "--no-deps -r /tmp/requirements.txt" in text
-    for folder in ("actors", "analytics", "cluster", "models", "serve"):
+    for folder in {path.relative_to(ROOT).parts[0] for path in package_dirs().values()}:
         assert f"COPY {folder} " in text, f"the image must contain {folder}/ (no runtime_env zip)"
     assert "matakota assets fetch yolox-nano" in text, "the model belongs in the image"
     users = re.findall(r"^USER\s+(\S+)", text, re.M)

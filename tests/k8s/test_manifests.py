@@ -6,8 +6,17 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from tests.k8s.manifests import (CRD_FILES, OVERLAYS, build, crd_schema, group_of, of_kind, one, pod_templates,
-                                 unknown_fields)
+from tests.k8s.manifests import (
+    CRD_FILES,
+    OVERLAYS,
+    build,
+    crd_schema,
+    group_of,
+    of_kind,
+    one,
+    pod_templates,
+    unknown_fields,
+)
 
 KUBERNETES_VERSION = "1.30.0"  # oldest Kubernetes the manifests must work on
 

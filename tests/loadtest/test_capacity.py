@@ -25,7 +25,7 @@ def load_sizing():
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    run = subprocess.run([sys.executable, "loadtest/capacity.py", "--quick", "--out", str(out)], cwd=REPO,
+    run = subprocess.run([sys.executable, "-m", "loadtest.capacity", "--quick", "--out", str(out)], cwd=REPO,
                          capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return out, json.loads((out / "capacity.json").read_text()), run.stdout

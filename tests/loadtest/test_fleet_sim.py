@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
+from loadtest import fleet_sim
+
 pytestmark = pytest.mark.timeout(240)
-REPO = Path(__file__).resolve().parents[2]
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"matakota_{name}", REPO / "loadtest" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_fleet_is_placed_rehomed_after_a_shard_dies_and_nothing_is_lost(ray_cluster):
-    fleet_sim = load("fleet_sim")
     result = fleet_sim.simulate(300, 6, kill_fraction=1 / 6, add_shards=2, settle_s=1.0, timeout_s=90)
 
     assert result["placement"]["unplaced"] == 0

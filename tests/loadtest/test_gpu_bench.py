@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import onnxruntime as ort
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "loadtest"))  # loadtest/ scripts import their siblings
-
-import gpu_bench  # noqa: E402
-from report import write_report  # noqa: E402
+from loadtest import gpu_bench
+from loadtest.report import write_report
 
 
 @pytest.mark.skipif("CUDAExecutionProvider" in ort.get_available_providers(), reason="this machine has CUDA")

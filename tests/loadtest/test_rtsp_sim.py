@@ -1,25 +1,9 @@
 """The RTSP simulator itself: serves mounts at the file's native rate, stops/starts them, checks passwords."""
-import importlib.util
-import os
-import sys
 import time
 from pathlib import Path
 
 import av
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-CLIP = Path(os.environ.get("MATAKOTA_ASSET_MIRROR") or "/work/shared") / "clips" / "car-detection.mp4"
-
-
-@pytest.fixture(scope="module")
-def sim_module():
-    if not Path("/usr/lib/python3/dist-packages/gi").exists() or not CLIP.exists():
-        pytest.skip("needs python3-gi + GStreamer RTSP server (make system-deps) and the shared clips")
-    spec = importlib.util.spec_from_file_location("matakota_rtsp_sim", REPO / "loadtest" / "rtsp_sim.py")
-    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module
 
 
 def open_rtsp(url: str):
@@ -27,8 +11,8 @@ def open_rtsp(url: str):
 
 
 @pytest.mark.timeout(40)
-def test_serves_mounts_at_native_rate_without_transcoding(sim_module):
-    with sim_module.RtspSimulator({"cam0": CLIP, "cam1": CLIP}) as sim:
+def test_serves_mounts_at_native_rate_without_transcoding(rtsp_sim, cars_clip):
+    with rtsp_sim.RtspSimulator({"cam0": cars_clip, "cam1": cars_clip}) as sim:
         assert sim.url("cam1") == f"rtsp://127.0.0.1:{sim.port}/cam1"
         with open_rtsp(sim.url("cam1")) as container:
             stream = container.streams.video[0]
@@ -46,8 +30,8 @@ def test_serves_mounts_at_native_rate_without_transcoding(sim_module):
 
 
 @pytest.mark.timeout(40)
-def test_stop_and_start_a_mount_at_run_time(sim_module):
-    with sim_module.RtspSimulator({"cam0": CLIP, "cam1": CLIP}) as sim:
+def test_stop_and_start_a_mount_at_run_time(rtsp_sim, cars_clip):
+    with rtsp_sim.RtspSimulator({"cam0": cars_clip, "cam1": cars_clip}) as sim:
         with open_rtsp(sim.url("cam0")) as cam0:
             sim.stop_mount("cam0")
             frames = sum(1 for _ in cam0.decode(video=0))  # ends: the server dropped the client
@@ -64,8 +48,8 @@ def test_stop_and_start_a_mount_at_run_time(sim_module):
 
 
 @pytest.mark.timeout(40)
-def test_credentials_are_enforced(sim_module):
-    with sim_module.RtspSimulator({"cam0": CLIP}, user="admin", password="pw-123") as sim:
+def test_credentials_are_enforced(rtsp_sim, cars_clip):
+    with rtsp_sim.RtspSimulator({"cam0": cars_clip}, user="admin", password="pw-123") as sim:
         with pytest.raises(av.error.HTTPUnauthorizedError):
             open_rtsp(sim.url("cam0", password="wrong"))
         with open_rtsp(sim.url("cam0")) as container:
@@ -74,8 +58,8 @@ def test_credentials_are_enforced(sim_module):
 
 
 @pytest.mark.timeout(20)
-def test_binds_only_to_loopback(sim_module):
-    with sim_module.RtspSimulator({"cam0": CLIP}) as sim:
+def test_binds_only_to_loopback(rtsp_sim, cars_clip):
+    with rtsp_sim.RtspSimulator({"cam0": cars_clip}) as sim:
         listening = Path("/proc/net/tcp").read_text().splitlines()[1:]
         ours = [line.split()[1] for line in listening if line.split()[1].endswith(f":{sim.port:04X}")]
         assert ours == [f"0100007F:{sim.port:04X}"]

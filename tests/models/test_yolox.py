@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matakota.analytics.detections import PERSON
-from matakota.models.yolox import FrameBatch, YoloxDetector, letterbox
+from matakota.core.detections import PERSON
+from matakota.models.frames import FrameBatch, letterbox
+from matakota.models.yolox import YoloxDetector
 from tests.conftest import EMPTY_FRAMES, PERSON_FRAMES
 from tests.models.reference import ReferenceYolox
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.conftest import free_port
+from tests.network import free_port
 
 PROMETHEUS = shutil.which("prometheus")
 

@@ -7,7 +7,7 @@ import ray
 
 from matakota.cluster import bootstrap
 from matakota.cluster.demo import EXAMPLES
-from matakota.cluster.config import parse_config
+from matakota.config import parse_config
 from tests.monitoring.prometheus_server import PROMETHEUS, PrometheusServer
 from tests.monitoring.test_rules import RULES
 

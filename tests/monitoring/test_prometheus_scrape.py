@@ -24,7 +24,7 @@ PROBES = 2  # two worker processes recording the same series: Ray exports one se
 
 def record_probe_metrics(frames: int) -> None:
     """What a shard, the detector and the supervisor record, in miniature (runs inside a Ray actor)."""
-    from matakota.cluster.metrics import metric
+    from matakota.core.metrics import metric
 
     camera = {"site": SITE, "shard": SHARD}
     metric("matakota_camera_up").set(1, tags={"camera": "probe-up", **camera})

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from matakota.cluster.metrics import BY_NAME, CATALOGUE, EXPORT_PREFIX, markdown
+from matakota.core.metrics import BY_NAME, CATALOGUE, EXPORT_PREFIX, markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "k8s" / "monitoring"
@@ -143,7 +143,7 @@ def test_every_catalogue_metric_is_alerted_or_shown():
 
 def test_metrics_doc_is_generated_from_the_catalogue():
     assert (ROOT / "docs" / "metrics.md").read_text() == markdown(), (
-        "regenerate: python -c 'from matakota.cluster.metrics import markdown; print(markdown(), end=\"\")' "
+        "regenerate: python -c 'from matakota.core.metrics import markdown; print(markdown(), end=\"\")' "
         "> docs/metrics.md")
 
 

@@ -8,10 +8,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from matakota.analytics.camera import CameraAnalytics
-from matakota.analytics.config import CameraAnalyticsConfig, LineConfig, ZoneConfig
-from matakota.analytics.detections import Detections
-from matakota.analytics.geometry import (iou_matrix, is_simple_polygon, points_in_polygon, polygon_area,
-                                         signed_distance_to_line)
+from matakota.config.analytics import CameraAnalyticsConfig, LineConfig, ZoneConfig
+from matakota.core.detections import Detections
+from matakota.core.geometry import (
+    iou_matrix,
+    is_simple_polygon,
+    points_in_polygon,
+    polygon_area,
+    signed_distance_to_line,
+)
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 coords = st.one_of(st.floats(-1e6, 1e6), st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5))

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from matakota.cluster import bootstrap, cli
-from matakota.cluster import settings as settings_module
-from matakota.cluster.config import Config, ConfigError
+from matakota.config import Config, ConfigError
+from matakota.core import settings as settings_module
 from matakota.serve import auth
 from matakota.serve.app import build_app
 from tests.conftest import ADMIN, ADMIN_TOKEN, READ, READ_TOKEN

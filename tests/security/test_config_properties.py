@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matakota.cluster.cli import main
-from matakota.cluster.config import ConfigError, load_config, parse_config
+from matakota.config import ConfigError, load_config, parse_config
 
 PASSWORD = "pw-" + secrets.token_hex(8)  # unique per run, so a hit can only come from this test's input
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from ray import serve
 
-from matakota.cluster.config import parse_config
+from matakota.config import parse_config
 from matakota.serve.app import build_app
 from tests.conftest import PERSON_FRAMES, READ
 

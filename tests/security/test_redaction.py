@@ -14,7 +14,7 @@ import pytest
 import ray
 
 from matakota.cluster import bootstrap
-from matakota.cluster.config import parse_config
+from matakota.config import ApiConfig, parse_config
 from tests.conftest import ADMIN, READ
 from tests.waiting import wait_for
 
@@ -27,8 +27,8 @@ def wrong(secret) -> str:
 
 
 @pytest.fixture(scope="module")
-def fleet(api_url, rtsp_sim_module, person_clip_path, store_config, secret, wrong):
-    with rtsp_sim_module.RtspSimulator({"people-0": person_clip_path}, user="admin", password=secret) as sim:
+def fleet(api_url, rtsp_sim, people_clip, store_config, secret, wrong):
+    with rtsp_sim.RtspSimulator({"people-0": people_clip}, user="admin", password=secret) as sim:
         config = parse_config({"store": store_config, "fleet": {"shards": {"cameras_per_shard": 2}, "cameras": [
             {"id": "good", "site": "kota-lama", "url": sim.url("people-0"), "analytics": {"fps": 1.0}},
             {"id": "wrong-password", "site": "kota-lama", "url": sim.url("people-0", password=wrong)},
@@ -107,7 +107,7 @@ def test_no_password_in_api_answers_metrics_or_logs(api_url, fleet, secret, wron
 
 @pytest.mark.timeout(120)
 def test_live_stream_clients_are_capped_per_replica_with_retry_after(api_url, fleet):
-    from matakota.serve.data_api import DEFAULT_MAX_SSE_CLIENTS as CAP
+    CAP = ApiConfig().max_sse_clients  # the default: the API under test sets no other
 
     url = f"{api_url}/v1/events/stream"
 

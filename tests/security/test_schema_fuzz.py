@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 from tests.conftest import ADMIN
+
 
 def no_server_error(ctx, response, case):
     if response.status_code >= 500 and response.status_code != 503:

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from matakota.analytics.counts import CountRecord
-from matakota.analytics.events import Event, EventState, EventType
-from matakota.cluster.outputs import Broadcast
-from matakota.cluster.store import open_store
-from matakota.serve.data_api import router
+from matakota.core.events import Event, EventState, EventType
+from matakota.outputs import Broadcast
+from matakota.serve.routes import DATA_ROUTERS
+from matakota.store import open_store
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 EVENTS = [Event(EventType.PARKING_VIOLATION if i % 2 else EventType.FLOOD_LEVEL, f"cam-{i % 2}",
@@ -29,7 +29,8 @@ def app(tmp_path):
               for cam in ("cam-0", "cam-1") for m in range(120)]
     store.write(rows, counts)
     app = FastAPI()
-    app.include_router(router)
+    for router in DATA_ROUTERS:
+        app.include_router(router)
     app.state.store = store
     app.state.event_feed = Broadcast(100)
     yield app
@@ -132,7 +133,8 @@ def test_bad_input_is_a_clear_4xx(client, path, params, status, detail):
 
 def test_no_store_is_503(tmp_path):
     app = FastAPI()
-    app.include_router(router)
+    for router in DATA_ROUTERS:
+        app.include_router(router)
     with TestClient(app) as client:
         assert client.get("/v1/events").status_code == 503
         assert client.get("/v1/events/stream").status_code == 503

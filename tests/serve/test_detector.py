@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from ray import serve
 
-from matakota.models.yolox import FrameBatch
+from matakota.models.frames import FrameBatch
 from tests.conftest import PERSON_FRAMES
 
 pytestmark = pytest.mark.timeout(240)

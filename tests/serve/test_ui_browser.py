@@ -10,15 +10,15 @@ import time
 import cv2
 import numpy as np
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from matakota.analytics.counts import CountRecord
-from matakota.analytics.events import Event, EventState, EventType
-from matakota.cluster.outputs import Broadcast
-from matakota.cluster.store import open_store
-from matakota.serve.auth import require
-from matakota.serve.data_api import router as data_router
+from matakota.core.events import Event, EventState, EventType
+from matakota.outputs import Broadcast
+from matakota.serve.auth import READ
+from matakota.serve.routes import DATA_ROUTERS
 from matakota.serve.ui import router as ui_router
+from matakota.store import open_store
 from tests.conftest import READ_TOKEN as TOKEN
 from tests.serve.browser import ServerThread, chromium, needs_chromium, wait_for
 
@@ -102,9 +102,9 @@ def dashboard(tmp_path):
     cameras = fleet()
     app = FastAPI()
     app.include_router(ui_router)
-    read = [Depends(require("read"))]  # the API's own auth, with the run's tokens file (tests/conftest.py)
-    app.include_router(data_router, dependencies=read)
-    app.get("/v1/cameras", dependencies=read)(lambda: cameras)  # stands in for the supervisor
+    for router in DATA_ROUTERS:  # the API's own auth, with the run's tokens file (tests/conftest.py)
+        app.include_router(router, dependencies=READ)
+    app.get("/v1/cameras", dependencies=READ)(lambda: cameras)  # stands in for the supervisor
     app.state.store, app.state.event_feed = store, SwitchableFeed()
     with ServerThread(app) as server:
         driver = chromium(tmp_path / "profile")

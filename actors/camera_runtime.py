@@ -1,0 +1,99 @@
+"""One camera inside a shard: its reader, its analysis schedule, its analytics and its status."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from matakota.analytics.camera import CameraAnalytics, FrameResult
+from matakota.analytics.counts import CountRecord
+from matakota.config import CameraConfig
+from matakota.core.detections import Detections
+from matakota.core.messages import CameraStatus, Detection, LatestDetections
+from matakota.core.stats import RateMeter, percentiles
+from matakota.video import open_reader
+from matakota.video.decode import VideoFrame
+
+LATENCY_SAMPLES = 256
+KEEP_COUNTS = 10_000  # closed count intervals kept until the store takes them (bounded)
+
+
+class CameraRuntime:
+    def __init__(self, config: CameraConfig, allow_files: bool, shard: str) -> None:
+        self.config = config
+        self.shard = shard
+        self.reader = open_reader(config.id, config.source(allow_files), config.decoding())
+        self.detect = self.reader.source.detect  # parsed once: the tick loop asks for every frame
+        self.analytics = CameraAnalytics(config.id, config.site, config.analytics)
+        self.period = 1.0 / config.analytics.fps
+        self.next_due = 0.0
+        self.counters = dict.fromkeys(
+            ("frames_analysed", "detections", "late_drops", "backpressure_drops", "detector_errors"), 0
+        )
+        self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self.analysed_rate = RateMeter()
+        self.counts: deque[CountRecord] = deque(maxlen=KEEP_COUNTS)
+        self._last: tuple[VideoFrame, Detections] | None = None  # the newest analysed frame, for `latest()`
+        self._occupancy: dict[str, int] = {}
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] += n
+
+    def take_due(self, now: float, deadline_s: float) -> VideoFrame | None:
+        """The newest frame if this camera is due for analysis and the frame is fresh enough."""
+        if now < self.next_due:
+            return None
+        frame = self.reader.take()
+        if frame is None:
+            return None
+        if now - frame.received_at > deadline_s:
+            self.count("late_drops")
+            return None
+        # a steady schedule (not "now + period"), so frames arriving at exactly the rate are never skipped
+        self.next_due = max(self.next_due + self.period, now - self.period)
+        return frame
+
+    def analyse(self, frame: VideoFrame, detections: Detections, done: float) -> FrameResult:
+        result = self.analytics.update(detections, frame.received_at, frame.image)
+        self.latencies.append(done - frame.received_at)
+        self.analysed_rate.add()
+        self.count("frames_analysed")
+        self.count("detections", len(detections))
+        self.counts.extend(result.counts)
+        self._occupancy = result.occupancy
+        self._last = (frame, result.detections)
+        return result
+
+    def latest(self) -> LatestDetections | None:
+        """The detections of the newest analysed frame (built when asked, not for every frame)."""
+        if self._last is None:
+            return None
+        frame, detections = self._last
+        height, width = frame.image.shape[:2]
+        return LatestDetections(self.config.id, round(frame.pts_s, 3), frame.received_at, int(width), int(height),
+                                tuple(Detection(**d) for d in detections.to_json()))
+
+    def status(self) -> CameraStatus:
+        reader = self.reader.stats()
+        p50, p99 = percentiles(self.latencies)
+        age = reader.last_frame_age_s
+        return CameraStatus(
+            id=self.config.id, site=self.config.site, url=reader.url, state=reader.state, reason=reader.reason,
+            shard=self.shard, fps_in=reader.fps_in, fps_analysed=round(self.analysed_rate.rate(), 2),
+            drops=reader.frames_dropped + self.counters["late_drops"] + self.counters["backpressure_drops"],
+            last_frame_age_s=None if age is None else round(age, 3), latency_p50_s=p50, latency_p99_s=p99,
+            frames_decoded=reader.frames_decoded, reconnects=reader.reconnects, stalls=reader.stalls,
+            occupancy=self._occupancy, reader_drops=reader.frames_dropped, **self.counters,
+        )
+
+    @staticmethod
+    def stop_all(runtimes: list[CameraRuntime]) -> None:
+        """Stop many readers in parallel: ask all, then join all."""
+        for runtime in runtimes:
+            runtime.reader.request_stop()
+        for runtime in runtimes:
+            runtime.reader.join(runtime.reader.source.read_timeout_s + 2.0)
+
+    def close(self) -> list[CountRecord]:
+        """The counts of the interval in progress, once the reader has stopped."""
+        self.counts.extend(self.analytics.flush())
+        return list(self.counts)

@@ -1,0 +1,21 @@
+"""The configuration tree: one strict base (`StrictModel`), one module per section, YAML loading with errors that
+name file, YAML path and reason. Import from here: `from matakota.config import CameraConfig, load_config`."""
+
+from matakota.config.analytics import CameraAnalyticsConfig, GaugeConfig
+from matakota.config.api import OPENABLE_PATHS, ApiConfig
+from matakota.config.base import ConfigError, StrictModel, error_reason
+from matakota.config.camera import CameraConfig
+from matakota.config.detector import PREFERRED_PROVIDERS, DetectorConfig
+from matakota.config.fleet import FleetConfig, ShardConfig
+from matakota.config.load import load_config, load_file, parse_config
+from matakota.config.outputs import MqttConfig, OutputsConfig, WebhookConfig
+from matakota.config.root import Config
+from matakota.config.store import StoreConfig, is_postgres_url
+from matakota.config.video import DecodeConfig, DecodeMode, RtspTransport, SourceConfig
+
+__all__ = [
+    "OPENABLE_PATHS", "PREFERRED_PROVIDERS", "ApiConfig", "CameraAnalyticsConfig", "CameraConfig", "Config",
+    "ConfigError", "DecodeConfig", "DecodeMode", "DetectorConfig", "FleetConfig", "GaugeConfig", "MqttConfig",
+    "OutputsConfig", "RtspTransport", "ShardConfig", "SourceConfig", "StoreConfig", "StrictModel", "WebhookConfig",
+    "error_reason", "is_postgres_url", "load_config", "load_file", "parse_config",
+]

@@ -1,0 +1,34 @@
+"""`api:` the HTTP API ingress."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from matakota.config.base import StrictModel
+
+# Paths that `open_paths` may open (served without a token); everything else always needs one.
+OPENABLE_PATHS = ("/healthz",)
+
+
+class ApiConfig(StrictModel):
+    """The HTTP API ingress."""
+
+    host: str = Field("127.0.0.1", description="address the HTTP proxy binds (0.0.0.0 in containers)")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port")
+    max_body_bytes: int = Field(8 << 20, ge=1024, description="largest accepted request body (413 above)")
+    max_image_pixels: int = Field(40_000_000, ge=1, description="largest accepted image, width × height (413 above)")
+    num_replicas: int = Field(1, ge=1, description="API ingress replicas")
+    open_paths: tuple[Literal[OPENABLE_PATHS], ...] = Field(
+        OPENABLE_PATHS, description="paths served without a token; () makes /healthz need a read token too"
+    )
+    max_sse_clients: int = Field(32, ge=1, le=10_000, description="live-stream clients per replica (503 beyond)")
+    max_ongoing_requests: int = Field(256, ge=1, description="requests one API replica handles at once")
+    max_queued_requests: int = Field(1024, ge=-1, description="requests queued before 503 + Retry-After (-1: no cap)")
+
+    @model_validator(mode="after")
+    def _streams_leave_room(self) -> ApiConfig:
+        if self.max_sse_clients >= self.max_ongoing_requests:
+            raise ValueError("max_sse_clients must be below max_ongoing_requests (each open stream holds a request)")
+        return self

@@ -1,0 +1,34 @@
+"""The one strict base of every config model, and config errors that name file, YAML path and reason."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors, values are immutable after validation, and inputs are kept out of error
+    messages (camera URLs carry passwords)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the file, the YAML path and the reason."""
+
+
+def yaml_path(location: tuple) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def error_reason(error: ValueError) -> str:
+    """A validation error as one line: `path: message; …`, never echoing the input."""
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{yaml_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" if e["loc"] else
+            e["msg"].removeprefix("Value error, ")
+            for e in error.errors()
+        )
+    return str(error)

@@ -1,0 +1,42 @@
+"""A camera: where its video comes from, how it is decoded, and what is analysed (`fleet.cameras[]`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from matakota.config.analytics import CameraAnalyticsConfig
+from matakota.config.base import StrictModel
+from matakota.config.video import DecodeConfig, DecodeMode, RtspTransport, SourceConfig
+from matakota.core.redact import redact_url
+
+CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class CameraConfig(StrictModel):
+    """One camera: where its video comes from, how it is decoded, and what is analysed."""
+
+    id: str = Field(pattern=CAMERA_ID, description="unique camera id (letters, digits, _ . -)")
+    site: str = Field("default", pattern=CAMERA_ID, description="site the camera belongs to (e.g. simpang-lima)")
+    url: str = Field(repr=False, description="rtsp(s)://, http(s)://, or a file path (demos, with fleet.allow_files)")
+    rtsp_transport: RtspTransport = Field(RtspTransport.TCP, description="RTSP over tcp or udp")
+    decode: DecodeConfig = Field(
+        default_factory=DecodeConfig,
+        description="keyframes, sampled or all; downscale. In a fleet, `sampled` samples at analytics.fps",
+    )
+    analytics: CameraAnalyticsConfig = Field(default_factory=CameraAnalyticsConfig, description="zones, lines, rules")
+
+    @property
+    def redacted_url(self) -> str:
+        return redact_url(self.url)
+
+    def source(self, allow_files: bool) -> SourceConfig:
+        """The reader's source; local files stand for live cameras (looped, paced at their frame rate).
+        `asset:NAME` names a demo clip of the asset manifest (fetched or taken from the mirror when opened)."""
+        return SourceConfig(url=self.url, allow_files=allow_files, loop=True, paced=True,
+                            rtsp_transport=self.rtsp_transport)
+
+    def decoding(self) -> DecodeConfig:
+        """How a fleet decodes it: in `sampled` mode the sampling rate is the analysis rate."""
+        if self.decode.mode is DecodeMode.SAMPLED:
+            return self.decode.model_copy(update={"sample_fps": self.analytics.fps})
+        return self.decode

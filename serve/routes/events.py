@@ -1,0 +1,172 @@
+"""/v1/events: stored events (paged, newest first), one event, its evidence image, and a live stream (SSE).
+
+The stream reads the EventSink's broadcast ring by long-polling `EventSink.poll` over Ray rather than the
+store: events arrive as soon as they are stored, without each open page polling the database. A client
+that reconnects sends `Last-Event-ID`; what is still in the ring is replayed (older events: use /v1/events).
+`app.state.event_feed` is the feed (anything with `async poll(after, timeout_s, limit)`; the ingress gives
+`SinkFeed`, tests a `Broadcast`).
+"""
+
+from __future__ import annotations
+
+import ray
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
+
+from matakota.config import ApiConfig
+from matakota.core.events import EventType
+from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
+from matakota.serve.schemas import EventOut, EventPage, problems
+from matakota.serve.stored import get_store, known, parse_time
+from matakota.store import MAX_PAGE, InvalidQuery, Store
+
+router = APIRouter(prefix="/v1", tags=["data"])
+ERRORS = problems(400, 404, 503)
+HEARTBEAT_S = 15.0
+SSE_RETRY_AFTER_S = 5
+
+
+class SinkFeed:
+    """The live stream's source: the EventSink actor, looked up when a page connects (it may start later)."""
+
+    async def poll(self, after, timeout_s, limit):
+        try:
+            sink = ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)
+        except ValueError:
+            raise HTTPException(503, "no event sink is running (start a fleet)") from None
+        return await sink.poll.remote(after, timeout_s, limit)
+
+
+class StreamSlots:
+    """Live-stream clients one API replica serves at once: each holds one of the replica's ongoing requests for
+    as long as it is open, so the cap (`api.max_sse_clients`) stays below its max_ongoing_requests."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.open = cap, 0
+
+    def take(self) -> None:
+        if self.open >= self.cap:
+            raise HTTPException(503, f"too many live-stream clients on this replica ({self.cap}); retry later",
+                                headers={"Retry-After": str(SSE_RETRY_AFTER_S)})
+        self.open += 1  # one event loop per replica: no lock needed
+
+    def release(self) -> None:
+        self.open -= 1
+
+
+def stream_slots(request: Request) -> StreamSlots:
+    state = request.app.state
+    if getattr(state, "stream_slots", None) is None:  # an app that did not set a cap gets the default one
+        state.stream_slots = StreamSlots(ApiConfig().max_sse_clients)
+    return state.stream_slots
+
+
+class _SlotStream(StreamingResponse):
+    """A stream that holds one live-stream slot until it ends, however it ends."""
+
+    def __init__(self, slots: StreamSlots, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = slots
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.slots.release()
+
+
+def get_feed(request: Request):
+    feed = getattr(request.app.state, "event_feed", None)
+    if feed is None:
+        raise HTTPException(503, "the live event stream is not available")
+    return feed
+
+
+def _type(value: str | None) -> str | None:
+    allowed = [t.value for t in EventType]
+    if value is not None and value not in allowed:
+        raise HTTPException(400, f"type must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+@router.get("/events", response_model=EventPage, responses=ERRORS, summary="Stored events, newest first")
+def events(store: Store = Depends(get_store),
+           type: str | None = Query(None, description="event type", examples=["flood_level"]),
+           camera: str | None = Query(None, examples=["cam-0042"]),
+           site: str | None = Query(None, examples=["kota-lama"]),
+           since: str | None = Query(None, description="start ≥ since (ISO-8601 or epoch)"),
+           until: str | None = Query(None, description="start < until (ISO-8601 or epoch)"),
+           limit: int = Query(100, description=f"page size, 1..{MAX_PAGE}"),
+           cursor: str | None = Query(None, description="next_cursor of the previous page")) -> EventPage:
+    if not 1 <= limit <= MAX_PAGE:
+        raise HTTPException(400, f"limit must be 1..{MAX_PAGE}, got {limit}")
+    t0, t1 = parse_time(since, "since"), parse_time(until, "until")
+    if t0 is not None and t1 is not None and not t0 < t1:
+        raise HTTPException(400, "since must be before until")
+    known(store, site, camera)
+    try:
+        page = store.events(type=_type(type), camera=camera, site=site, since=t0, until=t1, limit=limit,
+                            cursor=cursor)
+    except InvalidQuery as error:
+        raise HTTPException(400, str(error)) from None
+    return EventPage(items=[EventOut.of(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/events/stream", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
+            response_class=StreamingResponse, summary="Live events (Server-Sent Events)")
+async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = Depends(stream_slots),
+                 type: str | None = Query(None), camera: str | None = Query(None), site: str | None = Query(None),
+                 after: int | None = Query(None, ge=0, description="replay from this sequence (like Last-Event-ID)"),
+                 max_events: int | None = Query(None, ge=1, le=100_000, description="close after this many"),
+                 last_event_id: str | None = Header(None)):
+    """`event: event` messages whose `data` is an event JSON and `id` its sequence; `: keepalive` comments."""
+    _type(type)
+    if after is None and last_event_id and last_event_id.isdigit():
+        after = int(last_event_id)
+
+    def wanted(event: dict) -> bool:
+        return all(v is None or event.get(k) == v for k, v in (("type", type), ("camera", camera), ("site", site)))
+
+    async def messages():
+        cursor, sent = after, 0
+        while not await request.is_disconnected():
+            items, cursor = await feed.poll(cursor, HEARTBEAT_S, 100)
+            if not items:
+                yield ": keepalive\n\n"
+            for seq, event in items:
+                if wanted(event):
+                    yield f"id: {seq}\nevent: event\ndata: {EventOut.of(event).model_dump_json()}\n\n"
+                    sent += 1
+                    if max_events is not None and sent >= max_events:
+                        return
+
+    slots.take()  # last: nothing between here and the response can fail and leak the slot
+    return _SlotStream(slots, messages(), media_type="text/event-stream",
+                       headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/events/{event_id}", response_model=EventOut, responses=ERRORS, summary="One event")
+def event(event_id: str, store: Store = Depends(get_store)) -> EventOut:
+    found = store.get_event(event_id)
+    if found is None:
+        raise HTTPException(404, f"unknown event {event_id!r}")
+    return EventOut.of(found)
+
+
+@router.get("/events/{event_id}/snapshot", response_class=FileResponse, summary="Evidence image of an event",
+            responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
+def snapshot(event_id: str, crop: bool = Query(False, description="the crop around the box instead"),
+             store: Store = Depends(get_store)):
+    found = store.get_event(event_id)
+    if found is None:
+        raise HTTPException(404, f"unknown event {event_id!r}")
+    name = found.get("snapshot_crop" if crop else "snapshot")
+    if not name or store.snapshots is None:
+        raise HTTPException(404, f"event {event_id!r} has no {'crop' if crop else 'snapshot'}")
+    try:
+        path = store.snapshots.path(name)
+    except ValueError:
+        raise HTTPException(404, "snapshot unavailable") from None
+    if not path.is_file():
+        raise HTTPException(404, f"the snapshot of event {event_id!r} is gone (retention)")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,113 @@
+"""What the HTTP API answers that no actor sends: errors, detection results, health, stored counts and events.
+(Camera statuses, latest detections and the fleet view are the actors' own messages: core/messages.py.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from matakota.core.messages import Detection
+
+T0 = 1767225600.0  # 2026-01-01T00:00:00Z, for examples
+EVENT_EXAMPLE = {
+    "id": "3f1c2a9b8d7e6f5a4b3c", "incident_id": "9a8b7c6d5e4f3a2b1c0d", "type": "parking_violation",
+    "camera": "cam-0042", "site": "simpang-lima", "key": "no-parking-north", "state": "started",
+    "start": T0 + 3600, "end": None, "payload": {"class": "car", "dwell_s": 301.0},
+    "box": [412.0, 188.5, 530.0, 260.0], "snapshot_url": "/v1/events/3f1c2a9b8d7e6f5a4b3c/snapshot",
+    "crop_url": "/v1/events/3f1c2a9b8d7e6f5a4b3c/snapshot?crop=true",
+}
+
+
+class Problem(BaseModel):
+    detail: str = Field(examples=["bucket must be one of 1m, 1h, 1d, got '5m'"])
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int] = Field(description="where in the request", examples=[["body", "analytics", "fps"]])
+    msg: str
+    type: str
+
+
+class InputProblem(BaseModel):
+    """422: a message, or one entry per bad field (the input itself is never echoed: URLs carry passwords)."""
+
+    detail: str | list[FieldProblem]
+
+
+class DetectResponse(BaseModel):
+    width: int
+    height: int
+    model: str
+    detections: list[Detection]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    model: str
+    provider: str = Field(description="ONNX Runtime execution provider in use")
+    batches: dict[int, int] = Field(description="inference batches run so far, by number of frames")
+
+
+class CountBucket(BaseModel):
+    camera: str = Field(examples=["cam-0042"])
+    site: str = Field(examples=["simpang-lima"])
+    kind: str = Field(description="zone or line", examples=["zone"])
+    name: str = Field(examples=["plaza"])
+    start: float = Field(description="bucket start, epoch seconds (UTC-aligned)", examples=[T0])
+    end: float = Field(examples=[T0 + 3600])
+    samples: int = Field(description="analysed frames", examples=[3600])
+    occupancy_max: int = Field(examples=[37])
+    occupancy_mean: float = Field(description="samples-weighted mean occupancy", examples=[12.4])
+    visits: int = Field(examples=[812])
+    in_count: int = Field(examples=[0])
+    out_count: int = Field(examples=[0])
+
+
+class CountsResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    bucket: str = Field(examples=["1h"])
+    from_: float = Field(alias="from", examples=[T0])
+    to: float = Field(examples=[T0 + 86400])
+    camera: str | None = Field(None, examples=[None])
+    site: str | None = Field(None, examples=["simpang-lima"])
+    items: list[CountBucket]
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EVENT_EXAMPLE]})
+
+    id: str
+    incident_id: str
+    type: str
+    camera: str
+    site: str
+    key: str
+    state: str
+    start: float
+    end: float | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    box: list[float] | None = None
+    snapshot_url: str | None = Field(None, description="evidence image (full frame, box drawn)")
+    crop_url: str | None = Field(None, description="evidence crop around the box")
+
+    @classmethod
+    def of(cls, event: dict) -> EventOut:
+        """A stored (or live) event with links to its evidence images."""
+        base = f"/v1/events/{event['id']}/snapshot"
+        return cls(**{k: v for k, v in event.items() if k in cls.model_fields},
+                   snapshot_url=base if event.get("snapshot") else None,
+                   crop_url=f"{base}?crop=true" if event.get("snapshot_crop") else None)
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last",
+                                    examples=["WzE3NjcyMjkyMDAuMCwgIjNmMWMyYTliOGQ3ZTZmNWE0YjNjIl0"])
+
+
+def problems(*codes: int) -> dict:
+    """OpenAPI `responses` for these error statuses (422 lists fields)."""
+    return {code: {"model": InputProblem if code == 422 else Problem} for code in codes}

@@ -1,0 +1,168 @@
+"""Durable counts and events: the `Store` interface, its value types and `open_store(url)`.
+
+Two backends share one schema (`migrations/*.sql`, applied at open, tracked in `schema_version`):
+SQLite (a file path or `sqlite:///path`; the default, nothing to install) and PostgreSQL
+(`postgresql://…` DSN, psycopg 3). Writes are batched and idempotent: rows are keyed by the stable ids of
+`Event` and `CountRecord` and inserted with `ON CONFLICT (id) DO NOTHING`, so a retried batch never
+duplicates. Snapshots live as files under a directory (`SnapshotStore`), never in the database.
+
+Times are epoch seconds (UTC). Count buckets (`1m`, `1h`, `1d`) are aligned to the UTC epoch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from matakota.config import is_postgres_url
+
+from .snapshots import SnapshotStore
+
+BUCKETS = {"1m": 60, "1h": 3600, "1d": 86400}
+MAX_PAGE = 1000
+
+
+class StoreError(Exception):
+    """Base of the store's errors."""
+
+
+class InvalidQuery(StoreError, ValueError):
+    """A query argument is out of range (unknown bucket, from ≥ to, limit over the cap…)."""
+
+
+class InvalidCursor(InvalidQuery):
+    """A pagination cursor that this store did not hand out (or that was altered)."""
+
+
+class InvalidRecord(StoreError, ValueError):
+    """An event or count record lacks a field or has one of the wrong type."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    events: int  # rows newly inserted (a retried batch inserts 0)
+    counts: int
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    events: int
+    counts: int
+    files: int
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """One zone or line of one camera over one bucket, rolled up from the stored intervals."""
+
+    camera: str
+    site: str
+    kind: str
+    name: str
+    start: float
+    end: float
+    samples: int
+    occupancy_max: int
+    occupancy_mean: float
+    visits: int
+    in_count: int
+    out_count: int
+
+
+@dataclass(frozen=True)
+class EventPage:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None  # None on the last page
+
+
+def encode_cursor(start: float, event_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([start, event_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    """(start, id) of the last item of the previous page; InvalidCursor when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        start, event_id = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidCursor("malformed cursor: pass back the next_cursor of a previous page unchanged") from None
+    if isinstance(start, bool) or not isinstance(start, (int, float)) or not isinstance(event_id, str):
+        raise InvalidCursor("malformed cursor: pass back the next_cursor of a previous page unchanged")
+    return float(start), event_id
+
+
+class Store(ABC):
+    """What the EventSink writes to and the HTTP API reads from. Implementations are thread-safe."""
+
+    snapshots: SnapshotStore | None = None
+
+    @abstractmethod
+    def write(self, events: Iterable[Mapping | Any] = (), counts: Iterable[Mapping | Any] = ()) -> WriteResult:
+        """Insert a batch in one transaction; rows whose id exists already are skipped."""
+
+    @abstractmethod
+    def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,
+               site: str | None = None) -> list[CountRow]:
+        """Intervals starting in [start, end) of one camera or all cameras of one site, per bucket:
+        sums of visits/in/out, max of occupancy_max, samples-weighted mean of occupancy_mean."""
+
+    @abstractmethod
+    def events(self, *, type: str | None = None, camera: str | None = None, site: str | None = None,
+               since: float | None = None, until: float | None = None, limit: int = 100,
+               cursor: str | None = None) -> EventPage:
+        """Events with start in [since, until), newest first, one page at a time."""
+
+    @abstractmethod
+    def get_event(self, event_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def sites(self) -> list[str]: ...
+
+    @abstractmethod
+    def cameras(self, site: str | None = None) -> list[str]: ...
+
+    @abstractmethod
+    def prune(self, older_than_s: float, now: float | None = None) -> PruneResult:
+        """Delete events and counts older than `older_than_s` seconds, and the events' snapshot files."""
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_store(url: str | Path, snapshot_dir: str | Path | None = None, *, schema: str | None = None) -> Store:
+    """A store for a SQLite path (or `sqlite:///path`) or a `postgresql://` DSN, migrated to the latest
+    schema. `schema` (PostgreSQL only) puts the tables in that schema, created when missing."""
+    url = str(url)
+    snapshots = SnapshotStore(snapshot_dir) if snapshot_dir is not None else None
+    if is_postgres_url(url):
+        from .postgres import PostgresStore
+
+        return PostgresStore(url, snapshots=snapshots, schema=schema)
+    if schema is not None:
+        raise ValueError("schema= applies to PostgreSQL only")
+    from .sqlite import SqliteStore
+
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    return SqliteStore(Path(path).expanduser(), snapshots=snapshots)
+
+
+__all__ = [
+    "BUCKETS", "MAX_PAGE", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery", "InvalidRecord",
+    "PruneResult", "SnapshotStore", "Store", "StoreError", "WriteResult", "decode_cursor", "encode_cursor",
+    "open_store",
+]

@@ -1,0 +1,264 @@
+"""The SQL both backends share; a backend supplies the connection, placeholders and a few dialect bits."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from abc import abstractmethod
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from typing import Any
+
+from . import (
+    BUCKETS,
+    MAX_PAGE,
+    CountRow,
+    EventPage,
+    InvalidQuery,
+    InvalidRecord,
+    PruneResult,
+    Store,
+    WriteResult,
+    decode_cursor,
+    encode_cursor,
+)
+
+EVENT_COLUMNS = ("id", "incident_id", "type", "camera", "site", "event_key", "state", "start_ts", "end_ts",
+                 "payload", "box", "snapshot", "snapshot_crop")
+COUNT_COLUMNS = ("id", "camera", "site", "kind", "name", "start_ts", "end_ts", "samples", "occupancy_max",
+                 "occupancy_mean", "visits", "in_count", "out_count")
+SCHEMA_VERSION_DDL = ("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                      "name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every `NNNN_name.sql` in migrations/, in order."""
+    found = []
+    for entry in resources.files(__package__).joinpath("migrations").iterdir():
+        if entry.name.endswith(".sql") and entry.name[:4].isdigit():
+            found.append((int(entry.name[:4]), entry.name, entry.read_text()))
+    return sorted(found)
+
+
+def statements(sql: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _value(v: Any) -> Any:
+    return getattr(v, "value", v)  # str Enums → their value
+
+
+def _as_dict(record: Mapping | Any) -> Mapping:
+    return record if isinstance(record, Mapping) else record.to_json()
+
+
+def event_row(record: Mapping | Any) -> tuple:
+    e = _as_dict(record)
+    try:
+        box = e.get("box")
+        row = (str(e["id"]), str(e["incident_id"]), str(_value(e["type"])), str(e["camera"]), str(e["site"]),
+               str(e["key"]), str(_value(e["state"])), float(e["start"]),
+               None if e.get("end") is None else float(e["end"]), json.dumps(dict(e.get("payload") or {})),
+               None if box is None else json.dumps([float(v) for v in box]), e.get("snapshot"),
+               e.get("snapshot_crop"))
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidRecord(f"event {e.get('id', '?')!r}: bad or missing field {error}") from None
+    if not math.isfinite(row[7]):
+        raise InvalidRecord(f"event {row[0]!r}: start is not a finite number")
+    return row
+
+
+def count_row(record: Mapping | Any) -> tuple:
+    c = _as_dict(record)
+    try:
+        row = (str(c["id"]), str(c["camera"]), str(c["site"]), str(c["kind"]), str(c["name"]), float(c["start"]),
+               float(c["end"]), int(c["samples"]), int(c["occupancy_max"]), float(c["occupancy_mean"]),
+               int(c["visits"]), int(c["in_count"]), int(c["out_count"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidRecord(f"count {c.get('id', '?')!r}: bad or missing field {error}") from None
+    if not (math.isfinite(row[5]) and math.isfinite(row[6])):
+        raise InvalidRecord(f"count {row[0]!r}: start/end are not finite numbers")
+    return row
+
+
+def event_dict(row: tuple) -> dict[str, Any]:
+    e = dict(zip(EVENT_COLUMNS, row))
+    return {"id": e["id"], "incident_id": e["incident_id"], "type": e["type"], "camera": e["camera"],
+            "site": e["site"], "key": e["event_key"], "state": e["state"], "start": e["start_ts"],
+            "end": e["end_ts"], "payload": json.loads(e["payload"]),
+            "box": None if e["box"] is None else json.loads(e["box"]),
+            "snapshot": e["snapshot"], "snapshot_crop": e["snapshot_crop"]}
+
+
+class SqlStore(Store):
+    """Everything but the connection. SQL is written with `?` placeholders; `param` rewrites them."""
+
+    param = "?"
+
+    def __init__(self, snapshots=None):
+        self.snapshots = snapshots
+        self._lock = threading.RLock()
+        self._conn = self._connect()
+        with self._lock:
+            self._migrate()
+
+    # -- backend hooks
+    @abstractmethod
+    def _connect(self): ...
+
+    @abstractmethod
+    def _transaction(self):
+        """Context manager: one write transaction (serialises concurrent migrators too)."""
+
+    @abstractmethod
+    def _bucket_expr(self, seconds: int) -> str: ...
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.param == "?" else sql.replace("?", self.param)
+
+    def _execute(self, sql: str, params=()) -> list[tuple]:
+        cur = self._conn.cursor()
+        try:
+            cur.execute(self._sql(sql), params)
+            return cur.fetchall() if cur.description else []
+        finally:
+            cur.close()
+
+    def _executemany(self, sql: str, rows: list[tuple]) -> int:
+        if not rows:
+            return 0
+        cur = self._conn.cursor()
+        try:
+            cur.executemany(self._sql(sql), rows)
+            return max(cur.rowcount, 0)
+        finally:
+            cur.close()
+
+    def _read(self, sql: str, params=()) -> list[tuple]:
+        with self._lock, self._transaction():
+            return self._execute(sql, params)
+
+    # -- schema
+    def _migrate(self) -> None:
+        with self._transaction():
+            self._execute(SCHEMA_VERSION_DDL)
+            current = self._execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0]
+            for version, name, sql in migrations():
+                if version <= current:
+                    continue
+                for statement in statements(sql):
+                    self._execute(statement)
+                self._execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                              (version, name, time.time()))
+
+    def schema_version(self) -> int:
+        return int(self._read("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0])
+
+    # -- writes
+    def write(self, events: Iterable = (), counts: Iterable = ()) -> WriteResult:
+        event_rows = [event_row(e) for e in events]
+        count_rows = [count_row(c) for c in counts]
+        cameras = {(r[3], r[4]) for r in event_rows} | {(r[1], r[2]) for r in count_rows}
+        now = time.time()
+        with self._lock, self._transaction():
+            self._executemany("INSERT INTO cameras (camera, site, first_seen) VALUES (?, ?, ?) "
+                              "ON CONFLICT (camera) DO NOTHING", [(c, s, now) for c, s in sorted(cameras)])
+            n_events = self._executemany(
+                f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) "
+                "ON CONFLICT (id) DO NOTHING", event_rows)
+            n_counts = self._executemany(
+                f"INSERT INTO counts ({', '.join(COUNT_COLUMNS)}) VALUES ({', '.join('?' * len(COUNT_COLUMNS))}) "
+                "ON CONFLICT (id) DO NOTHING", count_rows)
+        return WriteResult(events=n_events, counts=n_counts)
+
+    def prune(self, older_than_s: float, now: float | None = None) -> PruneResult:
+        if older_than_s < 0:
+            raise InvalidQuery("older_than_s must be ≥ 0")
+        cutoff = (time.time() if now is None else now) - older_than_s
+        with self._lock, self._transaction():
+            files = [name for row in self._execute(
+                "SELECT snapshot, snapshot_crop FROM events WHERE start_ts < ? AND "
+                "(snapshot IS NOT NULL OR snapshot_crop IS NOT NULL)", (cutoff,)) for name in row if name]
+            n_events = self._delete("DELETE FROM events WHERE start_ts < ?", (cutoff,))
+            n_counts = self._delete("DELETE FROM counts WHERE end_ts <= ?", (cutoff,))
+        deleted = self.snapshots.delete(files) if self.snapshots else 0
+        return PruneResult(events=n_events, counts=n_counts, files=deleted)
+
+    def _delete(self, sql: str, params) -> int:
+        cur = self._conn.cursor()
+        try:
+            cur.execute(self._sql(sql), params)
+            return max(cur.rowcount, 0)
+        finally:
+            cur.close()
+
+    # -- reads
+    def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,
+               site: str | None = None) -> list[CountRow]:
+        if bucket not in BUCKETS:
+            raise InvalidQuery(f"bucket must be one of {', '.join(BUCKETS)}, got {bucket!r}")
+        if (camera is None) == (site is None):
+            raise InvalidQuery("give exactly one of camera or site")
+        if not start < end:
+            raise InvalidQuery(f"from ({start}) must be before to ({end})")
+        seconds = BUCKETS[bucket]
+        b = self._bucket_expr(seconds)
+        where, value = ("camera = ?", camera) if camera is not None else ("site = ?", site)
+        rows = self._read(
+            f"SELECT camera, site, kind, name, {b} AS b, SUM(samples), MAX(occupancy_max), "
+            "SUM(occupancy_mean * samples), SUM(visits), SUM(in_count), SUM(out_count) "
+            f"FROM counts WHERE {where} AND start_ts >= ? AND start_ts < ? "
+            f"GROUP BY camera, site, kind, name, {b} ORDER BY b, camera, kind, name", (value, start, end))
+        return [CountRow(camera=c, site=s, kind=k, name=n, start=float(bs), end=float(bs) + seconds,
+                         samples=int(sm), occupancy_max=int(om),
+                         occupancy_mean=round(float(ow) / float(sm), 3) if sm else 0.0,
+                         visits=int(v), in_count=int(i), out_count=int(o))
+                for c, s, k, n, bs, sm, om, ow, v, i, o in rows]
+
+    def events(self, *, type: str | None = None, camera: str | None = None, site: str | None = None,
+               since: float | None = None, until: float | None = None, limit: int = 100,
+               cursor: str | None = None) -> EventPage:
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidQuery(f"limit must be 1..{MAX_PAGE}, got {limit}")
+        if since is not None and until is not None and not since < until:
+            raise InvalidQuery(f"since ({since}) must be before until ({until})")
+        clauses, params = [], []
+        for column, value in (("type", _value(type)), ("camera", camera), ("site", site)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            clauses.append("start_ts >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("start_ts < ?")
+            params.append(until)
+        if cursor is not None:
+            after_start, after_id = decode_cursor(cursor)
+            clauses.append("(start_ts < ? OR (start_ts = ? AND id < ?))")
+            params += [after_start, after_start, after_id]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._read(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events {where} "
+                          "ORDER BY start_ts DESC, id DESC LIMIT ?", (*params, limit + 1))
+        items = [event_dict(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return EventPage(items, encode_cursor(items[-1]["start"], items[-1]["id"]) if more else None)
+
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        rows = self._read(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE id = ?", (event_id,))
+        return event_dict(rows[0]) if rows else None
+
+    def sites(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT DISTINCT site FROM cameras ORDER BY site")]
+
+    def cameras(self, site: str | None = None) -> list[str]:
+        if site is None:
+            return [r[0] for r in self._read("SELECT camera FROM cameras ORDER BY camera")]
+        return [r[0] for r in self._read("SELECT camera FROM cameras WHERE site = ? ORDER BY camera", (site,))]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from matakota.config import MqttConfig, OutputsConfig, StoreConfig, WebhookConfig
+
+
+def test_defaults_are_a_local_sqlite_file():
+    config = StoreConfig()
+    assert config.url.endswith("matakota.db") and not config.is_postgres
+    assert config.retention_s == 30 * 86400
+    assert not OutputsConfig().mqtt.enabled and OutputsConfig().webhooks == ()
+
+
+@pytest.mark.parametrize("model, fields, field", [
+    (StoreConfig, {"url": "mysql://x"}, "url"),
+    (StoreConfig, {"retention_days": 0}, "retention_days"),
+    (StoreConfig, {"extra": 1}, "extra"),
+    (MqttConfig, {"prefix": "a/+/b"}, "prefix"),
+    (MqttConfig, {"port": 0}, "port"),
+    (WebhookConfig, {"url": "ftp://x"}, "url"),
+    (WebhookConfig, {"url": "http://x", "secret_env": "lower-case"}, "secret_env"),
+    (WebhookConfig, {"url": "http://x", "event_types": ["fire"]}, "event_types"),
+])
+def test_bad_values_name_the_field(model, fields, field):
+    with pytest.raises(ValidationError) as caught:
+        model(**fields)
+    assert field in str(caught.value)
+
+
+def test_postgres_dsn_is_kept_out_of_repr():
+    config = StoreConfig(url="postgresql://u:pw@db/matakota")
+    assert config.is_postgres and "pw" not in repr(config)

@@ -1,0 +1,51 @@
+"""Config: defaults, YAML loading, and errors that name the file, the YAML path and the reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from matakota.config import Config, ConfigError, load_config, parse_config
+
+
+def test_defaults_need_no_file():
+    config = load_config(None)
+    assert config == Config()
+    assert config.detector.max_ongoing_requests >= config.detector.max_batch_size
+
+
+def test_yaml_values_are_applied(tmp_path):
+    path = tmp_path / "matakota.yaml"
+    path.write_text("detector:\n  score_threshold: 0.5\n  classes: [0]\napi:\n  port: 9000\n")
+    config = load_config(path)
+    assert (config.detector.score_threshold, config.detector.classes, config.api.port) == (0.5, (0,), 9000)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("detector:\n  score_threshold: 1.5\n", "detector.score_threshold: Input should be less than 1"),
+        ("detector:\n  classes: [0, 99]\n", "detector.classes: COCO class ids are 0..79, got [99]"),
+        ("detector:\n  max_batch_size: 0\n", "detector.max_batch_size"),
+        ("api:\n  prot: 8000\n", "api.prot: Extra inputs are not permitted"),
+        ("detector: [1, 2]\n", "detector: Input should be a valid dictionary"),
+        ("detector:\n  score_threshold: [\n", "line 3, column 1: invalid YAML"),
+    ],
+)
+def test_invalid_config_names_file_path_and_reason(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(str(path))
+    assert message in str(error.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        parse_config({"detector": {"score_threshold": 2, "iou_threshold": 0}}, "x.yaml")
+    assert len(str(error.value).splitlines()) == 2

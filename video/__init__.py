@@ -1,0 +1,18 @@
+"""Camera video without Ray: sources (URLs, credentials, deadlines), decoding, readers, synthetic cameras.
+
+`open_reader` is the entry point: it starts the reader a source needs.
+"""
+
+from __future__ import annotations
+
+from matakota.config import DecodeConfig, SourceConfig
+from matakota.core.urls import SourceKind
+from matakota.video.reader import CameraReader
+from matakota.video.synthetic import SyntheticReader
+
+
+def open_reader(camera_id: str, source: SourceConfig, decode: DecodeConfig | None = None):
+    """The reader for this source, started: a SyntheticReader for `synthetic://`, else a CameraReader."""
+    if source.kind is SourceKind.SYNTHETIC:
+        return SyntheticReader(camera_id, source)
+    return CameraReader(camera_id, source, decode)
