@@ -24,7 +24,7 @@ from matakota.analytics.evidence import render_evidence
 from matakota.config import CameraConfig, ShardConfig
 from matakota.core.detections import Detections
 from matakota.core.events import Event
-from matakota.core.messages import LatestDetections, ShardHeartbeat, StatusChange
+from matakota.core.messages import CameraState, LatestDetections, ShardHeartbeat, StatusChange
 from matakota.core.names import APP_NAME, DETECTOR_NAME, EVENT_SINK_NAME, NAMESPACE
 from matakota.models.frames import FrameBatch
 
@@ -50,7 +50,7 @@ class CameraShard:
         self.started_at = time.time()
         self.metrics = ShardMetrics(shard_id)
         self.outbox = Outbox(max_items=OUTBOX_MAX_ITEMS, sender=f"{shard_id}-{int(self.started_at)}")
-        self._states: dict[str, tuple[str, str]] = {}  # last status sent out per camera: (state, reason)
+        self._states: dict[str, tuple[CameraState, str]] = {}  # last status sent out per camera: (state, reason)
         self._tasks: list[asyncio.Task] = []
 
     @property

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m loadtest.fleet_sim [--cameras 10417] [--shards 100] [--json fleet.json]
 
-Cameras are `synthetic://64x36?fps=1&detect=0` (`--fps`) (actors/synthetic.py): no thread, no decode and no
+Cameras are `synthetic://64x36?fps=1&detect=0` (`--fps`) (video/synthetic.py): no thread, no decode and no
 Detector, so what is measured is the control plane — placement, shard start-up, heartbeats, failover,
 rebalancing — with real heartbeats, camera states, rates and analytics. Shards reserve no CPU (`num_cpus=0`) so
 100+ fit on 2 cores.

@@ -2,7 +2,7 @@
 
 `decode_frames()` is a generator over an open PyAV container. It paces files at their native rate, loops
 them when asked, and raises StreamStalledError when no frame decodes within the stall timeout. The camera
-thread around it (reconnects, newest-frame slot, stats) is `reader.CameraReader`.
+thread around it (reconnects, newest-frame slot, stats) is `video/reader.py`'s `CameraReader`.
 """
 from __future__ import annotations
 
