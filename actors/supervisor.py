@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import ray
 from ray.exceptions import RayActorError
@@ -22,9 +22,10 @@ from ray.exceptions import RayActorError
 from matakota.actors import desired_state
 from matakota.actors.camera_shard import CameraShard
 from matakota.actors.placement import Move, Shard, camera_cost, estimated_cost, place, rebalance, shards_needed
-from matakota.config import CameraConfig, FleetConfig, error_reason
+from matakota.config import CameraConfig, FleetConfig, error_reason, merge_patch
 from matakota.core.errors import CameraError
 from matakota.core.messages import (
+    CameraDetail,
     CameraState,
     CameraStatus,
     Capacity,
@@ -312,9 +313,9 @@ class FleetSupervisor:
         metric("matakota_fleet_shards").set(len(self.shards))
 
     # ---- run-time camera management (the API's admin endpoints)
-    async def add_camera(self, camera: dict) -> CameraStatus:
+    async def add_camera(self, camera: dict) -> CameraDetail:
         [camera_id] = await self.add_cameras([camera])
-        return self._row(camera_id)
+        return self.camera(camera_id)
 
     async def add_cameras(self, cameras: list[dict]) -> list[str]:
         """Add many cameras in one placement round (a district at a time); all or none are added."""
@@ -346,14 +347,15 @@ class FleetSupervisor:
             await self._reconcile()
         metric("matakota_supervisor_moves_total").inc(tags={"reason": "removed"})
 
-    async def update_camera(self, camera_id: str, changes: dict) -> CameraStatus:
-        """Apply a partial change live: the camera restarts on the shard it is on."""
+    async def update_camera(self, camera_id: str, changes: dict) -> CameraDetail:
+        """Apply a JSON Merge Patch (RFC 7396) live, validated as a whole before it is saved: the camera restarts
+        on the shard it is on."""
         async with self._lock:
             if camera_id not in self.desired:
                 raise CameraError(f"no camera {camera_id!r}", 404)
             if changes.get("id", camera_id) != camera_id:
                 raise CameraError("a camera's id cannot change; add a new camera instead", 422)
-            config = self._validated({**self.desired[camera_id].model_dump(mode="json"), **changes})
+            config = self._validated(merge_patch(self.desired[camera_id].model_dump(mode="json"), changes))
             self.desired[camera_id] = config
             desired_state.save(self.desired)
             owner = self.assignment().get(camera_id)
@@ -362,7 +364,7 @@ class FleetSupervisor:
             else:
                 await self.handles[owner].remove_cameras.remote([camera_id])
                 await self.handles[owner].add_cameras.remote([config.model_dump(mode="json")])
-        return self._row(camera_id)
+        return self.camera(camera_id)
 
     def _validated(self, camera: dict, where: str = "") -> CameraConfig:
         try:
@@ -394,6 +396,15 @@ class FleetSupervisor:
     def _unreported(self, camera_id: str, shard: str | None) -> CameraStatus:
         camera = self.desired[camera_id]
         return CameraStatus(camera_id, camera.site, camera.redacted_url, CameraState.ASSIGNING, shard=shard)
+
+    def camera(self, camera_id: str) -> CameraDetail:
+        """One camera's status and config; CameraError 404 for an unknown one."""
+        if camera_id not in self.desired:
+            raise CameraError(f"no camera {camera_id!r}", 404)
+        config = self.desired[camera_id]
+        status = self._row(camera_id)
+        return CameraDetail(**{f.name: getattr(status, f.name) for f in fields(status)},
+                            config={**config.model_dump(mode="json"), "url": config.redacted_url})
 
     def cameras(self) -> list[CameraStatus]:
         reported = {c.id: c for beat in self.heartbeats.values() for c in beat.cameras}

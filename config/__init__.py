@@ -3,7 +3,7 @@ name file, YAML path and reason. Import from here: `from matakota.config import 
 
 from matakota.config.analytics import CameraAnalyticsConfig, GaugeConfig
 from matakota.config.api import OPENABLE_PATHS, ApiConfig
-from matakota.config.base import ConfigError, StrictModel, error_reason
+from matakota.config.base import ConfigError, StrictModel, error_reason, merge_patch
 from matakota.config.camera import CameraConfig
 from matakota.config.detector import PREFERRED_PROVIDERS, DetectorConfig
 from matakota.config.fleet import FleetConfig, ShardConfig
@@ -17,5 +17,5 @@ __all__ = [
     "OPENABLE_PATHS", "PREFERRED_PROVIDERS", "ApiConfig", "CameraAnalyticsConfig", "CameraConfig", "Config",
     "ConfigError", "DecodeConfig", "DecodeMode", "DetectorConfig", "FleetConfig", "GaugeConfig", "MqttConfig",
     "OutputsConfig", "RtspTransport", "ShardConfig", "SourceConfig", "StoreConfig", "StrictModel", "WebhookConfig",
-    "error_reason", "is_postgres_url", "load_config", "load_file", "parse_config",
+    "error_reason", "is_postgres_url", "load_config", "load_file", "merge_patch", "parse_config",
 ]

@@ -32,3 +32,16 @@ def error_reason(error: ValueError) -> str:
             for e in error.errors()
         )
     return str(error)
+
+
+def merge_patch(target: object, patch: object) -> object:
+    """JSON Merge Patch (RFC 7396): objects merge key by key, `null` deletes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged

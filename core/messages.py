@@ -51,6 +51,14 @@ class CameraStatus:
 
 
 @dataclass(frozen=True)
+class CameraDetail(CameraStatus):
+    """One camera's status and its whole config (GET /v1/cameras/{id}, and the answer to adding or changing it)."""
+
+    config: Annotated[dict, Field(description="the camera's config, every field (URL password redacted)")] = field(
+        default_factory=dict)
+
+
+@dataclass(frozen=True)
 class OutboxStats:
     pending: int  # records not yet acknowledged by the EventSink
     batches: int  # sealed batches awaiting acknowledgement

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Body, HTTPException, Response
 
 from matakota.config import CameraConfig
-from matakota.core.messages import CameraStatus, LatestDetections
+from matakota.core.messages import CameraDetail, CameraStatus, LatestDetections
 from matakota.core.redact import Redactor
 from matakota.core.urls import source_kind
 from matakota.serve.auth import ADMIN, READ
@@ -38,6 +38,12 @@ async def cameras() -> list[CameraStatus]:
         return []
 
 
+@router.get("/{camera_id}", response_model=CameraDetail, dependencies=READ, responses=problems(401, 403, 404, 503),
+            summary="One camera: its state, rates and whole config (password redacted)")
+async def camera(camera_id: str) -> CameraDetail:
+    return await call_supervisor("camera", camera_id)
+
+
 @router.get("/{camera_id}/detections/latest", response_model=LatestDetections, dependencies=READ,
             responses=problems(401, 403, 404, 503),
             summary="The detections of the camera's most recently analysed frame")
@@ -50,9 +56,9 @@ async def latest_detections(camera_id: str) -> LatestDetections:
     return latest
 
 
-@router.post("", status_code=201, response_model=CameraStatus, dependencies=ADMIN,
+@router.post("", status_code=201, response_model=CameraDetail, dependencies=ADMIN,
              responses=problems(401, 403, 409, 413, 422, 503), summary="Add a camera; it starts on a shard with room")
-async def add_camera(camera: CameraConfig) -> CameraStatus:
+async def add_camera(camera: CameraConfig) -> CameraDetail:
     async with scrubbed(camera.url):
         try:  # schemes no fleet accepts are refused here, fleet or not (local files: the fleet decides)
             source_kind(camera.url, allow_files=True)
@@ -61,10 +67,12 @@ async def add_camera(camera: CameraConfig) -> CameraStatus:
         return await call_supervisor("add_camera", camera.model_dump(mode="json"))
 
 
-@router.patch("/{camera_id}", response_model=CameraStatus, dependencies=ADMIN,
+@router.patch("/{camera_id}", response_model=CameraDetail, dependencies=ADMIN,
               responses=problems(401, 403, 404, 413, 422, 503),
-              summary="Change a camera's config (analysis rate, zones, decode mode…), applied live")
-async def update_camera(camera_id: str, changes: dict = Body(examples=[{"analytics": {"fps": 5}}])):
+              summary="Change a camera's config (analysis rate, zones, decode mode…), applied live",
+              description="A JSON Merge Patch (RFC 7396): nested objects merge, `null` deletes a key (back to its "
+                          "default), lists replace. The answer shows the camera's whole resulting config.")
+async def update_camera(camera_id: str, changes: dict = Body(examples=[{"analytics": {"fps": 5}}])) -> CameraDetail:
     url = changes.get("url")
     async with scrubbed(url if isinstance(url, str) else None):
         return await call_supervisor("update_camera", camera_id, changes)

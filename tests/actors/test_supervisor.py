@@ -118,7 +118,9 @@ def test_a_district_is_added_in_one_call_all_or_none(supervisor):
 
 
 def test_cameras_are_added_patched_and_removed_through_the_api(api_url, supervisor, people_clip):
-    camera = {"id": "kota-lama-07", "site": "kota-lama", "url": str(people_clip), "analytics": {"fps": 1.0}}
+    camera = {"id": "kota-lama-07", "site": "kota-lama", "url": str(people_clip), "analytics": {
+        "fps": 1.0, "zones": [{"name": "table", "polygon": [[0, 0], [400, 0], [400, 400]]}],
+        "rules": [{"type": "crowding", "zone": "table", "max_occupancy": 9}]}}
     url = f"{api_url}/v1/cameras"
     assert httpx.post(url, json=camera, headers=READ, timeout=30).status_code == 403
     assert httpx.post(url, json=camera, timeout=30).status_code == 401
@@ -133,6 +135,16 @@ def test_cameras_are_added_patched_and_removed_through_the_api(api_url, supervis
 
     patched = httpx.patch(f"{url}/kota-lama-07", json={"decode": {"mode": "keyframes"}}, headers=ADMIN, timeout=60)
     assert patched.status_code == 200, patched.text
+    # a nested change merges (RFC 7396): the zone and the rule stay, and the answer shows the whole config
+    fps = httpx.patch(f"{url}/kota-lama-07", json={"analytics": {"fps": 2}}, headers=ADMIN, timeout=60).json()
+    assert fps["config"]["analytics"]["fps"] == 2 and fps["config"]["decode"]["mode"] == "keyframes"
+    assert [z["name"] for z in fps["config"]["analytics"]["zones"]] == ["table"]
+    assert len(fps["config"]["analytics"]["rules"]) == 1
+    shown = httpx.get(f"{url}/kota-lama-07", headers=READ, timeout=30).json()
+    assert shown["config"] == fps["config"] and shown["id"] == "kota-lama-07"
+    dropped = httpx.patch(f"{url}/kota-lama-07", json={"analytics": {"rules": None}}, headers=ADMIN, timeout=60)
+    assert dropped.json()["config"]["analytics"]["rules"] == [] and dropped.json()["config"]["analytics"]["zones"]
+    assert httpx.get(f"{url}/nope", headers=READ, timeout=30).status_code == 404
     assert wait_for(lambda: rows(supervisor)["kota-lama-07"].state is CameraState.ONLINE
                     and rows(supervisor)["kota-lama-07"].fps_in <= 2.0, 30)
     assert httpx.patch(f"{url}/nope", json={}, headers=ADMIN, timeout=30).status_code == 404
