@@ -1,2 +1,3 @@
-"""The Ray actors: `CameraShard` (cameras → Detector → analytics → outbox), `FleetSupervisor` (placement, failover,
-rebalancing) and `EventSink` (store and fan-out). Pure logic lives beside them with no Ray: `placement.py`, `outbox.py`."""
+"""The Ray actors: `CameraShard` (cameras → Detector → analytics → outbox), `FleetSupervisor` (placement,
+failover, rebalancing) and `EventSink` (store and fan-out). Pure logic lives beside them with no Ray:
+`placement.py`, `outbox.py`."""

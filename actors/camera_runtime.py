@@ -1,29 +1,36 @@
-"""One camera inside a shard: its reader, its analysis schedule, its analytics and its status."""
+"""One camera inside a shard: its reader, its analysis schedule, its analytics and its status.
+
+The analytics (tracker, open visits and incidents, the count interval in progress) can outlive the runtime: a
+camera that moves to another shard hands them over (`release` here, `adopt` there), so a move neither loses nor
+doubles a visit or an event. A runtime started in standby decodes but analyses nothing until it adopts them.
+"""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections import deque
 
 from matakota.analytics.camera import CameraAnalytics, FrameResult
 from matakota.analytics.counts import CountRecord
 from matakota.config import CameraConfig
 from matakota.core.detections import Detections
+from matakota.core.events import Event
 from matakota.core.messages import CameraStatus, Detection, LatestDetections
 from matakota.core.stats import RateMeter, percentiles
 from matakota.video import open_reader
 from matakota.video.decode import VideoFrame
 
 LATENCY_SAMPLES = 256
-KEEP_COUNTS = 10_000  # closed count intervals kept until the store takes them (bounded)
 
 
 class CameraRuntime:
-    def __init__(self, config: CameraConfig, allow_files: bool, shard: str) -> None:
+    def __init__(self, config: CameraConfig, allow_files: bool, shard: str, standby: bool = False) -> None:
         self.config = config
         self.shard = shard
         self.reader = open_reader(config.id, config.source(allow_files), config.decoding())
         self.detect = self.reader.source.detect  # parsed once: the tick loop asks for every frame
-        self.analytics = CameraAnalytics(config.id, config.site, config.analytics)
+        self.analytics: CameraAnalytics | None = None if standby else self._new_analytics()
         self.period = 1.0 / config.analytics.fps
         self.next_due = 0.0
         self.counters = dict.fromkeys(
@@ -31,9 +38,20 @@ class CameraRuntime:
         )
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self.analysed_rate = RateMeter()
-        self.counts: deque[CountRecord] = deque(maxlen=KEEP_COUNTS)
         self._last: tuple[VideoFrame, Detections] | None = None  # the newest analysed frame, for `latest()`
         self._occupancy: dict[str, int] = {}
+
+    def _new_analytics(self) -> CameraAnalytics:
+        """Fresh analytics; `part` names this run in its count records (parts of a minute add up in the store)."""
+        return CameraAnalytics(self.config.id, self.config.site, self.config.analytics, part=uuid.uuid4().hex[:12])
+
+    def can_keep(self, analytics: CameraAnalytics) -> bool:
+        """Whether analytics made for another config of this camera still fit this one (same site and rules)."""
+        return analytics.site == self.config.site and analytics.config == self.config.analytics
+
+    def adopt(self, analytics: CameraAnalytics | None) -> None:
+        """Leave standby: go on with handed-over analytics, or start fresh ones."""
+        self.analytics = analytics if analytics is not None and self.can_keep(analytics) else self._new_analytics()
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n
@@ -43,7 +61,7 @@ class CameraRuntime:
         if now < self.next_due:
             return None
         frame = self.reader.take()
-        if frame is None:
+        if frame is None or self.analytics is None:  # standby: keep the stream warm, analyse nothing
             return None
         if now - frame.received_at > deadline_s:
             self.count("late_drops")
@@ -58,7 +76,6 @@ class CameraRuntime:
         self.analysed_rate.add()
         self.count("frames_analysed")
         self.count("detections", len(detections))
-        self.counts.extend(result.counts)
         self._occupancy = result.occupancy
         self._last = (frame, result.detections)
         return result
@@ -93,7 +110,9 @@ class CameraRuntime:
         for runtime in runtimes:
             runtime.reader.join(runtime.reader.source.read_timeout_s + 2.0)
 
-    def close(self) -> list[CountRecord]:
-        """The counts of the interval in progress, once the reader has stopped."""
-        self.counts.extend(self.analytics.flush())
-        return list(self.counts)
+    def close(self, reason: str) -> tuple[list[Event], list[CountRecord]]:
+        """Once the reader has stopped for good: events ending its open incidents (saying `reason`) and the counts
+        of the interval in progress. Nothing else: every closed interval already went out with its frame."""
+        if self.analytics is None:
+            return [], []
+        return self.analytics.close(time.time(), reason)

@@ -68,26 +68,73 @@ class CameraShard:
             self._tasks = [loop.create_task(self._run()), loop.create_task(self._flush_forever())]
 
     # ---- cameras
-    async def add_cameras(self, cameras: list[dict]) -> list[str]:
-        """Start a reader for each camera not already here; returns the ids added."""
+    async def add_cameras(self, cameras: list[dict], standby: bool = False) -> list[str]:
+        """Start a reader for each camera not already here; returns the ids added. In `standby` they decode but
+        analyse nothing until `adopt_cameras` (the target of a move, while the source still runs them)."""
         await self._ensure_loop()
         added = []
         for raw in cameras:
             camera = CameraConfig.model_validate(raw)
             if camera.id not in self.cameras:
-                self.cameras[camera.id] = CameraRuntime(camera, self.allow_files, self.shard_id)
+                self.cameras[camera.id] = CameraRuntime(camera, self.allow_files, self.shard_id, standby)
                 added.append(camera.id)
         return added
 
-    async def remove_cameras(self, camera_ids: list[str]) -> list[str]:
-        """Stop these cameras' readers (in parallel, joined) and forget them; returns the ids removed."""
+    async def remove_cameras(self, camera_ids: list[str], reason: str = "camera removed") -> list[str]:
+        """Stop these cameras for good: their open incidents end (saying `reason`) and the counts of the interval
+        in progress go out; returns the ids removed."""
+        runtimes = await self._stop(camera_ids)
+        for runtime in runtimes:
+            self._queue(*runtime.close(reason))
+            self.metrics.forget(runtime.config.id)
+        return [runtime.config.id for runtime in runtimes]
+
+    async def release_cameras(self, camera_ids: list[str]) -> dict:
+        """Stop these cameras and hand their analytics over (camera id → `CameraAnalytics`, None in standby):
+        a move's source side, once the target runs them in standby."""
+        runtimes = await self._stop(camera_ids)
+        for runtime in runtimes:
+            self.metrics.forget(runtime.config.id)  # its open incidents are the target's now
+        return {runtime.config.id: runtime.analytics for runtime in runtimes}
+
+    def adopt_cameras(self, analytics: dict) -> list[str]:
+        """Standby cameras take over handed-over analytics (None: fresh ones) and start analysing."""
+        adopted = []
+        for camera_id, state in analytics.items():
+            runtime = self.cameras.get(camera_id)
+            if runtime is not None:
+                runtime.adopt(state)
+                self.metrics.observe_events(runtime.analytics.events)  # its open incidents are ours now
+                adopted.append(camera_id)
+        return adopted
+
+    async def replace_camera(self, camera: dict) -> None:
+        """A camera's config changed: restart its reader. Its analytics go on if its site and analytics section
+        are unchanged; otherwise its open incidents end ("camera reconfigured") and fresh analytics start."""
+        config = CameraConfig.model_validate(camera)
+        stopped = await self._stop([config.id])
+        runtime = self.cameras[config.id] = CameraRuntime(config, self.allow_files, self.shard_id, standby=True)
+        kept = None
+        for old in stopped:
+            if old.analytics is not None and runtime.can_keep(old.analytics):
+                kept = old.analytics
+            else:
+                self._queue(*old.close("camera reconfigured"))
+                self.metrics.forget(config.id)
+        self.adopt_cameras({config.id: kept})
+
+    async def _stop(self, camera_ids: list[str]) -> list[CameraRuntime]:
+        """Stop these cameras' readers (in parallel, joined) and forget them here."""
         runtimes = [self.cameras.pop(camera_id) for camera_id in camera_ids if camera_id in self.cameras]
         await asyncio.to_thread(CameraRuntime.stop_all, runtimes)
         for runtime in runtimes:
-            self.outbox.put(counts=[c.to_json() for c in runtime.close()])
-            self.metrics.forget(runtime.config.id)
             self._states.pop(runtime.config.id, None)
-        return [runtime.config.id for runtime in runtimes]
+        return runtimes
+
+    def _queue(self, events: list[Event], counts) -> None:
+        self.metrics.observe_events(events)
+        self.events.extend(events)
+        self.outbox.put(events=[event.to_json() for event in events], counts=[c.to_json() for c in counts])
 
     # ---- the tick loop
     async def _run(self) -> None:
@@ -136,6 +183,8 @@ class CameraShard:
 
     def _analyse(self, ready, results, done: float) -> None:
         for (runtime, frame), detections in zip(ready, results):
+            if self.cameras.get(runtime.config.id) is not runtime:
+                continue  # stopped (removed, moved, changed) while its frame was at the Detector
             result = runtime.analyse(frame, detections, done)
             self.metrics.observe_latency(done - frame.received_at)
             self.metrics.observe_events(result.events)
@@ -192,7 +241,7 @@ class CameraShard:
 
     def analytics_summary(self, camera_id: str) -> dict | None:
         runtime = self.cameras.get(camera_id)
-        return runtime.analytics.summary() if runtime else None
+        return runtime.analytics.summary() if runtime and runtime.analytics else None
 
     def reader_threads(self) -> int:
         """Live camera reader threads in this process (for leak checks)."""
@@ -202,7 +251,7 @@ class CameraShard:
 
     async def stop(self) -> None:
         """Stop every reader and hand what is left in the outbox to the sink (best effort)."""
-        await self.remove_cameras(list(self.cameras))
+        await self.remove_cameras(list(self.cameras), reason="fleet stopped")
         try:
             await flush_async(self.outbox, ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE), timeout_s=10)
         except ValueError:

@@ -65,8 +65,8 @@ def place(cameras: list[str], shards: dict[str, Shard], costs: dict[str, float],
         if not fitting:
             unplaced.append(camera)
             continue
-        best = min(fitting, key=lambda s: (loads[s.name] / capacity.max_load + len(s.cameras) / capacity.cameras_per_shard,
-                                           per_node[s.node], s.name))
+        best = min(fitting, key=lambda s: (loads[s.name] / capacity.max_load
+                                           + len(s.cameras) / capacity.cameras_per_shard, per_node[s.node], s.name))
         best.cameras.add(camera)
         loads[best.name] += cost
         per_node[best.node] += 1

@@ -82,9 +82,11 @@ class ShardMetrics:
             metric("matakota_alarms_active").set(active.get((kind, site), 0), tags={"type": kind, "site": site})
 
     def forget(self, camera_id: str) -> None:
-        """A removed camera: its gauge reads 0 until the series ages out."""
+        """A camera gone from this shard: its series age out here, its open incidents no longer count here."""
         for key in [k for k in self._exported if k[0] == camera_id]:
             del self._exported[key]
         for gauges in (self._flood_levels, self._water_levels):
             for key in [k for k in gauges if k[0] == camera_id]:
                 del gauges[key]
+        for incident in [i for i, event in self._active.items() if event.camera == camera_id]:
+            del self._active[incident]

@@ -279,16 +279,21 @@ class FleetSupervisor:
         return moves
 
     async def _move(self, move: Move) -> None:
-        """Make-before-break: the camera goes online on the target before the source lets go."""
+        """Make-before-break: the camera runs on the target in standby (decoding, not analysing) until it is
+        online there; then the source stops it and hands its analytics over, and the target goes on with them."""
         config = self.desired[move.camera].model_dump(mode="json")
-        await self.handles[move.target].add_cameras.remote([config])
+        target = self.handles[move.target]
+        await target.add_cameras.remote([config], standby=True)
         deadline = time.monotonic() + MOVE_ONLINE_TIMEOUT_S
         while time.monotonic() < deadline:
-            beat = await self.handles[move.target].heartbeat.remote()
-            if move.camera in _online(beat.cameras):
+            if move.camera in _online((await target.heartbeat.remote()).cameras):
                 break
             await asyncio.sleep(0.2)
-        await self.handles[move.source].remove_cameras.remote([move.camera])
+        try:
+            analytics = await self.handles[move.source].release_cameras.remote([move.camera])
+        except RayActorError:  # the source died meanwhile: its state is lost, the target starts afresh
+            analytics = {}
+        await target.adopt_cameras.remote({move.camera: analytics.get(move.camera)})
         self.shards[move.source].cameras.discard(move.camera)
         self.shards[move.target].cameras.add(move.camera)
         metric("matakota_supervisor_moves_total").inc(tags={"reason": "rebalance"})
@@ -349,7 +354,7 @@ class FleetSupervisor:
 
     async def update_camera(self, camera_id: str, changes: dict) -> CameraDetail:
         """Apply a JSON Merge Patch (RFC 7396) live, validated as a whole before it is saved: the camera restarts
-        on the shard it is on."""
+        on the shard it is on, its analytics going on unless its site or analytics section changed."""
         async with self._lock:
             if camera_id not in self.desired:
                 raise CameraError(f"no camera {camera_id!r}", 404)
@@ -362,8 +367,7 @@ class FleetSupervisor:
             if owner is None:  # not placed yet (its shard just died): the next placement uses the new config
                 await self._reconcile()
             else:
-                await self.handles[owner].remove_cameras.remote([camera_id])
-                await self.handles[owner].add_cameras.remote([config.model_dump(mode="json")])
+                await self.handles[owner].replace_camera.remote(config.model_dump(mode="json"))
         return self.camera(camera_id)
 
     def _validated(self, camera: dict, where: str = "") -> CameraConfig:

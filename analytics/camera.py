@@ -35,7 +35,8 @@ class FrameResult:
 
 class CameraAnalytics:
     def __init__(self, camera_id: str, site: str, config: CameraAnalyticsConfig,
-                 frame_size: tuple[int, int] | None = None):
+                 frame_size: tuple[int, int] | None = None, part: str = ""):
+        """`part` names this run of the camera's analytics in its count records (core/counts: partial sums)."""
         self.camera, self.site, self.config = camera_id, site, config
         size = frame_size or config.frame_size
         self.tracker = ByteTracker(config.tracker)
@@ -51,7 +52,7 @@ class CameraAnalytics:
         self._gauge_region = config.gauge.region_pixels(size) if config.gauge else None
         self._gauge_alarm = GaugeAlarm(config.gauge, camera_id, site) if config.gauge else None
         self._gauge_last_t = float("-inf")
-        self.counter = IntervalCounter(camera_id, site, self.zones, self.lines, config.count_interval_s)
+        self.counter = IntervalCounter(camera_id, site, self.zones, self.lines, config.count_interval_s, part)
         self.events: deque[Event] = deque(maxlen=KEEP_EVENTS)
         self.visits: dict[str, deque[Visit]] = {name: deque(maxlen=KEEP_EVENTS) for name in self.zones}
         self.stats = {"frames": 0, "gauge_errors": 0}
@@ -113,6 +114,16 @@ class CameraAnalytics:
             zone.close_all()
             self.visits[name].extend(zone.take_closed())
         return self.counter.flush()
+
+    def close(self, t: float, reason: str) -> tuple[list[Event], list[CountRecord]]:
+        """The camera stops for good (removed, or its analytics replaced): end every open incident, saying why
+        (`payload.closed`), and return the counts of the interval in progress."""
+        watches = [*self._crowding, *self._intrusion, *self._parking]
+        if self._gauge_alarm is not None:
+            watches.append(self._gauge_alarm)
+        events = [event for watch in watches for event in watch.close(t, reason)]
+        self.events.extend(events)
+        return events, self.flush()
 
     def summary(self) -> dict:
         return {

@@ -1,5 +1,10 @@
 """Count records: per camera, per zone or line, per fixed interval (1 min by default); roll-ups to
-hours and sites. Records are keyed (camera, kind, name, start) so a retried write replaces, never doubles."""
+hours and sites.
+
+A record is a partial sum: several runs of one camera's analytics (a restart, a PATCH, a failover) may each
+count part of an interval, and the store adds the parts up. Each run names itself (`part`), so a record's id is
+(camera, kind, name, start, end, part): a resend of the same part is the same row (idempotent), another part of
+the same minute is another row (added up by every query)."""
 
 from __future__ import annotations
 
@@ -26,10 +31,11 @@ class CountRecord:
     visits: int = 0
     in_count: int = 0
     out_count: int = 0
+    part: str = ""  # the run of the camera's analytics that counted this (see the module's docstring)
 
     @property
     def id(self) -> str:
-        return stable_id(self.camera, self.kind, self.name, float(self.start), float(self.end))
+        return stable_id(self.camera, self.kind, self.name, float(self.start), float(self.end), self.part)
 
     def to_json(self) -> dict:
         return {"id": self.id, **{k: getattr(self, k) for k in self.__dataclass_fields__}}
@@ -48,8 +54,8 @@ class _Bucket:
 class IntervalCounter:
     """Accumulates one camera's zone and line figures into aligned intervals; `add_*` then `roll(t)`."""
 
-    def __init__(self, camera: str, site: str, zones, lines, interval_s: float = 60.0):
-        self.camera, self.site, self.interval_s = camera, site, interval_s
+    def __init__(self, camera: str, site: str, zones, lines, interval_s: float = 60.0, part: str = ""):
+        self.camera, self.site, self.interval_s, self.part = camera, site, interval_s, part
         self._names = [("zone", z) for z in zones] + [("line", l) for l in lines]
         self._start: float | None = None
         self._buckets = {key: _Bucket() for key in self._names}
@@ -69,17 +75,17 @@ class IntervalCounter:
         return records
 
     def flush(self) -> list[CountRecord]:
-        """Records of the current interval so far; resets it (use on shutdown)."""
+        """Records of the current interval so far (those with samples); resets it (use on shutdown)."""
         if self._start is None:
             return []
-        records = [self._record(kind, name, b) for (kind, name), b in self._buckets.items()]
+        records = [self._record(kind, name, b) for (kind, name), b in self._buckets.items() if b.samples]
         self._buckets = {key: _Bucket() for key in self._names}
         return records
 
     def _record(self, kind: str, name: str, b: _Bucket) -> CountRecord:
         mean = b.occupancy_sum / b.samples if b.samples else 0.0
         return CountRecord(self.camera, self.site, kind, name, self._start, self._start + self.interval_s,
-                           b.samples, b.occupancy_max, round(mean, 3), b.visits, b.in_count, b.out_count)
+                           b.samples, b.occupancy_max, round(mean, 3), b.visits, b.in_count, b.out_count, self.part)
 
     def add_zone(self, name: str, occupancy: int, new_visits: int) -> None:
         bucket = self._buckets[("zone", name)]
@@ -125,4 +131,4 @@ def _merge(group: list[CountRecord], camera: str, start: float, interval_s: floa
     return replace(group[0], camera=camera, start=start, end=start + interval_s, samples=samples,
                    occupancy_max=occupancy_max, occupancy_mean=round(mean, 3),
                    visits=sum(r.visits for r in group), in_count=sum(r.in_count for r in group),
-                   out_count=sum(r.out_count for r in group))
+                   out_count=sum(r.out_count for r in group), part="")

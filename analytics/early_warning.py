@@ -70,6 +70,15 @@ class CrowdingWatch:
         return [Event(EventType.CROWDING, self.camera, self.site, self.rule.zone, state, start,
                       t if state is EventState.CLEARED else None, payload)]
 
+    def close(self, t: float, reason: str) -> list[Event]:
+        """Clear a raised warning because the camera stops (`payload.closed` says why)."""
+        if self._latch.raised_at is None:
+            return []
+        start, self._latch.raised_at = self._latch.raised_at, None
+        payload = {"zone": self.rule.zone, "limit": self.rule.max_occupancy, "peak": self._peak, "closed": reason}
+        return [Event(EventType.CROWDING, self.camera, self.site, self.rule.zone, EventState.CLEARED, start, t,
+                      payload)]
+
 
 class IntrusionWatch:
     def __init__(self, rule: IntrusionRule, camera: str, site: str, timezone: str = "Asia/Jakarta"):
@@ -97,8 +106,12 @@ class IntrusionWatch:
                           self._latch.raised_at, None, payload, box)]
         return []
 
-    def _clear(self, t: float, count: int) -> list[Event]:
+    def close(self, t: float, reason: str) -> list[Event]:
+        """Clear a raised intrusion because the camera stops (`payload.closed` says why)."""
+        return self._clear(t, 0, closed=reason) if self._latch.raised_at is not None else []
+
+    def _clear(self, t: float, count: int, **extra) -> list[Event]:
         start, self._latch.raised_at = self._latch.raised_at, None
-        payload = {"zone": self.rule.zone, "count": count, "hours": self.rule.hours}
+        payload = {"zone": self.rule.zone, "count": count, "hours": self.rule.hours, **extra}
         return [Event(EventType.INTRUSION, self.camera, self.site, self.rule.zone, EventState.CLEARED,
                       start, t, payload)]

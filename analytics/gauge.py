@@ -176,3 +176,10 @@ class GaugeAlarm:
         start = self.raised[name] if state is EventState.RAISED else self.raised.pop(name)
         payload = {"alarm": name, "threshold_cm": threshold, "level_cm": reading.level_cm}
         return Event(EventType.FLOOD_LEVEL, self.camera, self.site, name, state, start, end, payload)
+
+    def close(self, t: float, reason: str) -> list[Event]:
+        """Clear the raised levels because the camera stops: the level is no longer watched (`payload.closed`)."""
+        raised, self.raised = self.raised, {}
+        return [Event(EventType.FLOOD_LEVEL, self.camera, self.site, name, EventState.CLEARED, start, t,
+                      {"alarm": name, "threshold_cm": self.levels[name], "level_cm": None, "closed": reason})
+                for name, start in raised.items()]

@@ -66,8 +66,14 @@ class ParkingWatch:
             return self._event(spot, EventState.STARTED, end=None)
         return None
 
-    def _event(self, spot: _Spot, state: EventState, end: float | None) -> Event:
-        payload = {"zone": self.rule.zone, "limit_s": self.rule.max_stationary_s}
+    def close(self, t: float, reason: str) -> list[Event]:
+        """End the violations in progress because the camera stops (`payload.closed` says why)."""
+        spots, self._spots = self._spots, []
+        return [self._event(spot, EventState.ENDED, end=spot.last_seen, closed=reason) for spot in spots
+                if spot.violating]
+
+    def _event(self, spot: _Spot, state: EventState, end: float | None, **extra) -> Event:
+        payload = {"zone": self.rule.zone, "limit_s": self.rule.max_stationary_s, **extra}
         if end is not None:
             payload["duration_s"] = round(end - spot.since, 3)
         cx, cy = (spot.box[0] + spot.box[2]) / 2, spot.box[3]

@@ -1,5 +1,7 @@
 """CameraAnalytics end to end on synthetic detections: counts, events, summary shape, evidence."""
 
+import pickle
+
 import cv2
 import numpy as np
 import pytest
@@ -123,3 +125,39 @@ def test_summary_lists_each_stay_and_flush_closes_visits_still_open():
     zone = camera.summary()["zones"]["plaza"]
     assert zone["visits"] == 1 and zone["dwell_s"] == [7.0]  # confirmed at its third frame (t=2), last seen t=9
     assert zone["stays"] == [{"track": 1, "start": 2.0, "end": 9.0, "dwell_s": 7.0}]
+
+
+def _run_scene(camera: CameraAnalytics, times) -> list:
+    frame = np.full((450, 800, 3), 100, np.uint8)
+    results = []
+    for t in times:
+        frame[0:400, 680:800] = render_gauge(30 + t / 2, seed=t)
+        results.append(camera.update(scene(t), T0 + t, frame))
+    return results
+
+
+def test_handed_over_analytics_count_as_if_the_camera_never_moved():
+    """A move hands the analytics (pickled, as Ray sends them) to the target shard: nothing lost, nothing doubled."""
+    config = CameraAnalyticsConfig.model_validate(CONFIG)
+    whole = CameraAnalytics("cam-simpang-5", "simpang-lima", config, part="run-a")
+    uninterrupted = _run_scene(whole, range(90))
+    moved = CameraAnalytics("cam-simpang-5", "simpang-lima", config, part="run-a")
+    before = _run_scene(moved, range(37))  # mid-visit, crowding raised, car parked
+    moved = pickle.loads(pickle.dumps(moved))
+    after = _run_scene(moved, range(37, 90))
+    assert [e.id for r in before + after for e in r.events] == [e.id for r in uninterrupted for e in r.events]
+    assert [c.id for r in before + after for c in r.counts] == [c.id for r in uninterrupted for c in r.counts]
+    assert moved.summary()["zones"] == whole.summary()["zones"]
+
+
+def test_closing_a_camera_ends_its_open_incidents_and_returns_only_the_interval_in_progress():
+    camera = CameraAnalytics("cam-simpang-5", "simpang-lima", CameraAnalyticsConfig.model_validate(CONFIG))
+    results = _run_scene(camera, range(75))  # crowding and parking over by then; the flood alarm raised at 70
+    raised = {e.incident_id for r in results for e in r.events if e.state in (EventState.RAISED, EventState.STARTED)}
+    ended = {e.incident_id for r in results for e in r.events if e.state in (EventState.CLEARED, EventState.ENDED)}
+    events, counts = camera.close(T0 + 75, "camera removed")
+    assert {e.incident_id for e in events} == raised - ended and events  # every incident still open, once
+    assert [(e.type, e.state) for e in events] == [(EventType.FLOOD_LEVEL, EventState.CLEARED)]
+    assert all(e.payload["closed"] == "camera removed" and e.end is not None for e in events)
+    assert {c.start for c in counts} == {(T0 + 74) // 60 * 60}  # the minute in progress only
+    assert camera.close(T0 + 76, "camera removed") == ([], [])  # nothing is left open twice

@@ -52,6 +52,17 @@ def test_retried_batch_never_duplicates(store):
     assert len(rows) == 60
 
 
+def test_a_minute_counted_by_two_runs_of_a_camera_adds_up_and_a_resend_does_not_double(store):
+    """A camera restarted, moved or changed mid-minute: each run of its analytics counts part of the minute."""
+    before = CountRecord("cam-1", "kota-lama", "zone", "plaza", T0, T0 + 60, 30, 4, 2.0, 3, part="run-a")
+    after = CountRecord("cam-1", "kota-lama", "zone", "plaza", T0, T0 + 60, 30, 6, 4.0, 2, part="run-b")
+    assert store.write([], [before]).counts == 1
+    assert store.write([], [after]).counts == 1  # another part of the same minute: kept, not dropped
+    assert store.write([], [before, after]).counts == 0  # a resend of either part: nothing new
+    [minute] = store.counts(start=T0, end=T0 + 60, bucket="1m", camera="cam-1")
+    assert (minute.samples, minute.visits, minute.occupancy_max, minute.occupancy_mean) == (60, 5, 6, 3.0)
+
+
 @pytest.mark.parametrize("bucket, seconds", [("1m", 60), ("1h", 3600), ("1d", 86400)])
 def test_counts_roll_up_like_the_analytics(store, bucket, seconds):
     records = minute_counts(minutes=180)
