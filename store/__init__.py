@@ -26,6 +26,8 @@ from .snapshots import SnapshotStore
 
 BUCKETS = {"1m": 60, "1h": 3600, "1d": 86400}
 MAX_PAGE = 1000
+MAX_BUCKETS = 10_080  # buckets one counts query may span: a week of minutes, a year of hours, 27 years of days
+MAX_COUNT_ROWS = 50_000  # rows one counts query may answer (cameras × zones and lines × buckets)
 
 
 class StoreError(Exception):
@@ -110,7 +112,8 @@ class Store(ABC):
     def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,
                site: str | None = None) -> list[CountRow]:
         """Intervals starting in [start, end) of one camera or all cameras of one site, per bucket:
-        sums of visits/in/out, max of occupancy_max, samples-weighted mean of occupancy_mean."""
+        sums of visits/in/out, max of occupancy_max, samples-weighted mean of occupancy_mean. Bounded: a range
+        over MAX_BUCKETS buckets, or an answer over MAX_COUNT_ROWS rows, is an InvalidQuery saying what to ask."""
 
     @abstractmethod
     def events(self, *, type: str | None = None, camera: str | None = None, site: str | None = None,
@@ -162,7 +165,7 @@ def open_store(url: str | Path, snapshot_dir: str | Path | None = None, *, schem
 
 
 __all__ = [
-    "BUCKETS", "MAX_PAGE", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery", "InvalidRecord",
+    "BUCKETS", "MAX_BUCKETS", "MAX_COUNT_ROWS", "MAX_PAGE", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery", "InvalidRecord",
     "PruneResult", "SnapshotStore", "Store", "StoreError", "WriteResult", "decode_cursor", "encode_cursor",
     "open_store",
 ]

@@ -1,4 +1,5 @@
-"""PostgreSQL backend (psycopg 3): one connection under a lock; `executemany` runs batches pipelined."""
+"""PostgreSQL backend (psycopg 3): one writer connection under a lock (`executemany` runs batches pipelined) and
+a small pool of read connections, so reads never wait for writes."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import re
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from matakota.core.redact import redact_url
 
 from .sql import SqlStore
 
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+READERS = 4  # read connections per process (an API replica answers this many queries at once)
 MIGRATION_LOCK = 0x6D61_7461  # pg_advisory_xact_lock key: concurrent openers migrate one at a time
 
 
@@ -23,6 +26,8 @@ class PostgresStore(SqlStore):
             raise ValueError(f"schema must match {SCHEMA_NAME.pattern}, got {schema!r}")
         self.dsn, self.schema = dsn, schema
         super().__init__(snapshots)
+        self._pool = ConnectionPool(dsn, min_size=1, max_size=READERS, kwargs={"autocommit": True},
+                                    configure=self._use_schema, open=True, timeout=30)
 
     def _connect(self):
         try:
@@ -33,8 +38,19 @@ class PostgresStore(SqlStore):
                                   f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
         if self.schema:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            self._use_schema(conn)
         return conn
+
+    def _use_schema(self, conn) -> None:
+        if self.schema:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+
+    def _reader(self):
+        return self._pool.connection()
+
+    def close(self) -> None:
+        self._pool.close()
+        super().close()
 
     def _transaction(self):
         if self._conn.closed or self._conn.broken:  # server restarted or network dropped: reconnect once

@@ -13,6 +13,8 @@ from typing import Any
 
 from . import (
     BUCKETS,
+    MAX_BUCKETS,
+    MAX_COUNT_ROWS,
     MAX_PAGE,
     CountRow,
     EventPage,
@@ -20,6 +22,7 @@ from . import (
     InvalidRecord,
     PruneResult,
     Store,
+    StoreError,
     WriteResult,
     decode_cursor,
     encode_cursor,
@@ -94,7 +97,12 @@ def event_dict(row: tuple) -> dict[str, Any]:
 
 
 class SqlStore(Store):
-    """Everything but the connection. SQL is written with `?` placeholders; `param` rewrites them."""
+    """Everything but the connections. SQL is written with `?` placeholders; `param` rewrites them.
+
+    Writes go through one connection, one transaction at a time (`_lock`). Reads never touch it: they run on
+    connections of their own (`_reader()`), outside any write transaction, so a long query never holds a write
+    back (the EventSink's batches keep flowing while the API answers a year of counts).
+    """
 
     param = "?"
 
@@ -112,6 +120,10 @@ class SqlStore(Store):
     @abstractmethod
     def _transaction(self):
         """Context manager: one write transaction (serialises concurrent migrators too)."""
+
+    @abstractmethod
+    def _reader(self):
+        """Context manager: a connection for reads only, not the writer's."""
 
     @abstractmethod
     def _bucket_expr(self, seconds: int) -> str: ...
@@ -138,14 +150,23 @@ class SqlStore(Store):
             cur.close()
 
     def _read(self, sql: str, params=()) -> list[tuple]:
-        with self._lock, self._transaction():
-            return self._execute(sql, params)
+        with self._reader() as conn:
+            cur = conn.cursor()
+            try:
+                cur.execute(self._sql(sql), params)
+                return cur.fetchall()
+            finally:
+                cur.close()
 
     # -- schema
     def _migrate(self) -> None:
         with self._transaction():
             self._execute(SCHEMA_VERSION_DDL)
             current = self._execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0]
+            known = max((version for version, _, _ in migrations()), default=0)
+            if current > known:
+                raise StoreError(f"the database's schema is version {current}, newer than this matakota knows "
+                                 f"({known}): run the matakota release that wrote it, or a newer one")
             for version, name, sql in migrations():
                 if version <= current:
                     continue
@@ -205,13 +226,21 @@ class SqlStore(Store):
         if not start < end:
             raise InvalidQuery(f"from ({start}) must be before to ({end})")
         seconds = BUCKETS[bucket]
+        spanned = math.ceil((end - start) / seconds)
+        if spanned > MAX_BUCKETS:
+            raise InvalidQuery(f"from..to spans {spanned:,} buckets of {bucket}; at most {MAX_BUCKETS:,} at once: "
+                               f"ask for a larger bucket ({', '.join(BUCKETS)}) or a shorter range")
         b = self._bucket_expr(seconds)
         where, value = ("camera = ?", camera) if camera is not None else ("site = ?", site)
         rows = self._read(
             f"SELECT camera, site, kind, name, {b} AS b, SUM(samples), MAX(occupancy_max), "
             "SUM(occupancy_mean * samples), SUM(visits), SUM(in_count), SUM(out_count) "
             f"FROM counts WHERE {where} AND start_ts >= ? AND start_ts < ? "
-            f"GROUP BY camera, site, kind, name, {b} ORDER BY b, camera, kind, name", (value, start, end))
+            f"GROUP BY camera, site, kind, name, {b} ORDER BY b, camera, kind, name LIMIT ?",
+            (value, start, end, MAX_COUNT_ROWS + 1))
+        if len(rows) > MAX_COUNT_ROWS:
+            raise InvalidQuery(f"the answer has more than {MAX_COUNT_ROWS:,} rows: ask for a larger bucket, a shorter "
+                               "range, or one camera at a time")
         return [CountRow(camera=c, site=s, kind=k, name=n, start=float(bs), end=float(bs) + seconds,
                          samples=int(sm), occupancy_max=int(om),
                          occupancy_mean=round(float(ow) / float(sm), 3) if sm else 0.0,

@@ -114,6 +114,8 @@ def test_stream_resumes_after_last_event_id(app, client):
     ("/v1/counts", {"from": T0, "to": T0 + 60}, 400, "exactly one"),
     ("/v1/counts", {"site": "simpang-lima", "camera": "cam-0", "from": T0, "to": T0 + 60}, 400, "exactly one"),
     ("/v1/counts", {"site": "simpang-lima", "to": T0}, 422, ""),
+    # the worst a user can ask: every minute of eight thousand years (300k rows, 50 MiB before it was bounded)
+    ("/v1/counts", {"site": "simpang-lima", "from": 0, "to": "9999-01-01", "bucket": "1m"}, 400, "larger bucket"),
     ("/v1/events", {"limit": 5000}, 400, "limit"),
     ("/v1/events", {"limit": 0}, 400, "limit"),
     ("/v1/events", {"cursor": "garbage!"}, 400, "malformed cursor"),
@@ -146,3 +148,11 @@ def test_openapi_documents_models_and_examples(app):
             "/v1/events/stream"} <= set(spec["paths"])
     assert "examples" in spec["components"]["schemas"]["EventOut"]
     assert "image/jpeg" in spec["paths"]["/v1/events/{event_id}/snapshot"]["get"]["responses"]["200"]["content"]
+
+
+def test_an_answer_over_the_row_cap_is_refused_with_what_to_ask_instead(client, monkeypatch):
+    monkeypatch.setattr("matakota.store.sql.MAX_COUNT_ROWS", 100)  # the site has 2 cameras × 120 minutes
+    response = client.get("/v1/counts", params={"site": "simpang-lima", "from": T0, "to": T0 + 7200, "bucket": "1m"})
+    assert response.status_code == 400 and "more than 100 rows" in response.json()["detail"]
+    hourly = client.get("/v1/counts", params={"site": "simpang-lima", "from": T0, "to": T0 + 7200, "bucket": "1h"})
+    assert hourly.status_code == 200 and len(hourly.json()["items"]) == 4

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import pytest
 
 from matakota.analytics.counts import CountRecord, roll_up
 from matakota.core.events import Event, EventState, EventType
-from matakota.store import InvalidCursor, InvalidQuery, InvalidRecord, encode_cursor
+from matakota.store import InvalidCursor, InvalidQuery, InvalidRecord, StoreError, encode_cursor
 from matakota.store.sql import migrations
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -193,3 +195,34 @@ def test_postgres_store_reconnects_after_losing_its_connection(store):
     with pytest.raises(psycopg.OperationalError):
         store.write(make_events(1), [])  # the batch is not acknowledged: its sender keeps it
     assert store.write(make_events(1), []).events == 1  # the resend reconnects and lands
+
+
+SLOW_READ = {  # a query that runs about a second on each backend
+    "SqliteStore": "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 4000000) "
+                   "SELECT count(*) FROM n",
+    "PostgresStore": "SELECT pg_sleep(1.0)",
+}
+
+
+def test_a_long_read_never_holds_a_write_back(store):
+    """The API's biggest query must not stall the EventSink: a small write lands within ~0.1 s meanwhile."""
+    reading = threading.Thread(target=store._read, args=(SLOW_READ[type(store).__name__],))
+    started = time.monotonic()
+    reading.start()
+    time.sleep(0.2)  # the read is under way
+    t0 = time.monotonic()
+    store.write(make_events(1), [])
+    write_s = time.monotonic() - t0
+    reading.join()
+    assert time.monotonic() - started > 0.6, "the read was not slow enough to show anything"
+    assert write_s < 0.1, f"a write waited {write_s:.2f} s for a read"
+    assert store.get_event(make_events(1)[0].id) is not None
+
+
+def test_a_database_from_a_newer_matakota_is_refused(store_factory):
+    store = store_factory()
+    with store._lock, store._transaction():
+        store._execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                       (999, "9999_future.sql", 0.0))
+    with pytest.raises(StoreError, match="schema is version 999, newer than this matakota knows"):
+        store_factory()
