@@ -27,7 +27,7 @@ from matakota.config import OutputsConfig, StoreConfig
 from matakota.core.messages import StatusChange
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
 from matakota.outputs import Outputs
-from matakota.store import InvalidRecord, open_store
+from matakota.store import InvalidRecord, open_store, split_evidence
 from matakota.store.sql import count_row, event_row
 
 log = logging.getLogger("matakota.event_sink")
@@ -56,7 +56,7 @@ class _Recent(OrderedDict):
 class EventSink:
     def __init__(self, store: StoreConfig, outputs: OutputsConfig | None = None, pg_schema: str | None = None):
         self.config = store
-        self.store = open_store(store.url, store.snapshot_dir, schema=pg_schema)
+        self.store = open_store(store.resolved_url(), schema=pg_schema)
         self.outputs = Outputs(outputs or OutputsConfig())
         self.counters = {"batches": 0, "duplicate_batches": 0, "events_stored": 0, "counts_stored": 0,
                          "rejected": 0, "store_errors": 0, "pruned_events": 0, "pruned_counts": 0}
@@ -73,9 +73,9 @@ class EventSink:
             self.counters["duplicate_batches"] += 1
             return {**self._batches[batch_id], "duplicate": True}
         events, counts, rejected = self._valid(events, counts)
+        events, snapshots = split_evidence(events)  # images stay in the store: the API serves them
         try:
-            events = await asyncio.to_thread(self._save_snapshots, events)
-            result = await asyncio.to_thread(self.store.write, events, counts)
+            result = await asyncio.to_thread(self.store.write, events, counts, snapshots)
         except Exception:
             self.counters["store_errors"] += 1
             raise  # not acknowledged: the sender keeps the batch and resends
@@ -101,17 +101,6 @@ class EventSink:
                     log.warning("rejected record: %s", error)
         return good_events, good_counts, rejected
 
-    def _save_snapshots(self, events: list[dict]) -> list[dict]:
-        """Events may carry `snapshot_jpeg` / `crop_jpeg` bytes: written as files, replaced by their names."""
-        out = []
-        for event in events:
-            full, crop = event.get("snapshot_jpeg"), event.get("crop_jpeg")
-            event = {k: v for k, v in event.items() if k not in ("snapshot_jpeg", "crop_jpeg")}
-            if full is not None and self.store.snapshots is not None:
-                event["snapshot"], event["snapshot_crop"] = self.store.snapshots.save(event["id"], full, crop)
-            out.append(event)
-        return out
-
     async def poll(self, after: int | None = None, timeout_s: float = 15.0, limit: int = 100):
         """Live events after sequence `after` (None: from now), waiting up to timeout_s: ([(seq, event)], last)."""
         return await self.outputs.broadcast.poll(after, min(timeout_s, 60.0), limit)
@@ -126,11 +115,11 @@ class EventSink:
 
     async def prune(self) -> dict:
         if self.config.retention_s is None:
-            return {"events": 0, "counts": 0, "files": 0}
+            return {"events": 0, "counts": 0, "snapshots": 0}
         result = await asyncio.to_thread(self.store.prune, self.config.retention_s)
         self.counters["pruned_events"] += result.events
         self.counters["pruned_counts"] += result.counts
-        return {"events": result.events, "counts": result.counts, "files": result.files}
+        return {"events": result.events, "counts": result.counts, "snapshots": result.snapshots}
 
     def _start_pruner(self) -> None:
         if self._pruner is None and self.config.retention_s is not None:

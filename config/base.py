@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+ENV_NAME = r"^[A-Z_][A-Z0-9_]{0,127}$"  # a field that names an environment variable (secrets stay out of files)
+
 
 class StrictModel(BaseModel):
     """Unknown keys are errors, values are immutable after validation, and inputs are kept out of error

@@ -8,10 +8,8 @@ from collections.abc import Mapping
 
 from pydantic import Field, field_validator
 
-from matakota.config.base import StrictModel
+from matakota.config.base import ENV_NAME, StrictModel
 from matakota.core.events import EventType
-
-ENV_NAME = r"^[A-Z_][A-Z0-9_]{0,127}$"
 
 
 class MqttConfig(StrictModel):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from pydantic import Field, field_validator
 
-from matakota.config.base import StrictModel
+from matakota.config.base import ENV_NAME, StrictModel
 from matakota.core.settings import settings
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -14,12 +17,9 @@ def _default_url() -> str:
     return str(settings().home / "matakota.db")
 
 
-def _default_snapshot_dir() -> str:
-    return str(settings().home / "snapshots")
-
-
 class StoreConfig(StrictModel):
-    """Where counts and events are kept, where evidence snapshots go, and for how long."""
+    """Where counts, events and their evidence images are kept, and for how long. On Kubernetes that is always
+    PostgreSQL, its URL taken from a Secret through `url_env` (k8s/README.md); SQLite is the embedded demo's."""
 
     url: str = Field(
         default_factory=_default_url, repr=False,
@@ -27,8 +27,12 @@ class StoreConfig(StrictModel):
                     "file: libpq reads PGPASSWORD / ~/.pgpass",
         examples=["~/.cache/matakota/matakota.db", "postgresql://matakota@db:5432/matakota"],
     )
-    snapshot_dir: str = Field(default_factory=_default_snapshot_dir,
-                              description="directory of evidence JPEGs ({event_id}.jpg, {event_id}-crop.jpg)")
+    url_env: str | None = Field(
+        None, pattern=ENV_NAME,
+        description="environment variable holding the URL instead (a postgresql:// URI with its password, e.g. from "
+                    "CloudNativePG's Secret NAME-app, key uri); read where the store is opened, never logged",
+        examples=["MATAKOTA_STORE_URL"],
+    )
     retention_days: float | None = Field(30.0, gt=0.0, le=3650.0,
                                          description="events, counts and snapshots older than this are pruned "
                                                      "(null: keep forever)")
@@ -37,12 +41,16 @@ class StoreConfig(StrictModel):
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, url: str) -> str:
-        if "://" in url and not (is_postgres_url(url) or url.startswith("sqlite:///")):
-            raise ValueError("url must be a file path, sqlite:///path or postgresql://… "
-                             f"(got scheme {url.split('://', 1)[0]!r})")
-        if not url.strip():
-            raise ValueError("url must not be empty")
-        return url
+        return store_url(url)
+
+    def resolved_url(self, environ: Mapping[str, str] = os.environ) -> str:
+        """The URL to open: from `url_env` when set (ValueError if that variable is unset or not a store URL)."""
+        if self.url_env is None:
+            return self.url
+        url = environ.get(self.url_env, "")
+        if not url:
+            raise ValueError(f"store.url_env: {self.url_env} is not set in this process's environment")
+        return store_url(url)
 
     @property
     def retention_s(self) -> float | None:
@@ -55,3 +63,13 @@ class StoreConfig(StrictModel):
 
 def is_postgres_url(url: str) -> bool:
     return url.startswith(POSTGRES_SCHEMES)
+
+
+def store_url(url: str) -> str:
+    """`url` if it names a store (ValueError naming only its scheme otherwise: URLs carry passwords)."""
+    if "://" in url and not (is_postgres_url(url) or url.startswith("sqlite:///")):
+        raise ValueError(f"url must be a file path, sqlite:///path or postgresql://… (got scheme "
+                         f"{url.split('://', 1)[0]!r})")
+    if not url.strip():
+        raise ValueError("url must not be empty")
+    return url

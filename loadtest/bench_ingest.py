@@ -166,7 +166,7 @@ def summarise(mode: str, rows: list[dict], raw: dict) -> dict:
 def fleet_base(store_dir: str) -> dict:
     return {
         "fleet": {"allow_files": True, "shards": {"num_cpus": 0}},
-        "store": {"url": os.path.join(store_dir, "ingest.db"), "snapshot_dir": os.path.join(store_dir, "snapshots")},
+        "store": {"url": os.path.join(store_dir, "ingest.db")},
     }
 
 

@@ -55,7 +55,7 @@ def fleet_config(cameras: int, shards: int, store_dir: str, *, tolerance: float 
             "cameras": [{"id": f"cam-{i:05d}", "site": f"site-{i % SITES}", "url": f"synthetic://64x36?fps={fps:g}&detect=0",
                          "decode": {"mode": "keyframes"}, "analytics": {"fps": fps}} for i in range(cameras)],
         },
-        "store": {"url": os.path.join(store_dir, "fleet-sim.db"), "snapshot_dir": os.path.join(store_dir, "snapshots")},
+        "store": {"url": os.path.join(store_dir, "fleet-sim.db")},
     })
 
 

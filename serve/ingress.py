@@ -27,7 +27,7 @@ class Api:
         own = configured_tokens()
         self.tokens = own if tokens is None else Tokens.from_export(tokens).merged(own)
         store_config = StoreConfig.model_validate(store)
-        self.store = open_store(store_config.url, store_config.snapshot_dir)
+        self.store = open_store(store_config.resolved_url())
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_app(self.config, store=self.store, detector=self.detector, model_name=self.model_name,

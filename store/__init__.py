@@ -4,7 +4,8 @@ Two backends share one schema (`migrations/*.sql`, applied at open, tracked in `
 SQLite (a file path or `sqlite:///path`; the default, nothing to install) and PostgreSQL
 (`postgresql://…` DSN, psycopg 3). Writes are batched and idempotent: rows are keyed by the stable ids of
 `Event` and `CountRecord` and inserted with `ON CONFLICT (id) DO NOTHING`, so a retried batch never
-duplicates. Snapshots live as files under a directory (`SnapshotStore`), never in the database.
+duplicates. Evidence images are rows too, written in their event's transaction and pruned with it, so every
+API replica can serve them (in Kubernetes, from the one PostgreSQL; never from a pod's own disk).
 
 Times are epoch seconds (UTC). Count buckets (`1m`, `1h`, `1d`) are aligned to the UTC epoch.
 """
@@ -21,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from matakota.config import is_postgres_url
-
-from .snapshots import SnapshotStore
 
 BUCKETS = {"1m": 60, "1h": 3600, "1d": 86400}
 MAX_PAGE = 1000
@@ -56,7 +55,7 @@ class WriteResult:
 class PruneResult:
     events: int
     counts: int
-    files: int
+    snapshots: int
 
 
 @dataclass(frozen=True)
@@ -102,11 +101,11 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
 class Store(ABC):
     """What the EventSink writes to and the HTTP API reads from. Implementations are thread-safe."""
 
-    snapshots: SnapshotStore | None = None
-
     @abstractmethod
-    def write(self, events: Iterable[Mapping | Any] = (), counts: Iterable[Mapping | Any] = ()) -> WriteResult:
-        """Insert a batch in one transaction; rows whose id exists already are skipped."""
+    def write(self, events: Iterable[Mapping | Any] = (), counts: Iterable[Mapping | Any] = (),
+              snapshots: Iterable[tuple[str, str, bytes]] = ()) -> WriteResult:
+        """Insert a batch in one transaction; rows whose id (or name) exists already are skipped. `snapshots` are
+        evidence images, (name, event id, JPEG) each, as `split_evidence` makes them."""
 
     @abstractmethod
     def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,
@@ -125,6 +124,10 @@ class Store(ABC):
     def get_event(self, event_id: str) -> dict[str, Any] | None: ...
 
     @abstractmethod
+    def snapshot(self, name: str) -> bytes | None:
+        """An evidence JPEG by the name an event's `snapshot` or `snapshot_crop` gives."""
+
+    @abstractmethod
     def sites(self) -> list[str]: ...
 
     @abstractmethod
@@ -132,7 +135,7 @@ class Store(ABC):
 
     @abstractmethod
     def prune(self, older_than_s: float, now: float | None = None) -> PruneResult:
-        """Delete events and counts older than `older_than_s` seconds, and the events' snapshot files."""
+        """Delete events and counts older than `older_than_s` seconds, and the events' evidence."""
 
     @abstractmethod
     def schema_version(self) -> int: ...
@@ -147,25 +150,39 @@ class Store(ABC):
         self.close()
 
 
-def open_store(url: str | Path, snapshot_dir: str | Path | None = None, *, schema: str | None = None) -> Store:
+def split_evidence(events: Iterable[Mapping]) -> tuple[list[dict], list[tuple[str, str, bytes]]]:
+    """Events as shards send them may carry their evidence JPEGs (`snapshot_jpeg`, `crop_jpeg`): the events with
+    the names of their images instead (`snapshot`, `snapshot_crop`), and the images as `write` takes them."""
+    out, snapshots = [], []
+    for event in events:
+        event = dict(event)
+        for column, suffix, key in (("snapshot", "", "snapshot_jpeg"), ("snapshot_crop", "-crop", "crop_jpeg")):
+            data = event.pop(key, None)
+            if data is not None:
+                event[column] = f"{event.get('id')}{suffix}.jpg"
+                snapshots.append((event[column], str(event.get("id")), data))
+        out.append(event)
+    return out, snapshots
+
+
+def open_store(url: str | Path, *, schema: str | None = None) -> Store:
     """A store for a SQLite path (or `sqlite:///path`) or a `postgresql://` DSN, migrated to the latest
     schema. `schema` (PostgreSQL only) puts the tables in that schema, created when missing."""
     url = str(url)
-    snapshots = SnapshotStore(snapshot_dir) if snapshot_dir is not None else None
     if is_postgres_url(url):
         from .postgres import PostgresStore
 
-        return PostgresStore(url, snapshots=snapshots, schema=schema)
+        return PostgresStore(url, schema=schema)
     if schema is not None:
         raise ValueError("schema= applies to PostgreSQL only")
     from .sqlite import SqliteStore
 
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
-    return SqliteStore(Path(path).expanduser(), snapshots=snapshots)
+    return SqliteStore(Path(path).expanduser())
 
 
 __all__ = [
     "BUCKETS", "MAX_BUCKETS", "MAX_COUNT_ROWS", "MAX_PAGE", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery", "InvalidRecord",
-    "PruneResult", "SnapshotStore", "Store", "StoreError", "WriteResult", "decode_cursor", "encode_cursor",
-    "open_store",
+    "PruneResult", "Store", "StoreError", "WriteResult", "decode_cursor", "encode_cursor",
+    "open_store", "split_evidence",
 ]

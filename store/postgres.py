@@ -21,11 +21,11 @@ MIGRATION_LOCK = 0x6D61_7461  # pg_advisory_xact_lock key: concurrent openers mi
 class PostgresStore(SqlStore):
     param = "%s"
 
-    def __init__(self, dsn: str, snapshots=None, schema: str | None = None):
+    def __init__(self, dsn: str, schema: str | None = None):
         if schema is not None and not SCHEMA_NAME.match(schema):
             raise ValueError(f"schema must match {SCHEMA_NAME.pattern}, got {schema!r}")
         self.dsn, self.schema = dsn, schema
-        super().__init__(snapshots)
+        super().__init__()
         self._pool = ConnectionPool(dsn, min_size=1, max_size=READERS, kwargs={"autocommit": True},
                                     configure=self._use_schema, open=True, timeout=30)
 

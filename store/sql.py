@@ -106,8 +106,7 @@ class SqlStore(Store):
 
     param = "?"
 
-    def __init__(self, snapshots=None):
-        self.snapshots = snapshots
+    def __init__(self):
         self._lock = threading.RLock()
         self._conn = self._connect()
         with self._lock:
@@ -179,7 +178,8 @@ class SqlStore(Store):
         return int(self._read("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0])
 
     # -- writes
-    def write(self, events: Iterable = (), counts: Iterable = ()) -> WriteResult:
+    def write(self, events: Iterable = (), counts: Iterable = (), snapshots: Iterable = ()) -> WriteResult:
+        snapshots = [(name, event_id, bytes(data)) for name, event_id, data in snapshots]
         event_rows = [event_row(e) for e in events]
         count_rows = [count_row(c) for c in counts]
         cameras = {(r[3], r[4]) for r in event_rows} | {(r[1], r[2]) for r in count_rows}
@@ -190,6 +190,8 @@ class SqlStore(Store):
             n_events = self._executemany(
                 f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) "
                 "ON CONFLICT (id) DO NOTHING", event_rows)
+            self._executemany("INSERT INTO snapshots (name, event_id, data) VALUES (?, ?, ?) "
+                              "ON CONFLICT (name) DO NOTHING", snapshots)
             n_counts = self._executemany(
                 f"INSERT INTO counts ({', '.join(COUNT_COLUMNS)}) VALUES ({', '.join('?' * len(COUNT_COLUMNS))}) "
                 "ON CONFLICT (id) DO NOTHING", count_rows)
@@ -200,13 +202,11 @@ class SqlStore(Store):
             raise InvalidQuery("older_than_s must be ≥ 0")
         cutoff = (time.time() if now is None else now) - older_than_s
         with self._lock, self._transaction():
-            files = [name for row in self._execute(
-                "SELECT snapshot, snapshot_crop FROM events WHERE start_ts < ? AND "
-                "(snapshot IS NOT NULL OR snapshot_crop IS NOT NULL)", (cutoff,)) for name in row if name]
+            n_snapshots = self._delete("DELETE FROM snapshots WHERE event_id IN "
+                                       "(SELECT id FROM events WHERE start_ts < ?)", (cutoff,))
             n_events = self._delete("DELETE FROM events WHERE start_ts < ?", (cutoff,))
             n_counts = self._delete("DELETE FROM counts WHERE end_ts <= ?", (cutoff,))
-        deleted = self.snapshots.delete(files) if self.snapshots else 0
-        return PruneResult(events=n_events, counts=n_counts, files=deleted)
+        return PruneResult(events=n_events, counts=n_counts, snapshots=n_snapshots)
 
     def _delete(self, sql: str, params) -> int:
         cur = self._conn.cursor()
@@ -279,6 +279,10 @@ class SqlStore(Store):
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         rows = self._read(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE id = ?", (event_id,))
         return event_dict(rows[0]) if rows else None
+
+    def snapshot(self, name: str) -> bytes | None:
+        rows = self._read("SELECT data FROM snapshots WHERE name = ?", (name,))
+        return bytes(rows[0][0]) if rows else None
 
     def sites(self) -> list[str]:
         return [r[0] for r in self._read("SELECT DISTINCT site FROM cameras ORDER BY site")]

@@ -12,12 +12,12 @@ from .sql import SqlStore
 
 
 class SqliteStore(SqlStore):
-    def __init__(self, path: Path, snapshots=None):
+    def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
-        super().__init__(snapshots)
+        super().__init__()
 
     def _connect(self, *, read_only: bool = False):
         # isolation_level=None: transactions are ours (BEGIN IMMEDIATE … COMMIT), not the module's; a read is a

@@ -109,7 +109,7 @@ def ray_cluster():
 def store_config(tmp_path_factory) -> dict:
     """One SQLite store for the run's API and fleets (never the user's ~/.cache/matakota)."""
     folder = tmp_path_factory.mktemp("store")
-    return {"url": str(folder / "matakota.db"), "snapshot_dir": str(folder / "snapshots")}
+    return {"url": str(folder / "matakota.db")}
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ray
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from matakota.config import ApiConfig
 from matakota.core.events import EventType
@@ -153,7 +153,7 @@ def event(event_id: str, store: Store = Depends(get_store)) -> EventOut:
     return EventOut.of(found)
 
 
-@router.get("/events/{event_id}/snapshot", response_class=FileResponse, summary="Evidence image of an event",
+@router.get("/events/{event_id}/snapshot", response_class=Response, summary="Evidence image of an event",
             responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
 def snapshot(event_id: str, crop: bool = Query(False, description="the crop around the box instead"),
              store: Store = Depends(get_store)):
@@ -161,12 +161,7 @@ def snapshot(event_id: str, crop: bool = Query(False, description="the crop arou
     if found is None:
         raise HTTPException(404, f"unknown event {event_id!r}")
     name = found.get("snapshot_crop" if crop else "snapshot")
-    if not name or store.snapshots is None:
+    image = store.snapshot(name) if name else None
+    if image is None:
         raise HTTPException(404, f"event {event_id!r} has no {'crop' if crop else 'snapshot'}")
-    try:
-        path = store.snapshots.path(name)
-    except ValueError:
-        raise HTTPException(404, "snapshot unavailable") from None
-    if not path.is_file():
-        raise HTTPException(404, f"the snapshot of event {event_id!r} is gone (retention)")
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+    return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})

@@ -32,8 +32,7 @@ def sink_factory(ray_cluster, tmp_path):
 
     from matakota.actors.event_sink import start_event_sink
 
-    config = StoreConfig(url=str(tmp_path / "sink.db"), snapshot_dir=str(tmp_path / "snapshots"),
-                         retention_days=None)
+    config = StoreConfig(url=str(tmp_path / "sink.db"), retention_days=None)
     made = []
 
     def make():
@@ -96,9 +95,10 @@ def test_batch_with_snapshots_and_a_bad_record(sink_factory, tmp_path):
     assert {k: ack[k] for k in ("events", "counts", "rejected", "duplicate")} == {
         "events": 1, "counts": 2, "rejected": 1, "duplicate": False}
     assert ray.get(sink.write.remote("b-1", [good], []))["duplicate"] is True
-    with open_store(config.url, config.snapshot_dir) as store:
+    with open_store(config.url) as store:
         stored = store.get_event(good["id"])
-        assert store.snapshots.path(stored["snapshot_crop"]).read_bytes() == b"\xff\xd8crop"
+        assert store.snapshot(stored["snapshot_crop"]) == b"\xff\xd8crop"
+        assert store.snapshot(stored["snapshot"]) == b"\xff\xd8full"
 
     items, last = ray.get(sink.poll.remote(0, 1.0))  # the live broadcast got it once, without image bytes
     assert [e["id"] for _, e in items] == [good["id"]] and last == 1

@@ -13,7 +13,7 @@ from matakota.analytics.counts import CountRecord
 from matakota.core.events import Event, EventState, EventType
 from matakota.outputs import Broadcast
 from matakota.serve.routes import DATA_ROUTERS
-from matakota.store import open_store
+from matakota.store import open_store, split_evidence
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 EVENTS = [Event(EventType.PARKING_VIOLATION if i % 2 else EventType.FLOOD_LEVEL, f"cam-{i % 2}",
@@ -22,12 +22,12 @@ EVENTS = [Event(EventType.PARKING_VIOLATION if i % 2 else EventType.FLOOD_LEVEL,
 
 @pytest.fixture
 def app(tmp_path):
-    store = open_store(tmp_path / "api.db", tmp_path / "snapshots")
-    rows = [e.to_json() for e in EVENTS]
-    rows[0]["snapshot"], rows[0]["snapshot_crop"] = store.snapshots.save(EVENTS[0].id, b"\xff\xd8full", b"\xff\xd8crop")
+    store = open_store(tmp_path / "api.db")
+    rows, snapshots = split_evidence([{**EVENTS[0].to_json(), "snapshot_jpeg": b"\xff\xd8full", "crop_jpeg": b"\xff\xd8crop"},
+                                      *(e.to_json() for e in EVENTS[1:])])
     counts = [CountRecord(cam, "simpang-lima", "zone", "plaza", T0 + 60 * m, T0 + 60 * (m + 1), 10, m % 7, 2.0, 1)
               for cam in ("cam-0", "cam-1") for m in range(120)]
-    store.write(rows, counts)
+    store.write(rows, counts, snapshots)
     app = FastAPI()
     for router in DATA_ROUTERS:
         app.include_router(router)

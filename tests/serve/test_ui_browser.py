@@ -18,7 +18,7 @@ from matakota.outputs import Broadcast
 from matakota.serve.auth import READ
 from matakota.serve.routes import DATA_ROUTERS
 from matakota.serve.ui import router as ui_router
-from matakota.store import open_store
+from matakota.store import open_store, split_evidence
 from tests.conftest import READ_TOKEN as TOKEN
 from tests.serve.browser import ServerThread, chromium, needs_chromium, wait_for
 
@@ -88,17 +88,16 @@ def minute_counts(now: float, camera_id: str, site: str, zone: str, minutes: int
 @pytest.fixture
 def dashboard(tmp_path):
     now = time.time()
-    store = open_store(tmp_path / "ui.db", tmp_path / "snapshots")
+    store = open_store(tmp_path / "ui.db")
     parking = Event(EventType.PARKING_VIOLATION, "cam-sl-02", "simpang-lima", "no-parking-north@450,262",
                     EventState.STARTED, now - 420, payload={"zone": "no-parking-north", "limit_s": 300, "class": "car"},
                     box=(380.0, 190.0, 520.0, 262.0))
-    row = parking.to_json()
-    row["snapshot"], row["snapshot_crop"] = store.snapshots.save(parking.id, evidence_jpeg())
+    rows, snapshots = split_evidence([{**parking.to_json(), "snapshot_jpeg": evidence_jpeg()}])
     counts = [c for cam, site, zone, level in [("cam-sl-01", "simpang-lima", "plaza", 20),
                                               ("cam-sl-02", "simpang-lima", "plaza", 14),
                                               ("cam-kl-01", "kota-lama", "gereja-blenduk", 28)]
               for c in minute_counts(now, cam, site, zone, 200, level)]
-    store.write([row], counts)
+    store.write(rows, counts, snapshots)
     cameras = fleet()
     app = FastAPI()
     app.include_router(ui_router)

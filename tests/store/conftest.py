@@ -52,11 +52,11 @@ def store_factory(request, tmp_path):
         schema = pg_schema()
 
         def factory():
-            opened.append(open_store(dsn, tmp_path / "snapshots", schema=schema))
+            opened.append(open_store(dsn, schema=schema))
             return opened[-1]
     else:
         def factory():
-            opened.append(open_store(tmp_path / "matakota.db", tmp_path / "snapshots"))
+            opened.append(open_store(tmp_path / "matakota.db"))
             return opened[-1]
     yield factory
     if backend == "postgres" and opened:

@@ -10,7 +10,7 @@ import pytest
 
 from matakota.analytics.counts import CountRecord, roll_up
 from matakota.core.events import Event, EventState, EventType
-from matakota.store import InvalidCursor, InvalidQuery, InvalidRecord, StoreError, encode_cursor
+from matakota.store import InvalidCursor, InvalidQuery, InvalidRecord, StoreError, encode_cursor, split_evidence
 from matakota.store.sql import migrations
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -166,16 +166,24 @@ def test_sites_and_cameras_are_known_from_writes(store):
 
 def test_prune_deletes_old_rows_and_their_snapshots(store):
     old, new = make_events(1, t0=T0)[0], make_events(1, t0=T0 + 86400 * 10)[0]
-    rows = []
-    for event in (old, new):
-        full, crop = store.snapshots.save(event.id, b"\xff\xd8full", b"\xff\xd8crop")
-        rows.append({**event.to_json(), "snapshot": full, "snapshot_crop": crop})
-    store.write(rows, minute_counts(minutes=2, t0=T0) + minute_counts(minutes=2, t0=T0 + 86400 * 10))
+    rows, snapshots = split_evidence({**e.to_json(), "snapshot_jpeg": b"\xff\xd8full", "crop_jpeg": b"\xff\xd8crop"}
+                                     for e in (old, new))
+    store.write(rows, minute_counts(minutes=2, t0=T0) + minute_counts(minutes=2, t0=T0 + 86400 * 10), snapshots)
+    assert store.snapshot(f"{old.id}.jpg") == b"\xff\xd8full"
     result = store.prune(older_than_s=86400 * 5, now=T0 + 86400 * 11)
-    assert (result.events, result.counts, result.files) == (1, 4, 2)
+    assert (result.events, result.counts, result.snapshots) == (1, 4, 2)
     assert store.get_event(old.id) is None and store.get_event(new.id) is not None
-    assert not (store.snapshots.directory / f"{old.id}.jpg").exists()
-    assert (store.snapshots.directory / f"{new.id}-crop.jpg").read_bytes() == b"\xff\xd8crop"
+    assert store.snapshot(f"{old.id}.jpg") is None and store.snapshot(f"{old.id}-crop.jpg") is None
+    assert store.snapshot(store.get_event(new.id)["snapshot_crop"]) == b"\xff\xd8crop"
+
+
+def test_evidence_is_written_once_with_its_event(store):
+    [event] = make_events(1)
+    rows, snapshots = split_evidence([{**event.to_json(), "snapshot_jpeg": b"\xff\xd8one"}])
+    assert rows[0]["snapshot"] == f"{event.id}.jpg" and "snapshot_jpeg" not in rows[0]
+    assert store.write(rows, [], snapshots).events == 1
+    assert store.write(rows, [], [(f"{event.id}.jpg", event.id, b"\xff\xd8two")]).events == 0  # a resend
+    assert store.snapshot(f"{event.id}.jpg") == b"\xff\xd8one" and store.get_event(event.id)["snapshot_crop"] is None
 
 
 @pytest.mark.parametrize("bad", [{"id": "x"}, {**make_events(1)[0].to_json(), "start": "soon"}])

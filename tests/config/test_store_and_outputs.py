@@ -32,3 +32,17 @@ def test_bad_values_name_the_field(model, fields, field):
 def test_postgres_dsn_is_kept_out_of_repr():
     config = StoreConfig(url="postgresql://u:pw@db/matakota")
     assert config.is_postgres and "pw" not in repr(config)
+
+
+def test_the_store_url_can_come_from_the_environment_never_the_file():
+    config = StoreConfig(url_env="MATAKOTA_STORE_URL")
+    assert config.resolved_url({"MATAKOTA_STORE_URL": "postgresql://app:s3cret@matakota-db-rw:5432/app"}) == \
+        "postgresql://app:s3cret@matakota-db-rw:5432/app"
+    assert StoreConfig(url="/data/m.db").resolved_url({"MATAKOTA_STORE_URL": "ignored"}) == "/data/m.db"
+    with pytest.raises(ValueError, match="MATAKOTA_STORE_URL is not set"):
+        config.resolved_url({})
+    with pytest.raises(ValueError, match="got scheme 'mysql'") as caught:
+        config.resolved_url({"MATAKOTA_STORE_URL": "mysql://app:s3cret@db/app"})
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(ValidationError, match="url_env"):
+        StoreConfig(url_env="not an env var")
