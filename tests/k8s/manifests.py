@@ -25,6 +25,8 @@ CRD_FILES = {
     ("monitoring.coreos.com", "PodMonitor"): "monitoring.coreos.com_podmonitors.yaml",
     ("monitoring.coreos.com", "PrometheusRule"): "monitoring.coreos.com_prometheusrules.yaml",
     ("monitoring.coreos.com", "ServiceMonitor"): "monitoring.coreos.com_servicemonitors.yaml",
+    ("postgresql.cnpg.io", "Cluster"): "postgresql.cnpg.io_clusters.yaml",
+    ("postgresql.cnpg.io", "ScheduledBackup"): "postgresql.cnpg.io_scheduledbackups.yaml",
 }
 
 # k8s/monitoring/ is owned by the monitoring work; the production overlay uses it as a kustomize Component.
@@ -90,16 +92,25 @@ def _tree_with_monitoring() -> tuple[Path, list[str]]:
 
 
 @lru_cache(maxsize=None)
-def build(overlay: str) -> tuple[dict, ...]:
-    """`kubectl kustomize k8s/overlays/OVERLAY`, parsed."""
+def build(overlay: str, components: tuple[str, ...] = ()) -> tuple[dict, ...]:
+    """`kubectl kustomize k8s/overlays/OVERLAY`, parsed; with `components` (names under k8s/components/), the
+    overlay as a user's own overlay on top of it that adds those components would build."""
     tree, standins = _tree_with_monitoring()
     if standins:
         warnings.warn(f"k8s/monitoring/ lacks {', '.join(standins)}: built with stand-ins", stacklevel=2)
-    result = subprocess.run(
-        [kubectl(), "kustomize", str(tree / "overlays" / overlay)], capture_output=True, text=True, timeout=120
-    )
+    target = tree / "overlays" / overlay
+    if components:
+        if tree == K8S:  # never write into the checkout
+            tree, _ = Path(tempfile.mkdtemp(prefix="matakota-k8s-")) / "k8s", None
+            shutil.copytree(K8S, tree, ignore=shutil.ignore_patterns("__pycache__"))
+        target = tree / "overlays" / f"{overlay}-with-{'-'.join(components)}"
+        target.mkdir()
+        (target / "kustomization.yaml").write_text(yaml.safe_dump({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": [f"../{overlay}"],
+            "components": [f"../../components/{name}" for name in components]}))
+    result = subprocess.run([kubectl(), "kustomize", str(target)], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
-        raise AssertionError(f"kubectl kustomize k8s/overlays/{overlay} failed:\n{result.stderr}")
+        raise AssertionError(f"kubectl kustomize {target} failed:\n{result.stderr}")
     return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
 
 

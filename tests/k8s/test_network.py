@@ -12,6 +12,7 @@ DASHBOARD_PORTS = {8265, 52365}
 ALLOWED_OUTSIDE = {
     ("kuberay-system", "kuberay-operator"): {8265, 52365},  # KubeRay deploys serveConfigV2 through the dashboard
     ("monitoring", "prometheus"): {8080},  # the PodMonitor's scrapes
+    ("cnpg-system", "cloudnative-pg"): {8000, 5432},  # the CloudNativePG operator manages the database's pods
 }
 
 
@@ -56,3 +57,13 @@ def test_nothing_exposes_the_dashboard(overlay):
     head = one(docs, "RayService")["spec"]["rayClusterConfig"]["headGroupSpec"]
     assert head.get("serviceType", "ClusterIP") == "ClusterIP"
     assert not head.get("enableIngress", False)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_matakota_and_the_operator_reach_the_database(overlay):
+    policy = one(build(overlay), "NetworkPolicy", "matakota-db")["spec"]
+    assert policy["podSelector"] == {"matchLabels": {"cnpg.io/cluster": "matakota-db"}}
+    inside = policy["ingress"][0]
+    assert [p["podSelector"]["matchLabels"] for p in inside["from"]] == [
+        {"app.kubernetes.io/name": "matakota"}, {"cnpg.io/cluster": "matakota-db"}]
+    assert inside["ports"] == [{"protocol": "TCP", "port": 5432}]
