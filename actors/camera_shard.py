@@ -228,9 +228,10 @@ class CameraShard:
     def heartbeat(self) -> ShardHeartbeat:
         """Liveness and every camera's status in one message (the supervisor polls it); exports metrics."""
         cameras = tuple(runtime.status() for runtime in self.cameras.values())
-        self.metrics.export(cameras, self.inflight)
+        outbox = self.outbox.stats()
+        self.metrics.export(cameras, self.inflight, outbox)
         return ShardHeartbeat(self.shard_id, ray.get_runtime_context().get_node_id(), time.time(), self.inflight,
-                              outbox=self.outbox.stats(), cameras=cameras, **self.counters)
+                              outbox=outbox, cameras=cameras, **self.counters)
 
     def latest_detections(self, camera_id: str) -> LatestDetections | None:
         runtime = self.cameras.get(camera_id)

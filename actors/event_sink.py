@@ -23,6 +23,7 @@ import ray
 from ray.exceptions import RayError
 
 from matakota.actors.outbox import Outbox
+from matakota.actors.sink_metrics import SinkMetrics
 from matakota.config import OutputsConfig, StoreConfig
 from matakota.core.messages import StatusChange
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
@@ -33,6 +34,7 @@ from matakota.store.sql import count_row, event_row
 log = logging.getLogger("matakota.event_sink")
 SEEN_BATCHES = 10_000
 SEEN_EVENTS = 100_000
+EXPORT_PERIOD_S = 5.0  # how often delivery counters are exported
 
 
 class _Recent(OrderedDict):
@@ -62,13 +64,14 @@ class EventSink:
                          "rejected": 0, "store_errors": 0, "pruned_events": 0, "pruned_counts": 0}
         self._batches = _Recent(SEEN_BATCHES)  # batch id → ack, to answer resends without a write
         self._fanned = _Recent(SEEN_EVENTS)
-        self._pruner: asyncio.Task | None = None
+        self.metrics = SinkMetrics()
+        self._background: list[asyncio.Task] = []
         self.started = time.time()
 
     @ray.method(max_task_retries=-1)
     async def write(self, batch_id: str, events: list[dict], counts: list[dict]) -> dict:
         """Store a batch (idempotent) and fan its events out; the returned ack means it is durable."""
-        self._start_pruner()
+        self._start_background()
         if batch_id in self._batches:
             self.counters["duplicate_batches"] += 1
             return {**self._batches[batch_id], "duplicate": True}
@@ -78,26 +81,33 @@ class EventSink:
             result = await asyncio.to_thread(self.store.write, events, counts, snapshots)
         except Exception:
             self.counters["store_errors"] += 1
+            self.metrics.write_failed()
             raise  # not acknowledged: the sender keeps the batch and resends
         self.counters["batches"] += 1
         self.counters["events_stored"] += result.events
         self.counters["counts_stored"] += result.counts
-        self.counters["rejected"] += rejected
+        self.metrics.stored(result.events, result.counts)
+        for kind, records in rejected.items():
+            if records:
+                self.counters["rejected"] += records
+                self.metrics.rejected(kind, records)
         self.outputs.deliver([e for e in events if self._fanned.add(e["id"])])
-        ack = {"batch_id": batch_id, "events": result.events, "counts": result.counts, "rejected": rejected}
+        ack = {"batch_id": batch_id, "events": result.events, "counts": result.counts,
+               "rejected": sum(rejected.values())}
         self._batches.add(batch_id, ack)
         return {**ack, "duplicate": False}
 
     def _valid(self, events, counts):
-        """Records the store can take; a malformed one is counted and skipped, so it never blocks a batch."""
-        good_events, good_counts, rejected = [], [], 0
-        for records, check, good in ((events, event_row, good_events), (counts, count_row, good_counts)):
+        """Records the store can take; a malformed one is counted (by kind) and skipped, so it never blocks a batch."""
+        good_events, good_counts, rejected = [], [], {"event": 0, "count": 0}
+        for kind, records, check, good in (("event", events, event_row, good_events),
+                                           ("count", counts, count_row, good_counts)):
             for record in records:
                 try:
                     check(record)
                     good.append(record)
                 except InvalidRecord as error:
-                    rejected += 1
+                    rejected[kind] += 1
                     log.warning("rejected record: %s", error)
         return good_events, good_counts, rejected
 
@@ -121,9 +131,12 @@ class EventSink:
         self.counters["pruned_counts"] += result.counts
         return {"events": result.events, "counts": result.counts, "snapshots": result.snapshots}
 
-    def _start_pruner(self) -> None:
-        if self._pruner is None and self.config.retention_s is not None:
-            self._pruner = asyncio.get_running_loop().create_task(self._prune_forever())
+    def _start_background(self) -> None:
+        if not self._background:
+            loop = asyncio.get_running_loop()
+            self._background = [loop.create_task(self._export_forever())]
+            if self.config.retention_s is not None:
+                self._background.append(loop.create_task(self._prune_forever()))
 
     async def _prune_forever(self) -> None:
         while True:
@@ -132,6 +145,11 @@ class EventSink:
             except Exception as error:  # noqa: BLE001 - a failed prune is retried next interval
                 log.warning("prune failed: %s", error)
             await asyncio.sleep(self.config.prune_interval_s)
+
+    async def _export_forever(self) -> None:
+        while True:
+            self.metrics.deliveries(self.outputs.stats())
+            await asyncio.sleep(EXPORT_PERIOD_S)
 
     async def stats(self) -> dict:
         return {**self.counters, "pid": os.getpid(), "started": self.started, "outputs": self.outputs.stats()}

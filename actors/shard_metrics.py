@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from matakota.core.events import Event, EventState, EventType
-from matakota.core.messages import CameraState, CameraStatus
+from matakota.core.messages import CameraState, CameraStatus, OutboxStats
 from matakota.core.metrics import metric
 
 FRAME_COUNTERS = {  # CameraStatus field → (metric, extra tags), summed per site
@@ -25,6 +25,7 @@ class ShardMetrics:
     def __init__(self, shard_id: str) -> None:
         self.shard_id = shard_id
         self._exported: dict[tuple[str, str], float] = defaultdict(float)
+        self._dropped: dict[str, int] = {}  # outbox drops by kind, as exported
         self._active: dict[str, Event] = {}  # open incidents by incident id
         self._alarm_keys: set[tuple[str, str]] = set()
         # last values of event-driven gauges, recorded again at every export (Ray drops stale gauges)
@@ -50,8 +51,13 @@ class ShardMetrics:
     def observe_water_level(self, camera: str, site: str, level_cm: float) -> None:
         self._water_levels[(camera, site)] = level_cm
 
-    def export(self, cameras: tuple[CameraStatus, ...], inflight: int) -> None:
+    def export(self, cameras: tuple[CameraStatus, ...], inflight: int, outbox: OutboxStats) -> None:
         shard = {"shard": self.shard_id}
+        for kind, dropped in outbox.dropped_by_kind.items():  # data lost: the EventSink was away too long
+            grown = dropped - self._dropped.get(kind, 0)
+            if grown > 0:
+                self._dropped[kind] = dropped
+                metric("matakota_records_dropped_total").inc(grown, tags={"kind": kind, "reason": "outbox_full"})
         metric("matakota_shard_cameras").set(len(cameras), tags=shard)
         metric("matakota_shard_inflight_batches").set(inflight, tags=shard)
         growth: dict[tuple[str, str], float] = defaultdict(float)  # (site, stats field) → frames since last export

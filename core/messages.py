@@ -64,6 +64,8 @@ class OutboxStats:
     batches: int  # sealed batches awaiting acknowledgement
     acked: int
     dropped: int  # records given up on because the outbox was full
+    pending_bytes: int = 0  # what the pending records weigh, evidence images included
+    dropped_by_kind: dict[str, int] = field(default_factory=dict)  # "event", "count"
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,9 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     # data out
     _m("matakota_store_writes_total", "counter", ["kind"], "rows", "Rows written to the store (events, counts)."),
     _m("matakota_store_write_errors_total", "counter", [], "errors", "Failed store write batches."),
+    _m("matakota_records_dropped_total", "counter", ["kind", "reason"], "records",
+       "Counts and events lost: outbox_full (a shard's outbox overflowed while the EventSink was away) or "
+       "rejected (malformed, refused by the EventSink)."),
     _m("matakota_output_deliveries_total", "counter", ["output", "result"], "messages",
        "MQTT/webhook deliveries by result (delivered, retried, dropped, dead_letter)."),
     # city

@@ -168,6 +168,9 @@ ROWS: list[tuple[str, list[dict]]] = [
             q(f"sum by (kind) (rate(ray_matakota_store_writes_total[{RATE}]))", "{{kind}}"),
             q(f"sum(rate(ray_matakota_store_write_errors_total[{RATE}]))", "failed batches"),
         ]),
+        panel("Records dropped (10 min)", [q(
+            "sum by (reason, kind) (increase(ray_matakota_records_dropped_total[10m]))", "{{kind}}: {{reason}}")],
+              description="Counts and events lost for good; alert MatakotaRecordsDropped fires on any."),
         panel("Output deliveries per second", [q(
             f"sum by (output, result) (rate(ray_matakota_output_deliveries_total[{RATE}]))",
             "{{output}}: {{result}}")]),

@@ -69,7 +69,7 @@ def test_kill_mid_stream_loses_nothing_and_doubles_nothing(sink_factory):
             assert ray.get(in_flight, timeout=120)["batch_id"] == batch.id
             outbox.ack(batch.id)
         flush(outbox, sink, timeout_s=120)
-    assert outbox.pending == 0 and outbox.dropped == 0
+    assert outbox.pending == 0 and not outbox.dropped
     assert ray.get(sink.stats.remote())["pid"] != first_pid  # it really restarted
 
     with open_store(config.url) as store:
@@ -129,7 +129,7 @@ def test_outbox_is_bounded_and_counts_what_it_drops(puts, max_items, pending, dr
     outbox = Outbox(max_items=max_items, max_batch=4)
     for i, n in enumerate(puts):
         outbox.put(events(i, n))
-    assert (outbox.pending, outbox.dropped) == (pending, dropped)
+    assert (outbox.pending, outbox.stats().dropped) == (pending, dropped)
 
 
 def test_a_full_outbox_drops_the_oldest_sealed_batch_first():
@@ -137,5 +137,20 @@ def test_a_full_outbox_drops_the_oldest_sealed_batch_first():
     outbox.put(events(0, 6))
     oldest = outbox.next_batch()
     outbox.put(events(1, 1))
-    assert outbox.dropped == 4 and not outbox.ack(oldest.id)
+    assert outbox.dropped == {"event": 4} and not outbox.ack(oldest.id)
     assert outbox.next_batch().events == events(0, 6)[4:] + events(1, 1)
+
+
+def test_the_outbox_is_bounded_by_bytes_too_and_batches_stay_sendable():
+    """Events carry their evidence JPEGs: a few big ones must not hold a shard's memory hostage."""
+    jpeg = b"\xff\xd8" + bytes(100_000)
+    outbox = Outbox(max_items=1000, max_bytes=350_000, max_batch=100, max_batch_bytes=250_000)
+    outbox.put(events=[{**e, "snapshot_jpeg": jpeg} for e in events(0, 5)], counts=counts(0, 2))
+    stats = outbox.stats()
+    assert stats.dropped_by_kind == {"event": 2} and stats.pending == 5  # the two oldest events went
+    assert stats.pending_bytes <= 350_000
+    first = outbox.next_batch()
+    assert len(first.events) == 2 and first.bytes <= 250_000  # a third image would overflow the batch
+    outbox.ack(first.id)
+    second = outbox.next_batch()
+    assert len(second.events) == 1 and len(second.counts) == 2
