@@ -8,10 +8,10 @@ ENV_NAME = r"^[A-Z_][A-Z0-9_]{0,127}$"  # a field that names an environment vari
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors, values are immutable after validation, and inputs are kept out of error
-    messages (camera URLs carry passwords)."""
+    """Unknown keys are errors, values are immutable after validation, no number is NaN or infinite, and inputs
+    are kept out of error messages (camera URLs carry passwords)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True, allow_inf_nan=False)
 
 
 class ConfigError(ValueError):

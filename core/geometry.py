@@ -16,8 +16,10 @@ def _segments_cross(p1, p2, q1, q2) -> bool:
 
     def orient(a, b, c) -> float:
         cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-        scale = abs(b[0] - a[0]) + abs(b[1] - a[1]) + abs(c[0] - a[0]) + abs(c[1] - a[1])
-        return 0.0 if abs(cross) <= 1e-12 * scale * scale else cross  # collinear within rounding
+        # collinear within rounding; the scale must not depend on the points' order, or a polygon and its
+        # reverse (the same edges, walked the other way) could be judged differently
+        scale = max(abs(a[0]), abs(a[1]), abs(b[0]), abs(b[1]), abs(c[0]), abs(c[1]))
+        return 0.0 if abs(cross) <= 1e-12 * scale * scale else cross
 
     def on_segment(a, b, c) -> bool:
         return min(a[0], b[0]) <= c[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= c[1] <= max(a[1], b[1])
