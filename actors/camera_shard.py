@@ -24,8 +24,9 @@ from matakota.analytics.evidence import render_evidence
 from matakota.config import CameraConfig, ShardConfig
 from matakota.core.detections import Detections
 from matakota.core.events import Event
-from matakota.core.messages import CameraState, LatestDetections, ShardHeartbeat, StatusChange
+from matakota.core.messages import CameraState, CameraStatus, LatestDetections, ShardHeartbeat, StatusChange
 from matakota.core.names import APP_NAME, DETECTOR_NAME, EVENT_SINK_NAME, NAMESPACE
+from matakota.core.redact import Redactor
 from matakota.models.frames import FrameBatch
 
 log = logging.getLogger("matakota.shard")
@@ -44,6 +45,7 @@ class CameraShard:
         self.detector_app = detector_app
         self._detector = None
         self.cameras: dict[str, CameraRuntime] = {}
+        self.failed: dict[str, CameraStatus] = {}  # cameras that could not start here, reported as `error`
         self.events: deque[Event] = deque(maxlen=KEEP_EVENTS)  # recent, for operators and tests
         self.inflight = 0
         self.counters = {"batches": 0, "frames_sent": 0, "detector_errors": 0}
@@ -75,10 +77,23 @@ class CameraShard:
         added = []
         for raw in cameras:
             camera = CameraConfig.model_validate(raw)
-            if camera.id not in self.cameras:
-                self.cameras[camera.id] = CameraRuntime(camera, self.allow_files, self.shard_id, standby)
+            if camera.id not in self.cameras and self._start(camera, standby) is not None:
                 added.append(camera.id)
         return added
+
+    def _start(self, camera: CameraConfig, standby: bool) -> CameraRuntime | None:
+        """Start one camera; one that cannot start is reported `error` with the reason, and the others run on."""
+        try:
+            runtime = CameraRuntime(camera, self.allow_files, self.shard_id, standby)
+        except Exception as error:  # noqa: BLE001 - one camera's config never takes the shard down
+            reason = Redactor(camera.url)(f"cannot start: {type(error).__name__}: {error}")
+            log.warning("shard %s: camera %s %s", self.shard_id, camera.id, reason)
+            self.failed[camera.id] = CameraStatus(camera.id, camera.site, camera.redacted_url, CameraState.ERROR,
+                                                  reason=reason, shard=self.shard_id)
+            return None
+        self.failed.pop(camera.id, None)
+        self.cameras[camera.id] = runtime
+        return runtime
 
     async def remove_cameras(self, camera_ids: list[str], reason: str = "camera removed") -> list[str]:
         """Stop these cameras for good: their open incidents end (saying `reason`) and the counts of the interval
@@ -113,10 +128,10 @@ class CameraShard:
         are unchanged; otherwise its open incidents end ("camera reconfigured") and fresh analytics start."""
         config = CameraConfig.model_validate(camera)
         stopped = await self._stop([config.id])
-        runtime = self.cameras[config.id] = CameraRuntime(config, self.allow_files, self.shard_id, standby=True)
+        runtime = self._start(config, standby=True)
         kept = None
         for old in stopped:
-            if old.analytics is not None and runtime.can_keep(old.analytics):
+            if old.analytics is not None and runtime is not None and runtime.can_keep(old.analytics):
                 kept = old.analytics
             else:
                 self._queue(*old.close("camera reconfigured"))
@@ -125,6 +140,8 @@ class CameraShard:
 
     async def _stop(self, camera_ids: list[str]) -> list[CameraRuntime]:
         """Stop these cameras' readers (in parallel, joined) and forget them here."""
+        for camera_id in camera_ids:
+            self.failed.pop(camera_id, None)
         runtimes = [self.cameras.pop(camera_id) for camera_id in camera_ids if camera_id in self.cameras]
         await asyncio.to_thread(CameraRuntime.stop_all, runtimes)
         for runtime in runtimes:
@@ -227,7 +244,7 @@ class CameraShard:
     # ---- what the supervisor and the API read
     def heartbeat(self) -> ShardHeartbeat:
         """Liveness and every camera's status in one message (the supervisor polls it); exports metrics."""
-        cameras = tuple(runtime.status() for runtime in self.cameras.values())
+        cameras = (*(runtime.status() for runtime in self.cameras.values()), *self.failed.values())
         outbox = self.outbox.stats()
         self.metrics.export(cameras, self.inflight, outbox)
         return ShardHeartbeat(self.shard_id, ray.get_runtime_context().get_node_id(), time.time(), self.inflight,

@@ -22,6 +22,7 @@ from ray.exceptions import RayActorError
 from matakota.actors import desired_state
 from matakota.actors.camera_shard import CameraShard
 from matakota.actors.placement import Move, Shard, camera_cost, estimated_cost, place, rebalance, shards_needed
+from matakota.analytics.camera import CameraAnalytics
 from matakota.config import CameraConfig, FleetConfig, error_reason, merge_patch
 from matakota.core.errors import CameraError
 from matakota.core.messages import (
@@ -371,9 +372,12 @@ class FleetSupervisor:
         return self.camera(camera_id)
 
     def _validated(self, camera: dict, where: str = "") -> CameraConfig:
+        """The camera's config, refused (422) unless its source is allowed and its analytics can start: a camera
+        saved to the desired state must be one every shard can run."""
         try:
             config = CameraConfig.model_validate(camera)
             config.source(self.fleet.allow_files)
+            CameraAnalytics(config.id, config.site, config.analytics)
         except ValueError as error:
             raise CameraError(where + error_reason(error), 422) from None
         return config

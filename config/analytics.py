@@ -18,7 +18,11 @@ from matakota.core.detections import PERSON, VEHICLES
 from matakota.core.geometry import is_simple_polygon, polygon_area
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Identifier: letters, digits, _ . -")]
-Point = tuple[float, float]
+# Pixels and centimetres within reason: a camera frame is never 100,000 px wide, a river gauge never 1 km tall
+# (and NaN or infinity never pass the strict base).
+Coordinate = Annotated[float, Field(ge=-100_000, le=100_000)]
+Point = tuple[Coordinate, Coordinate]
+Centimetres = Annotated[float, Field(ge=-100_000, le=100_000)]
 Units = Literal["px", "norm"]
 _HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
@@ -125,10 +129,11 @@ Rule = Annotated[CrowdingRule | IntrusionRule | ParkingRule, Field(discriminator
 
 class GaugeConfig(StrictModel):
     units: Units = Field(default="px", description="Units of `region`")
-    region: tuple[float, float, float, float] = Field(description="Staff gauge box x0, y0, x1, y1 in the image")
-    calibration: list[tuple[float, float]] = Field(
+    region: tuple[Coordinate, Coordinate, Coordinate, Coordinate] = Field(
+        description="Staff gauge box x0, y0, x1, y1 in the image")
+    calibration: list[tuple[Coordinate, Centimetres]] = Field(
         min_length=2, description="(image pixel row, centimetres) pairs; rows increasing, cm decreasing")
-    levels: dict[Name, float] = Field(
+    levels: dict[Name, Centimetres] = Field(
         default_factory=dict, description="Alarm name → level in cm, e.g. {waspada: 50, siaga: 100, awas: 150}")
     raise_after: int = Field(default=3, ge=1, le=100, description="Consecutive readings at/above a level to raise")
     hysteresis_cm: float = Field(default=5.0, ge=0.0, le=1000, description="Clear below level minus this")
@@ -167,10 +172,11 @@ class TrackerConfig(StrictModel):
 
 class CameraAnalyticsConfig(StrictModel):
     fps: float = Field(default=1.0, gt=0.0, le=30.0, description="Analysed frames per second")
-    frame_size: tuple[int, int] | None = Field(default=None, description="Width, height; needed for norm units")
+    frame_size: tuple[Annotated[int, Field(ge=1, le=100_000)], Annotated[int, Field(ge=1, le=100_000)]] | None = Field(
+        default=None, description="Width, height; needed for norm units")
     timezone: str = Field(default="Asia/Jakarta", description="IANA zone for rule hours (Semarang: WIB)")
     visit_grace_s: float = Field(default=3.0, ge=0.0, le=600, description="Exit-and-return within this = one visit")
-    count_interval_s: float = Field(default=60.0, gt=0.0, le=86_400, description="Count record length")
+    count_interval_s: float = Field(default=60.0, ge=1.0, le=86_400, description="Count record length")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker tunables")
     zones: list[ZoneConfig] = Field(default_factory=list, description="Named polygons")
     lines: list[LineConfig] = Field(default_factory=list, description="Named counting lines")

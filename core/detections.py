@@ -67,6 +67,10 @@ class Detections:
         """Select rows by boolean mask, index array or slice."""
         return Detections(self.xyxy[index], self.confidence[index], self.class_id[index], self.tracker_id[index])
 
+    def scaled(self, factor: float) -> Detections:
+        """The boxes in pixels `factor` times larger (an image detected at a reduced size, mapped back)."""
+        return self if factor == 1.0 else Detections(self.xyxy * factor, self.confidence, self.class_id, self.tracker_id)
+
     def with_tracker_ids(self, tracker_id: np.ndarray) -> Detections:
         return Detections(self.xyxy, self.confidence, self.class_id, tracker_id)
 

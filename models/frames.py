@@ -55,7 +55,8 @@ def letterbox(image: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, fl
         raise ValueError(f"expected a BGR uint8 image [h, w, 3], got {image.dtype} {image.shape}")
     height, width = image.shape[:2]
     ratio = min(size / height, size / width)
-    resized = cv2.resize(image, (int(width * ratio), int(height * ratio)), interpolation=cv2.INTER_LINEAR)
+    size_out = (max(1, int(width * ratio)), max(1, int(height * ratio)))  # a 1×2000 strip keeps one column
+    resized = cv2.resize(image, size_out, interpolation=cv2.INTER_LINEAR)
     canvas = np.full((size, size, 3), PAD_VALUE, np.uint8)
     canvas[: resized.shape[0], : resized.shape[1]] = resized
     return canvas, ratio

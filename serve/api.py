@@ -6,6 +6,8 @@ Every bad input is a 4xx with a `detail`, never a 500, and never echoes the inpu
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -37,6 +39,7 @@ def create_app(config: ApiConfig, *, store: Store | None, detector=None, model_n
     app.state.store, app.state.event_feed, app.state.tokens = store, event_feed, tokens
     app.state.open_paths = frozenset(config.open_paths)
     app.state.stream_slots = events.StreamSlots(config.max_sse_clients)
+    app.state.decoding = asyncio.Semaphore(1)
     app.add_middleware(BodyLimit, limit=min(config.max_body_bytes, MAX_JSON_BODY_BYTES),
                        own_limit=frozenset({detect.PATH}))
     app.add_exception_handler(RequestValidationError, invalid_request)

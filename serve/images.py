@@ -1,16 +1,25 @@
-"""Uploaded images: checked before decoding (format, completeness, dimensions), so bad input is a 4xx."""
+"""Uploaded images, decoded so that no body can make the API allocate more than its pixel limit allows.
+
+Pillow reads the size from the header the way the decoder will (a hand-written marker walk is easy to fool: an
+RST marker after SOI, then a decoy frame header), the size is checked against the limit, and Pillow then decodes
+into a buffer of exactly that size: whatever the stream claims further on, nothing larger is allocated. JPEGs
+are decoded already scaled down (libjpeg's DCT scaling) to what the model's input needs; `scale` maps the
+decoded pixels back to the uploaded image's.
+"""
 
 from __future__ import annotations
 
-import struct
+import io
+import warnings
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from PIL import Image
 
-JPEG_MAGIC = b"\xff\xd8\xff"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# JPEG start-of-frame markers carry the dimensions (baseline, progressive, lossless...; not DHT/JPG/DAC).
-SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+from matakota.models.frames import INPUT_SIZE
+
+FORMATS = {"JPEG", "PNG"}
 
 
 class ImageError(ValueError):
@@ -21,52 +30,56 @@ class ImageError(ValueError):
         self.status = status
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-        raise ImageError(400, "truncated JPEG: no end-of-image marker")
-    offset = 2
-    while offset + 4 <= len(data):
-        if data[offset] != 0xFF:
-            raise ImageError(400, "corrupt JPEG: bad marker structure")
-        marker = data[offset + 1]
-        if marker == 0xFF:  # fill byte
-            offset += 1
-            continue
-        length = struct.unpack(">H", data[offset + 2 : offset + 4])[0]
-        if marker in SOF_MARKERS and offset + 9 <= len(data):
-            height, width = struct.unpack(">HH", data[offset + 5 : offset + 9])
-            return width, height
-        offset += 2 + length
-    raise ImageError(400, "corrupt JPEG: no frame header")
+@dataclass(frozen=True)
+class UploadedImage:
+    image: np.ndarray  # BGR uint8, possibly decoded at a reduced size
+    width: int  # of the uploaded image
+    height: int
+
+    @property
+    def scale(self) -> float:
+        """Uploaded pixels per decoded pixel."""
+        return self.width / self.image.shape[1]
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    if len(data) < 33 or data[12:16] != b"IHDR":
-        raise ImageError(400, "corrupt PNG: no IHDR header")
-    if b"IEND" not in data[-12:]:
-        raise ImageError(400, "truncated PNG: no IEND chunk")
-    return struct.unpack(">II", data[16:24])
-
-
-def image_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from the header of a JPEG or PNG, without decoding it."""
-    if data.startswith(JPEG_MAGIC):
-        return _jpeg_size(data)
-    if data.startswith(PNG_MAGIC):
-        return _png_size(data)
-    raise ImageError(400, "the body is not a JPEG or PNG image")
-
-
-def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
-    """A BGR uint8 image from JPEG/PNG bytes; `ImageError` (400/413) for anything unusable."""
+def decode_image(data: bytes, max_pixels: int) -> UploadedImage:
+    """A JPEG or PNG as BGR pixels; `ImageError` (400, or 413 over `max_pixels`) for anything unusable."""
     if not data:
         raise ImageError(400, "empty body: send a JPEG or PNG image")
-    width, height = image_size(data)
-    if width == 0 or height == 0:
-        raise ImageError(400, f"image has no pixels ({width}×{height})")
-    if width * height > max_pixels:
-        raise ImageError(413, f"image is {width}×{height} pixels; the limit is {max_pixels} pixels")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ImageError(400, "the image could not be decoded (corrupt data)")
-    return image
+    kind = "PNG" if data.startswith(b"\x89PNG") else "JPEG"
+    try:
+        with warnings.catch_warnings(), _opened(data) as image:
+            width, height = image.size
+            if width < 1 or height < 1:
+                raise ImageError(400, f"image has no pixels ({width}×{height})")
+            if width * height > max_pixels:
+                raise ImageError(413, f"image is {width}×{height} pixels; the limit is {max_pixels} pixels")
+            if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 size when the model needs no more
+                image.draft("RGB", _needed(width, height))
+            pixels = np.asarray(image.convert("RGB"))
+    except ImageError:
+        raise
+    except Image.UnidentifiedImageError:
+        raise ImageError(400, "the body is not a JPEG or PNG image") from None
+    except Image.DecompressionBombError:
+        raise ImageError(413, f"image is over the limit of {max_pixels} pixels") from None
+    except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
+        reason = _reason(error)
+        raise ImageError(400, f"{'truncated' if 'truncated' in reason else 'corrupt'} {kind}: {reason}") from None
+    return UploadedImage(cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), width, height)
+
+
+def _opened(data: bytes) -> Image.Image:
+    """The image with its header read, its pixels not yet (Pillow's own size warning is ours to give)."""
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    return Image.open(io.BytesIO(data), formats=sorted(FORMATS))
+
+
+def _needed(width: int, height: int) -> tuple[int, int]:
+    """The smallest size that still letterboxes to the model's full input."""
+    ratio = min(1.0, INPUT_SIZE / max(width, height))
+    return max(1, round(width * ratio)), max(1, round(height * ratio))
+
+
+def _reason(error: Exception) -> str:
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, HTTPException, Request
 from ray.serve.exceptions import BackPressureError
 
@@ -66,13 +68,13 @@ async def detect(request: Request) -> DetectResponse:
     state = request.app.state
     data = await image_bytes(request, state.config.max_body_bytes)
     try:
-        image = decode_image(data, state.config.max_image_pixels)
+        async with state.decoding:  # one image decoded at a time: a replica's memory holds one maximal image
+            upload = await asyncio.to_thread(decode_image, data, state.config.max_image_pixels)
     except ImageError as error:
         raise HTTPException(error.status, str(error)) from None
     try:
-        [detections] = await state.detector.detect.remote(FrameBatch.from_images([image]))
+        [detections] = await state.detector.detect.remote(FrameBatch.from_images([upload.image]))
     except BackPressureError:
         raise HTTPException(503, "detector overloaded; retry shortly", headers={"Retry-After": "1"}) from None
-    height, width = image.shape[:2]
-    return DetectResponse(width=width, height=height, model=state.model_name,
-                          detections=[Detection(**d) for d in detections.to_json()])
+    return DetectResponse(width=upload.width, height=upload.height, model=state.model_name,
+                          detections=[Detection(**d) for d in detections.scaled(upload.scale).to_json()])

@@ -106,6 +106,9 @@ def test_a_district_is_added_in_one_call_all_or_none(supervisor):
     before = set(rows(supervisor))
     with pytest.raises(CameraError, match=r"cameras\[3\]\.analytics"):
         ray.get(supervisor.add_cameras.remote([*district[:3], {**district[3], "analytics": {"fps": -1}}]))
+    norm_zone = {"name": "z", "units": "norm", "polygon": [[0, 0], [1, 0], [1, 1]]}  # valid, but cannot start
+    with pytest.raises(CameraError, match="frame size"):  # refused before it is saved, not failing on a shard
+        ray.get(supervisor.add_cameras.remote([{**district[0], "analytics": {"zones": [norm_zone]}}]))
     with pytest.raises(CameraError, match="2 camera ids already exist or repeat: 'cam-0', 'candi-1'"):
         ray.get(supervisor.add_cameras.remote([*district, {**district[1]}, {**district[0], "id": "cam-0"}]))
     assert set(rows(supervisor)) == before  # a refused batch adds nothing
