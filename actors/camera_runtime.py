@@ -17,11 +17,24 @@ from matakota.config import CameraConfig
 from matakota.core.detections import Detections
 from matakota.core.events import Event
 from matakota.core.messages import CameraStatus, Detection, LatestDetections
+from matakota.core.settings import settings
 from matakota.core.stats import RateMeter, percentiles
-from matakota.video import open_reader
+from matakota.video import credentials, open_reader
 from matakota.video.decode import VideoFrame
 
 LATENCY_SAMPLES = 256
+
+
+def runnable(camera: dict, allow_files: bool) -> CameraConfig:
+    """The camera's config if a shard can run it: its source allowed, its credentials (if any) allowed to go to
+    its host where this process can see them (the shard checks again at connect time), its analytics able to
+    start. ValueError or SourceAuthError say why not."""
+    config = CameraConfig.model_validate(camera)
+    config.source(allow_files)
+    CameraAnalytics(config.id, config.site, config.analytics)
+    if settings().credentials_dir.is_dir():
+        credentials.check_destination(config.url)
+    return config
 
 
 class CameraRuntime:

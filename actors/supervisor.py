@@ -20,11 +20,11 @@ import ray
 from ray.exceptions import RayActorError
 
 from matakota.actors import desired_state
+from matakota.actors.camera_runtime import runnable
 from matakota.actors.camera_shard import CameraShard
 from matakota.actors.placement import Move, Shard, camera_cost, estimated_cost, place, rebalance, shards_needed
-from matakota.analytics.camera import CameraAnalytics
 from matakota.config import CameraConfig, FleetConfig, error_reason, merge_patch
-from matakota.core.errors import CameraError
+from matakota.core.errors import CameraError, SourceAuthError
 from matakota.core.messages import (
     CameraDetail,
     CameraState,
@@ -372,15 +372,11 @@ class FleetSupervisor:
         return self.camera(camera_id)
 
     def _validated(self, camera: dict, where: str = "") -> CameraConfig:
-        """The camera's config, refused (422) unless its source is allowed and its analytics can start: a camera
-        saved to the desired state must be one every shard can run."""
+        """A camera saved to the desired state must be one every shard can run: 422 otherwise."""
         try:
-            config = CameraConfig.model_validate(camera)
-            config.source(self.fleet.allow_files)
-            CameraAnalytics(config.id, config.site, config.analytics)
-        except ValueError as error:
+            return runnable(camera, self.fleet.allow_files)
+        except (ValueError, SourceAuthError) as error:
             raise CameraError(where + error_reason(error), 422) from None
-        return config
 
     async def scale_shards(self, count: int) -> list[str]:
         """Start shards until there are `count` (new ones fill up through rebalancing)."""

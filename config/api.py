@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -23,9 +24,21 @@ class ApiConfig(StrictModel):
     open_paths: tuple[Literal[OPENABLE_PATHS], ...] = Field(
         OPENABLE_PATHS, description="paths served without a token; () makes /healthz need a read token too"
     )
+    allow_anonymous: bool = Field(False, description="serve without MATAKOTA_TOKENS_FILE on an address other machines "
+                                                     "reach (then anyone who reaches it is admin); refused otherwise")
     max_sse_clients: int = Field(32, ge=1, le=10_000, description="live-stream clients per replica (503 beyond)")
     max_ongoing_requests: int = Field(256, ge=1, description="requests one API replica handles at once")
     max_queued_requests: int = Field(1024, ge=-1, description="requests queued before 503 + Retry-After (-1: no cap)")
+
+    @property
+    def loopback_only(self) -> bool:
+        """Whether only this machine can reach the API."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     @model_validator(mode="after")
     def _streams_leave_room(self) -> ApiConfig:

@@ -42,11 +42,19 @@ class SourceKind(str, Enum):
 
 
 def source_kind(url: str, allow_files: bool) -> SourceKind:
-    """Classify a URL, raising UnsupportedSourceError (redacted) for anything not allowed."""
+    """Classify a URL, raising UnsupportedSourceError (redacted) for anything not allowed.
+
+    Control characters and surrounding whitespace are refused first: Python's URL parser drops some (a tab in
+    `ht\ttp://`) where FFmpeg would not, so the two could read one string as different things."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in url) or url != url.strip():
+        raise UnsupportedSourceError("a URL must not hold control characters or surrounding whitespace: "
+                                     f"{redact_url(url)!r}")
     try:
         scheme = urlsplit(url).scheme.lower()
     except ValueError:
         raise UnsupportedSourceError(f"not a URL: {redact_url(url)}") from None
+    if scheme in NETWORK_SCHEMES and " " in url:
+        raise UnsupportedSourceError(f"a network URL must not hold spaces (percent-encode them): {redact_url(url)}")
     if scheme in ("rtsp", "rtsps"):
         return SourceKind.RTSP
     if scheme in ("http", "https"):

@@ -5,21 +5,32 @@ KubeRay's `serveConfigV2` imports `matakota.serve.app:app_builder` with `args: {
 
 from __future__ import annotations
 
+import logging
+
 from ray.serve import Application
 from ray.serve.config import BackpressureConfig
 
 from matakota.config import Config, load_config
-from matakota.serve.auth import configured_tokens
+from matakota.serve.auth import TokenFileError, configured_tokens
 from matakota.serve.detector import Detector
 from matakota.serve.ingress import Api
 
 RETRY_AFTER_S = 1
+log = logging.getLogger("matakota.api")
 
 
 def build_app(config: Config) -> Application:
     """The bound graph. Reads the tokens file first (MATAKOTA_TOKENS_FILE): a bad one raises `TokenFileError`
-    (a `ConfigError` naming file and line) before anything is deployed."""
+    (a `ConfigError` naming file and line) before anything is deployed, and so does an API other machines could
+    reach with no tokens at all, unless `api.allow_anonymous` says so."""
     tokens = configured_tokens()
+    if tokens is None and not config.api.loopback_only:
+        if not config.api.allow_anonymous:
+            raise TokenFileError(f"api.host {config.api.host} is reachable from other machines but "
+                                 "MATAKOTA_TOKENS_FILE is not set: every caller would be an admin. Set it (a file of "
+                                 "`SCOPE TOKEN` lines), or api.allow_anonymous: true to serve it open anyway")
+        log.warning("the API on %s accepts anyone as admin (api.allow_anonymous, no MATAKOTA_TOKENS_FILE)",
+                    config.api.host)
     detector_config = config.detector
     detector = Detector.options(
         num_replicas=detector_config.num_replicas,

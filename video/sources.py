@@ -17,15 +17,22 @@ from matakota.video import credentials
 TEXT_CODECS = {"ansi", "bintext", "xbin", "idf"}
 
 
+# The protocols FFmpeg may open for each kind of source, nested opens included (an HLS or DASH playlist's
+# segments, redirects): an HTTP camera can never make FFmpeg read a local file, a file never a network URL.
+PROTOCOLS = {SourceKind.RTSP: "rtsp,rtp,srtp,udp,tcp,tls", SourceKind.HTTP: "http,https,tcp,tls,crypto",
+             SourceKind.FILE: "file"}
+
+
 def ffmpeg_options(cfg: SourceConfig) -> dict[str, str]:
     """Per-protocol FFmpeg options; socket timeouts in µs back up PyAV's own open/read deadlines."""
     io_us = str(int(cfg.read_timeout_s * 1e6))
+    options = {"protocol_whitelist": PROTOCOLS[cfg.kind]}
     if cfg.kind is SourceKind.RTSP:
-        return {"rtsp_transport": cfg.rtsp_transport.value, "timeout": io_us,
-                "analyzeduration": str(int(cfg.probe_s * 1e6)), "allowed_media_types": "video"}
+        options |= {"rtsp_transport": cfg.rtsp_transport.value, "timeout": io_us,
+                    "analyzeduration": str(int(cfg.probe_s * 1e6)), "allowed_media_types": "video"}
     if cfg.kind is SourceKind.HTTP:
-        return {"rw_timeout": io_us, "analyzeduration": str(int(cfg.probe_s * 1e6))}
-    return {}
+        options |= {"rw_timeout": io_us, "analyzeduration": str(int(cfg.probe_s * 1e6))}
+    return options
 
 
 def open_source(cfg: SourceConfig) -> av.container.InputContainer:

@@ -9,6 +9,8 @@ that reconnects sends `Last-Event-ID`; what is still in the ring is replayed (ol
 
 from __future__ import annotations
 
+import re
+
 import ray
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -23,6 +25,7 @@ from matakota.store import MAX_PAGE, InvalidQuery, Store
 router = APIRouter(prefix="/v1", tags=["data"])
 ERRORS = problems(400, 404, 503)
 HEARTBEAT_S = 15.0
+SEQUENCE = re.compile(r"[0-9]{1,18}")  # a stream's event ids (anything longer is not one of ours)
 SSE_RETRY_AFTER_S = 5
 
 
@@ -116,12 +119,15 @@ def events(store: Store = Depends(get_store),
             response_class=StreamingResponse, summary="Live events (Server-Sent Events)")
 async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = Depends(stream_slots),
                  type: str | None = Query(None), camera: str | None = Query(None), site: str | None = Query(None),
-                 after: int | None = Query(None, ge=0, description="replay from this sequence (like Last-Event-ID)"),
+                 after: int | None = Query(None, ge=0, le=10**18,
+                                           description="replay from this sequence (like Last-Event-ID)"),
                  max_events: int | None = Query(None, ge=1, le=100_000, description="close after this many"),
                  last_event_id: str | None = Header(None)):
     """`event: event` messages whose `data` is an event JSON and `id` its sequence; `: keepalive` comments."""
     _type(type)
-    if after is None and last_event_id and last_event_id.isdigit():
+    if after is None and last_event_id:
+        if not SEQUENCE.fullmatch(last_event_id):
+            raise HTTPException(400, "Last-Event-ID must be the id of an event this stream sent (digits)")
         after = int(last_event_id)
 
     def wanted(event: dict) -> bool:

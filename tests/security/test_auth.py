@@ -77,6 +77,18 @@ def test_the_application_builder_refuses_a_bad_tokens_file(tokens_env, text):
         build_app(Config())
 
 
+def test_an_api_other_machines_reach_needs_tokens_unless_told_otherwise(tokens_env, monkeypatch):
+    monkeypatch.delenv("MATAKOTA_TOKENS_FILE")
+    auth.configured_tokens.cache_clear()
+    settings_module.settings.cache_clear()
+    build_app(Config())  # 127.0.0.1: only this machine, open is fine (local runs)
+    exposed = Config.model_validate({"api": {"host": "0.0.0.0"}})
+    with pytest.raises(auth.TokenFileError, match="0.0.0.0 is reachable from other machines"):
+        build_app(exposed)
+    build_app(Config.model_validate({"api": {"host": "0.0.0.0", "allow_anonymous": True}}))  # said so: served open
+    assert Config.model_validate({"api": {"host": "::1"}}).api.loopback_only
+
+
 class _NoServe:
     """Stands in for ray.serve in bootstrap.deploy: the app is built (and the tokens read), nothing deployed."""
 

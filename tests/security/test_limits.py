@@ -45,7 +45,10 @@ def test_cameras_with_a_forbidden_scheme_are_422_without_the_password(api_url, s
     assert "admin:***@10.0.0.7" in response.text or "disabled" in response.text
 
 
-@pytest.mark.parametrize("body", [b"{not json", b'{"id": 5, "url": ["x"]}', b"[]", b'"x"', b"\xff\xfe"])
+@pytest.mark.parametrize("body", [b"{not json", b'{"id": 5, "url": ["x"]}', b"[]", b'"x"', b"\xff\xfe",
+                                  b'{"id": "c", "url": "rtsp://h/x", "analytics": {"fps": NaN}}',
+                                  b'{"id": "c", "url": "rtsp://h/x", "analytics": {"gauge": {"region": [Infinity, 0, '
+                                  b'1, 1], "calibration": [[0, 1], [1, 0]], "levels": {"a": 1}}}}'])
 def test_malformed_camera_bodies_are_422(api_url, body):
     response = httpx.post(f"{api_url}/v1/cameras", content=body, headers=JSON, timeout=30)
     assert response.status_code == 422 and "detail" in response.json()
