@@ -20,6 +20,7 @@ from PIL import Image
 from matakota.models.frames import INPUT_SIZE
 
 FORMATS = {"JPEG", "PNG"}
+MAX_ASPECT = 64  # longest side over shortest: beyond it nothing is left to detect at the model's input size
 
 
 class ImageError(ValueError):
@@ -54,6 +55,9 @@ def decode_image(data: bytes, max_pixels: int) -> UploadedImage:
                 raise ImageError(400, f"image has no pixels ({width}×{height})")
             if width * height > max_pixels:
                 raise ImageError(413, f"image is {width}×{height} pixels; the limit is {max_pixels} pixels")
+            if max(width, height) > MAX_ASPECT * min(width, height):
+                raise ImageError(400, f"image is {width}×{height} pixels: too thin to detect in (sides over "
+                                      f"{MAX_ASPECT}:1)")
             if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 size when the model needs no more
                 image.draft("RGB", _needed(width, height))
             pixels = np.asarray(image.convert("RGB"))

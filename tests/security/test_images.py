@@ -33,10 +33,12 @@ def test_a_decoy_frame_header_cannot_smuggle_a_big_image_past_the_limit(api_url)
     assert response.status_code == 413 and "3000×3000" in response.json()["detail"]
 
 
-def test_a_one_pixel_strip_is_detected_not_a_500(api_url):
-    response = post(api_url, png(np.zeros((1, 2000, 3), np.uint8)), "image/png")
-    assert response.status_code == 200, response.text
-    assert (response.json()["width"], response.json()["height"]) == (2000, 1)
+@pytest.mark.parametrize(("width", "height", "status"), [(2000, 1, 400), (1, 2000, 400), (640, 10, 200)])
+def test_a_degenerate_strip_is_a_clear_400_not_a_500(api_url, width, height, status):
+    response = post(api_url, png(np.zeros((height, width, 3), np.uint8)), "image/png")
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert "too thin" in response.json()["detail"]
 
 
 def test_big_jpegs_are_decoded_no_larger_than_the_model_needs():
