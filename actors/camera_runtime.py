@@ -41,8 +41,9 @@ class CameraRuntime:
     def __init__(self, config: CameraConfig, allow_files: bool, shard: str, standby: bool = False) -> None:
         self.config = config
         self.shard = shard
-        self.analytics: CameraAnalytics | None = None if standby else self._new_analytics()  # before the reader:
-        self.reader = open_reader(config.id, config.source(allow_files), config.decoding())  # nothing left running
+        # the analytics first: a camera whose analytics cannot start leaves no reader thread behind
+        self.analytics: CameraAnalytics | None = None if standby else self._new_analytics()
+        self.reader = open_reader(config.id, config.source(allow_files), config.decoding())
         self.detect = self.reader.source.detect  # parsed once: the tick loop asks for every frame
         self.period = 1.0 / config.analytics.fps
         self.next_due = 0.0
