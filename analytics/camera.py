@@ -9,7 +9,7 @@ import numpy as np
 
 from matakota.analytics.counts import CountRecord, IntervalCounter
 from matakota.analytics.early_warning import CrowdingWatch, IntrusionWatch
-from matakota.analytics.gauge import GaugeAlarm, GaugeReading, read_gauge
+from matakota.analytics.gauge import GaugeReading, GaugeWatch, read_gauge
 from matakota.analytics.lines import Crossing, LineCounter
 from matakota.analytics.parking import ParkingWatch
 from matakota.analytics.tracker import ByteTracker
@@ -50,7 +50,7 @@ class CameraAnalytics:
         self._parking = [ParkingWatch(r, self.zones[r.zone].polygon, camera_id, site)
                          for r in config.rules if isinstance(r, ParkingRule)]
         self._gauge_region = config.gauge.region_pixels(size) if config.gauge else None
-        self._gauge_alarm = GaugeAlarm(config.gauge, camera_id, site) if config.gauge else None
+        self._gauge = GaugeWatch(config.gauge, camera_id, site) if config.gauge else None
         self._gauge_last_t = float("-inf")
         self.counter = IntervalCounter(camera_id, site, self.zones, self.lines, config.count_interval_s, part)
         self.events: deque[Event] = deque(maxlen=KEEP_EVENTS)
@@ -66,7 +66,8 @@ class CameraAnalytics:
         events = self._update_rules(tracked, occupancy, t)
         reading = self._read_gauge(frame, t)
         if reading is not None:
-            events += self._gauge_alarm.update(reading)
+            reading, alarms = self._gauge.update(reading)
+            events += alarms
         self.events.extend(events)
         self.stats["frames"] += 1
         return FrameResult(self.camera, t, tracked, occupancy, tuple(crossings), tuple(events), counts, reading)
@@ -119,8 +120,8 @@ class CameraAnalytics:
         """The camera stops for good (removed, or its analytics replaced): end every open incident, saying why
         (`payload.closed`), and return the counts of the interval in progress."""
         watches = [*self._crowding, *self._intrusion, *self._parking]
-        if self._gauge_alarm is not None:
-            watches.append(self._gauge_alarm)
+        if self._gauge is not None:
+            watches.append(self._gauge)
         events = [event for watch in watches for event in watch.close(t, reason)]
         self.events.extend(events)
         return events, self.flush()

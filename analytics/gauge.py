@@ -1,141 +1,94 @@
-"""Flood level from a staff gauge seen by a camera, and alarm levels with hysteresis.
+"""Flood level from a staff gauge seen by a camera: readings, their plausibility, alarm levels and the rate of rise.
 
-The water line is found as the row that best splits the gauge crop into two homogeneous parts
-(a least-squares step fit over several per-row features at once):
-- brightness and colour (staff: white/black, unsaturated; water: darker, tinted);
-- tick energy: how much the row-mean changes from row to row (tick marks above water; ripples and a
-  dimmed, broken reflection below);
-- spread across the row (the E-pattern of a staff vs. the flatter water).
-Features are row means over the full width, so pixel noise averages out; a coarse fit on smoothed
-profiles is refined on half-smoothed ones near the coarse answer. Rows map to centimetres through the
-piecewise-linear calibration. When no split is clear, the crop is judged all-staff (water below the
-gauge) or all-water (water above it) by its tick energy.
+A reading (analytics/gauge_reader.py) is only as good as one frame. Before it can move an alarm it must be
+physically plausible (`LevelTracker`): water cannot rise or fall faster than `max_rise_cm_per_min`, so a reading
+that jumps further from the last accepted level than that allows (plus the reader's noise) is `uncertain`, and the
+first level a camera reports must be confirmed by the next reading. Readings below `min_confidence` are
+`uncertain` too. Only accepted readings count towards an alarm (`GaugeAlarm`: `raise_after` consecutive readings at
+or above a level raise it, as many below level − hysteresis clear it) and towards the rate of rise (`RiseAlarm`: a
+least-squares slope over `rise.window_s`, raised at `rise.cm_per_min`, cleared below it minus its hysteresis).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 
-from matakota.config.analytics import GaugeConfig
+from matakota.analytics.gauge_reader import Calibration, find_water_line
+from matakota.config.analytics import GaugeConfig, RiseAlarmConfig
 from matakota.core.events import Event, EventState, EventType
 
-MIN_SEPARATION = 0.35  # fraction of feature variance the split must explain
-STAFF_TICK_ENERGY = 0.04  # mean |Δ row-mean| / brightness of a crop that is all staff
+READ_NOISE_CM = 5.0  # two readings of the same water may differ this much
+LEVEL_STATUSES = ("ok", "below_range")  # readings that carry a level
 
 
 @dataclass(frozen=True)
 class GaugeReading:
     t: float
-    status: str  # "ok" | "below_range" | "above_range"
-    row: float | None  # water line, image row
+    status: str  # "ok" | "below_range" (the level is the bottom of the staff) | "uncertain" (no level)
+    row: float | None  # water line, image row (ok only)
     level_cm: float | None
-    confidence: float  # share of feature variance explained by the split (0–1)
+    confidence: float  # 0–1: how well the frame splits into staff above and water below
+    reason: str | None = None  # why a reading is uncertain
 
     def to_json(self) -> dict:
         return {"t": self.t, "status": self.status, "row": self.row, "level_cm": self.level_cm,
-                "confidence": round(self.confidence, 3)}
+                "confidence": round(self.confidence, 3), **({"reason": self.reason} if self.reason else {})}
 
-
-def _smooth(profile: np.ndarray, window: int) -> np.ndarray:
-    """Moving average along rows (axis 0), edges padded by reflection."""
-    if window <= 1:
-        return profile
-    kernel = np.ones(window) / window
-    pad = window // 2
-    padded = np.pad(profile, ((pad, window - 1 - pad), (0, 0)), mode="reflect")
-    return np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="valid"), 0, padded)
-
-
-def row_features(crop_bgr: np.ndarray, window: int) -> np.ndarray:
-    """Per-row features [rows, 6], each smoothed over `window` rows."""
-    crop = crop_bgr.astype(np.float32)
-    gray = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    saturation = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2HSV)[:, :, 1].astype(np.float32)
-    mean = gray.mean(axis=1)
-    tick = np.abs(np.gradient(mean))
-    spread = gray.std(axis=1)
-    colour = crop.mean(axis=1)  # B, G, R per row
-    tint = np.stack([colour[:, 0] - colour[:, 2], colour[:, 1] - colour[:, 2]], axis=1)
-    features = np.column_stack([mean, tick, spread, saturation.mean(axis=1), tint])
-    return _smooth(features, window)
-
-
-def _standardise(features: np.ndarray) -> np.ndarray:
-    median = np.median(features, axis=0)
-    scale = np.median(np.abs(features - median), axis=0) * 1.4826
-    scale = np.maximum(scale, features.std(axis=0) * 0.1 + 1e-6)
-    return (features - median) / scale
-
-
-def step_fit(features: np.ndarray, margin: int) -> tuple[int, float]:
-    """Split row k (first row of the lower part) minimising within-part squared error; and the share of
-    total variance it explains. Vectorised with cumulative sums over all candidate splits."""
-    n = len(features)
-    cums, cums2 = np.cumsum(features, axis=0), np.cumsum(features**2, axis=0)
-    total, total2 = cums[-1], cums2[-1]
-    k = np.arange(margin, n - margin)
-    above, above2 = cums[k - 1], cums2[k - 1]
-    below, below2 = total - above, total2 - above2
-    sse = (above2 - above**2 / k[:, None]) + (below2 - below**2 / (n - k)[:, None])
-    cost = sse.sum(axis=1)
-    total_sse = float((total2 - total**2 / n).sum())
-    best = int(np.argmin(cost))
-    return int(k[best]), 1.0 - float(cost[best]) / max(total_sse, 1e-9)
-
-
-def find_water_row(crop_bgr: np.ndarray) -> tuple[str, float | None, float]:
-    """(status, water-line row within the crop or None, confidence)."""
-    rows = crop_bgr.shape[0]
-    coarse_window = max(3, rows // 25)
-    coarse = _standardise(row_features(crop_bgr, coarse_window))
-    margin = max(2, rows // 50)
-    split, explained = step_fit(coarse, margin)
-    if explained < MIN_SEPARATION:
-        return _out_of_range(crop_bgr), None, explained
-    lo, hi = max(0, split - 2 * coarse_window), min(rows, split + 2 * coarse_window)
-    fine = _standardise(row_features(crop_bgr, max(3, coarse_window // 2)))[lo:hi]
-    if len(fine) > 2 * 2 + 1:
-        refined, _ = step_fit(fine, 2)
-        split = lo + refined
-    return "ok", float(split), explained
-
-
-def _out_of_range(crop_bgr: np.ndarray) -> str:
-    gray = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    mean = gray.mean(axis=1)
-    energy = float(np.abs(np.diff(mean)).mean()) / (float(mean.mean()) + 1.0)
-    return "below_range" if energy >= STAFF_TICK_ENERGY else "above_range"
+    def uncertain(self, reason: str) -> GaugeReading:
+        return replace(self, status="uncertain", row=None, level_cm=None, reason=reason)
 
 
 def row_to_cm(row: float, calibration) -> float:
     """Piecewise-linear map from image row to cm, extended linearly past the end pairs."""
-    rows, cms = np.asarray(calibration, dtype=np.float64).T
-    if row < rows[0]:
-        i = 0
-    elif row > rows[-1]:
-        i = len(rows) - 2
-    else:
-        return float(np.interp(row, rows, cms))
-    slope = (cms[i + 1] - cms[i]) / (rows[i + 1] - rows[i])
-    return float(cms[i] + slope * (row - rows[i]))
+    return float(Calibration(calibration).cm(row))
 
 
 def read_gauge(frame_bgr: np.ndarray, region: tuple[int, int, int, int], calibration, t: float) -> GaugeReading:
-    """Read the level from a full frame; `region` is x0, y0, x1, y1 in frame pixels."""
+    """Read the level from a full frame; `region` is x0, y0, x1, y1 in frame pixels, `calibration` (row, cm) pairs
+    in frame rows."""
     x0, y0, x1, y1 = region
     crop = frame_bgr[max(0, y0):y1, max(0, x0):x1]
-    if crop.shape[0] < 10 or crop.shape[1] < 2:
+    if crop.shape[0] < 10 or crop.shape[1] < 5:
         raise ValueError(f"gauge region {region} is outside the frame or too small")
-    status, row, confidence = find_water_row(crop)
-    rows = np.asarray(calibration, dtype=np.float64)[:, 0]
-    if status == "ok":
-        image_row = row + max(0, y0)
-        return GaugeReading(t, status, image_row, round(row_to_cm(image_row, calibration), 1), confidence)
-    edge_row = float(rows[-1] if status == "below_range" else rows[0])
-    return GaugeReading(t, status, None, round(row_to_cm(edge_row, calibration), 1), confidence)
+    top = max(0, y0)
+    line = find_water_line(crop, Calibration(calibration).shifted(top))
+    row = None if line.row is None else line.row + top
+    reason = "no water line found" if line.status == "uncertain" else None
+    return GaugeReading(t, line.status, row, line.level_cm, line.confidence, reason)
+
+
+class LevelTracker:
+    """Accepts a reading only when the water could have got there since the last accepted one; the first level is
+    accepted once a second reading agrees with it. Everything else comes back `uncertain`, with the reason."""
+
+    def __init__(self, config: GaugeConfig):
+        self.rate_cm_per_s = config.max_rise_cm_per_min / 60
+        self.min_confidence = config.min_confidence
+        self.level: float | None = None  # last accepted
+        self.t = 0.0
+        self._first: GaugeReading | None = None
+
+    def check(self, reading: GaugeReading) -> GaugeReading:
+        if reading.status not in LEVEL_STATUSES:
+            return reading
+        if reading.confidence < self.min_confidence:
+            return reading.uncertain(f"confidence {reading.confidence:.2f} below {self.min_confidence:.2f}")
+        if self.level is None:
+            first, self._first = self._first, reading
+            if first is None or not _reachable(first.level_cm, first.t, reading, self.rate_cm_per_s):
+                return reading.uncertain("first reading, waiting for a second to agree")
+        elif not _reachable(self.level, self.t, reading, self.rate_cm_per_s):
+            return reading.uncertain(f"implausible: {reading.level_cm - self.level:+.0f} cm in "
+                                     f"{reading.t - self.t:.0f} s")
+        self.level, self.t = reading.level_cm, reading.t
+        return reading
+
+
+def _reachable(level_cm: float, t: float, reading: GaugeReading, rate_cm_per_s: float) -> bool:
+    return abs(reading.level_cm - level_cm) <= READ_NOISE_CM + rate_cm_per_s * max(0.0, reading.t - t)
 
 
 class GaugeAlarm:
@@ -174,7 +127,8 @@ class GaugeAlarm:
 
     def _event(self, name: str, threshold: float, state: EventState, reading: GaugeReading, end) -> Event:
         start = self.raised[name] if state is EventState.RAISED else self.raised.pop(name)
-        payload = {"alarm": name, "threshold_cm": threshold, "level_cm": reading.level_cm}
+        payload = {"alarm": name, "threshold_cm": threshold, "level_cm": reading.level_cm, "row": reading.row,
+                   "confidence": round(reading.confidence, 3)}
         return Event(EventType.FLOOD_LEVEL, self.camera, self.site, name, state, start, end, payload)
 
     def close(self, t: float, reason: str) -> list[Event]:
@@ -183,3 +137,77 @@ class GaugeAlarm:
         return [Event(EventType.FLOOD_LEVEL, self.camera, self.site, name, EventState.CLEARED, start, t,
                       {"alarm": name, "threshold_cm": self.levels[name], "level_cm": None, "closed": reason})
                 for name, start in raised.items()]
+
+
+class RiseAlarm:
+    """The water rising faster than `cm_per_min`: the least-squares slope of the accepted levels over the last
+    `window_s`, once they span at least half of it. Raised after `raise_after` consecutive slopes at/above the rate,
+    cleared after as many below the rate minus `hysteresis_cm_per_min`."""
+
+    KEY = "rise"
+
+    def __init__(self, config: RiseAlarmConfig, raise_after: int, camera: str, site: str):
+        self.config, self.raise_after, self.camera, self.site = config, raise_after, camera, site
+        self._levels: deque[tuple[float, float]] = deque()
+        self._streak = 0  # consecutive slopes pointing the other way than the current state
+        self.raised_at: float | None = None
+        self.rate_cm_per_min: float | None = None
+
+    def update(self, reading: GaugeReading) -> list[Event]:
+        if reading.level_cm is None:
+            return []
+        self._levels.append((reading.t, reading.level_cm))
+        while self._levels[0][0] < reading.t - self.config.window_s:
+            self._levels.popleft()
+        self.rate_cm_per_min = rate = self._slope_cm_per_min()
+        if rate is None:
+            return []
+        if self.raised_at is None:
+            self._streak = self._streak + 1 if rate >= self.config.cm_per_min else 0
+            if self._streak >= self.raise_after:
+                self._streak, self.raised_at = 0, reading.t
+                return [self._event(EventState.RAISED, reading, rate, None)]
+        else:
+            self._streak = self._streak + 1 if rate < self.config.cm_per_min - self.config.hysteresis_cm_per_min else 0
+            if self._streak >= self.raise_after:
+                return [self._event(EventState.CLEARED, reading, rate, reading.t)]
+        return []
+
+    def _slope_cm_per_min(self) -> float | None:
+        if len(self._levels) < 3 or self._levels[-1][0] - self._levels[0][0] < self.config.window_s / 2:
+            return None
+        t, cm = np.asarray(self._levels).T
+        return float(np.polyfit(t - t[0], cm, 1)[0] * 60)
+
+    def _event(self, state: EventState, reading: GaugeReading, rate: float, end: float | None) -> Event:
+        start = self.raised_at
+        if state is EventState.CLEARED:
+            self.raised_at, self._streak = None, 0
+        payload = {"rate_cm_per_min": round(rate, 1), "threshold_cm_per_min": self.config.cm_per_min,
+                   "level_cm": reading.level_cm, "row": reading.row, "confidence": round(reading.confidence, 3)}
+        return Event(EventType.FLOOD_RISE, self.camera, self.site, self.KEY, state, start, end, payload)
+
+    def close(self, t: float, reason: str) -> list[Event]:
+        if self.raised_at is None:
+            return []
+        start, self.raised_at = self.raised_at, None
+        return [Event(EventType.FLOOD_RISE, self.camera, self.site, self.KEY, EventState.CLEARED, start, t,
+                      {"threshold_cm_per_min": self.config.cm_per_min, "level_cm": None, "closed": reason})]
+
+
+class GaugeWatch:
+    """A gauge camera's readings → plausible levels → level and rise alarms."""
+
+    def __init__(self, config: GaugeConfig, camera: str, site: str):
+        self.tracker = LevelTracker(config)
+        self.alarms = [GaugeAlarm(config, camera, site)]
+        if config.rise is not None:
+            self.alarms.append(RiseAlarm(config.rise, config.raise_after, camera, site))
+
+    def update(self, reading: GaugeReading) -> tuple[GaugeReading, list[Event]]:
+        """The reading as accepted (or made `uncertain`) and the alarm changes it causes."""
+        checked = self.tracker.check(reading)
+        return checked, [event for alarm in self.alarms for event in alarm.update(checked)]
+
+    def close(self, t: float, reason: str) -> list[Event]:
+        return [event for alarm in self.alarms for event in alarm.close(t, reason)]

@@ -127,6 +127,13 @@ class ParkingRule(StrictModel):
 Rule = Annotated[CrowdingRule | IntrusionRule | ParkingRule, Field(discriminator="type")]
 
 
+class RiseAlarmConfig(StrictModel):
+    cm_per_min: float = Field(gt=0.0, le=1000, description="Raise when the water rises at least this fast")
+    window_s: float = Field(default=300.0, ge=10.0, le=86_400, description="Fit the rate over this much time")
+    hysteresis_cm_per_min: float = Field(default=2.0, ge=0.0, le=1000,
+                                         description="Clear below cm_per_min minus this")
+
+
 class GaugeConfig(StrictModel):
     units: Units = Field(default="px", description="Units of `region`")
     region: tuple[Coordinate, Coordinate, Coordinate, Coordinate] = Field(
@@ -138,6 +145,12 @@ class GaugeConfig(StrictModel):
     raise_after: int = Field(default=3, ge=1, le=100, description="Consecutive readings at/above a level to raise")
     hysteresis_cm: float = Field(default=5.0, ge=0.0, le=1000, description="Clear below level minus this")
     every_s: float = Field(default=30.0, ge=0.0, le=3600, description="Read the gauge at most this often")
+    max_rise_cm_per_min: float = Field(
+        default=60.0, gt=0.0, le=1000,
+        description="Water never rises or falls faster: a reading that implies it is uncertain")
+    min_confidence: float = Field(default=0.7, ge=0.0, le=1.0,
+                                  description="Readings less confident than this are uncertain")
+    rise: RiseAlarmConfig | None = Field(default=None, description="Alarm on a fast rise, e.g. {cm_per_min: 10}")
 
     @model_validator(mode="after")
     def _valid_gauge(self) -> GaugeConfig:

@@ -15,6 +15,7 @@ from typing import Any
 class EventType(str, Enum):
     PARKING_VIOLATION = "parking_violation"
     FLOOD_LEVEL = "flood_level"
+    FLOOD_RISE = "flood_rise"
     CROWDING = "crowding"
     INTRUSION = "intrusion"
 
