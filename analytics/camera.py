@@ -50,7 +50,7 @@ class CameraAnalytics:
         self._parking = [ParkingWatch(r, self.zones[r.zone].polygon, camera_id, site)
                          for r in config.rules if isinstance(r, ParkingRule)]
         self._gauge_region = config.gauge.region_pixels(size) if config.gauge else None
-        self._gauge = GaugeWatch(config.gauge, camera_id, site) if config.gauge else None
+        self._gauge = GaugeWatch(config.gauge, camera_id, site, self._gauge_region) if config.gauge else None
         self._gauge_last_t = float("-inf")
         self.counter = IntervalCounter(camera_id, site, self.zones, self.lines, config.count_interval_s, part)
         self.events: deque[Event] = deque(maxlen=KEEP_EVENTS)

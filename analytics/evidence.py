@@ -5,7 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from matakota.core.events import Event, EventType
+
 BOX_BGR = (0, 0, 255)
+LINE_BGR = (0, 255, 255)  # the water line as read
 CROP_PAD = 0.25  # context around the box in the crop, as a fraction of its size
 
 
@@ -26,13 +29,23 @@ def clip_box(box, width: int, height: int) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
-def render_evidence(frame_bgr: np.ndarray, box, quality: int = 85) -> tuple[bytes, bytes]:
-    """(full frame with the box drawn, padded crop around the box) as JPEG bytes."""
+def render_evidence(frame_bgr: np.ndarray, box, quality: int = 85, line_row: float | None = None) -> tuple[bytes, bytes]:
+    """(full frame with the box drawn, padded crop around the box) as JPEG bytes; `line_row` (a gauge's water line
+    as read, image row) is drawn across the box, a little wider than it."""
     height, width = frame_bgr.shape[:2]
     x0, y0, x1, y1 = clip_box(box, width, height)
     full = frame_bgr.copy()
     thickness = max(2, round(min(width, height) / 200))
     cv2.rectangle(full, (x0, y0), (x1 - 1, y1 - 1), BOX_BGR, thickness)
+    if line_row is not None:
+        row, reach = int(round(line_row)), max(4, (x1 - x0) // 4)
+        cv2.line(full, (max(0, x0 - reach), row), (min(width - 1, x1 + reach), row), LINE_BGR, thickness)
     pad_x, pad_y = int((x1 - x0) * CROP_PAD), int((y1 - y0) * CROP_PAD)
     crop = full[max(0, y0 - pad_y):min(height, y1 + pad_y), max(0, x0 - pad_x):min(width, x1 + pad_x)]
     return _jpeg(full, quality), _jpeg(crop, quality)
+
+
+def event_evidence(frame_bgr: np.ndarray, event: Event, quality: int = 85) -> tuple[bytes, bytes]:
+    """`render_evidence` for an event with a box; a flood event's gauge reading (`payload.row`) is drawn too."""
+    flood = event.type in (EventType.FLOOD_LEVEL, EventType.FLOOD_RISE)
+    return render_evidence(frame_bgr, event.box, quality, event.payload.get("row") if flood else None)

@@ -18,7 +18,7 @@ import numpy as np
 
 from matakota.analytics.gauge_reader import Calibration, find_water_line
 from matakota.config.analytics import GaugeConfig, RiseAlarmConfig
-from matakota.core.events import Event, EventState, EventType
+from matakota.core.events import Event, EventState, EventType, box_tuple
 
 READ_NOISE_CM = 5.0  # two readings of the same water may differ this much
 LEVEL_STATUSES = ("ok", "below_range")  # readings that carry a level
@@ -196,9 +196,12 @@ class RiseAlarm:
 
 
 class GaugeWatch:
-    """A gauge camera's readings → plausible levels → level and rise alarms."""
+    """A gauge camera's readings → plausible levels → level and rise alarms. Given the gauge region (image pixels),
+    alarm changes carry it as their evidence box (the snapshot shows the gauge and the line as read)."""
 
-    def __init__(self, config: GaugeConfig, camera: str, site: str):
+    def __init__(self, config: GaugeConfig, camera: str, site: str,
+                 region: tuple[int, int, int, int] | None = None):
+        self.region = None if region is None else box_tuple(region)
         self.tracker = LevelTracker(config)
         self.alarms = [GaugeAlarm(config, camera, site)]
         if config.rise is not None:
@@ -207,7 +210,8 @@ class GaugeWatch:
     def update(self, reading: GaugeReading) -> tuple[GaugeReading, list[Event]]:
         """The reading as accepted (or made `uncertain`) and the alarm changes it causes."""
         checked = self.tracker.check(reading)
-        return checked, [event for alarm in self.alarms for event in alarm.update(checked)]
+        events = [event for alarm in self.alarms for event in alarm.update(checked)]
+        return checked, [replace(event, box=self.region) for event in events]
 
     def close(self, t: float, reason: str) -> list[Event]:
         return [event for alarm in self.alarms for event in alarm.close(t, reason)]

@@ -18,6 +18,7 @@ The reader never guesses: too little agreement or no staff in view is `uncertain
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import cv2
@@ -122,27 +123,34 @@ def _wall(rect: np.ndarray, staff: slice) -> np.ndarray | None:
     return np.median(rect[:, columns].astype(np.float32), axis=1)
 
 
+def prefix_medians(values: np.ndarray) -> np.ndarray:
+    """out[r] = median(values[:r]) for r ≥ 1 (out[0] = values[0])."""
+    ordered: list[float] = []
+    out = np.empty(len(values) + 1)
+    for r, value in enumerate(values, start=1):
+        bisect.insort(ordered, float(value))
+        half = r // 2
+        out[r] = ordered[half] if r % 2 else (ordered[half - 1] + ordered[half]) / 2
+    out[0] = out[1]
+    return out
+
+
 def split_votes(board: np.ndarray, excess: np.ndarray | None, margin: int) -> tuple[int, float]:
     """The line (first water row) with the most agreeing votes, and that agreement (−1…1). Candidates run from
     `margin` rows below the top to the bottom of the staff (`len(board)`: all staff, the water below it)."""
     n = len(board)
-    best, best_score = n, -2.0
-    for r in range(margin, n + 1, 2):
-        ref = float(np.median(board[:r]))
-        ratio = board / max(ref, 1.0)
-        dry_like = np.abs(ratio - 1) <= SAME
-        darker = ratio < 1 - SAME
-        votes_upper = np.where(dry_like[:r], 1.0, -1.0)
-        votes_lower = np.where(darker[r:], 1.0, -1.0)
-        if excess is not None:
-            ref_k = float(np.median(excess[:r]))
-            shadow = darker & (excess >= (1 - SAME) * ref_k) & (ref_k > SAME)
-            votes_upper[shadow[:r]] = SHADOW_WEIGHT
-            votes_lower[shadow[r:]] = -SHADOW_WEIGHT
-        score = (votes_upper.sum() + votes_lower.sum()) / n
-        if score > best_score:
-            best, best_score = r, score
-    return best, best_score
+    lines = np.arange(margin, n + 1, 2)
+    ratio = board[None, :] / np.maximum(prefix_medians(board)[lines], 1.0)[:, None]
+    upper = np.arange(n)[None, :] < lines[:, None]
+    darker = ratio < 1 - SAME
+    votes = np.where(upper, np.where(np.abs(ratio - 1) <= SAME, 1.0, -1.0), np.where(darker, 1.0, -1.0))
+    if excess is not None:
+        ref_excess = prefix_medians(excess)[lines][:, None]
+        shadow = darker & (excess[None, :] >= (1 - SAME) * ref_excess) & (ref_excess > SAME)
+        votes = np.where(shadow, np.where(upper, SHADOW_WEIGHT, -SHADOW_WEIGHT), votes)
+    scores = votes.sum(axis=1) / n
+    best = int(np.argmax(scores))
+    return int(lines[best]), float(scores[best])
 
 
 def refine(fine: np.ndarray, line: int) -> int:

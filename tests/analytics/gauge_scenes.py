@@ -14,7 +14,7 @@ operator measured it, the camera at rest); `Scene.visible` says whether the wate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -235,3 +235,36 @@ def _rain(image: np.ndarray, streaks: int, rng) -> None:
         x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
         length = int(rng.integers(6, 18))
         cv2.line(image, (x, y), (x + length // 4, y + length), (200, 200, 200), 1)
+
+
+def river_gauge(seed: int = 7) -> Look:
+    """The scene of the reported failure: a concrete wall, a white staff with black 10 cm lines and red ticks and
+    digits, a brown-green river with small waves and a faint reflection of the wall and the staff."""
+    return replace(look(seed, "day"), px_per_cm=2.0, wall=(120.0, 124.0, 126.0), wall_kind="concrete", board=(235.0, 240.0, 240.0),
+                   style="ticks", ink=(INKS[0], INKS[1]), ink_every=10, water=(60.0, 100.0, 85.0), reflection=0.3,
+                   wave_px=1.5, gain=1.0, light=0.1, noise=4.0, blur=3, jpeg=85)
+
+
+def render_video(path, view: Look, water_cm, *, fps: int = 2, frame_size=(640, 480), origin=(440, 20)):
+    """An H.264 mp4 of the gauge standing in a wider scene, one frame per entry of `water_cm`; returns the gauge's
+    (region, calibration) in frame pixels."""
+    import av
+
+    width, height = frame_size
+    x0, y0 = origin
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264" if "libx264" in av.codecs_available else "h264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"g": str(2 * fps), "bf": "0", "preset": "veryfast"}
+        for index, level in enumerate(water_cm):
+            scene = render(view, float(level), index)
+            frame = np.empty((height, width, 3), np.uint8)
+            frame[:] = np.asarray(view.wall, np.uint8)
+            frame[y0 + int(row_of(level, view)):] = np.asarray(view.water, np.uint8)
+            h, w = scene.image.shape[:2]
+            frame[y0:y0 + h, x0:x0 + w] = scene.image
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return (x0, y0, x0 + w, y0 + h), [(row + y0, cm) for row, cm in scene.calibration]
