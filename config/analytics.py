@@ -129,7 +129,7 @@ Rule = Annotated[CrowdingRule | IntrusionRule | ParkingRule, Field(discriminator
 
 class RiseAlarmConfig(StrictModel):
     cm_per_min: float = Field(gt=0.0, le=1000, description="Raise when the water rises at least this fast")
-    window_s: float = Field(default=300.0, ge=10.0, le=86_400, description="Fit the rate over this much time")
+    window_s: float = Field(default=300.0, ge=2.0, le=86_400, description="Fit the rate over this much time")
     hysteresis_cm_per_min: float = Field(default=2.0, ge=0.0, le=1000,
                                          description="Clear below cm_per_min minus this")
 
@@ -146,7 +146,7 @@ class GaugeConfig(StrictModel):
     hysteresis_cm: float = Field(default=5.0, ge=0.0, le=1000, description="Clear below level minus this")
     every_s: float = Field(default=30.0, ge=0.0, le=3600, description="Read the gauge at most this often")
     max_rise_cm_per_min: float = Field(
-        default=60.0, gt=0.0, le=1000,
+        default=60.0, gt=0.0, le=10_000,
         description="Water never rises or falls faster: a reading that implies it is uncertain")
     min_confidence: float = Field(default=0.7, ge=0.0, le=1.0,
                                   description="Readings less confident than this are uncertain")
