@@ -20,7 +20,7 @@ from matakota.actors.camera_runtime import CameraRuntime
 from matakota.actors.event_sink import flush_async
 from matakota.actors.outbox import Outbox
 from matakota.actors.shard_metrics import ShardMetrics
-from matakota.analytics.evidence import render_evidence
+from matakota.analytics.evidence import event_evidence
 from matakota.config import CameraConfig, ShardConfig
 from matakota.core.detections import Detections
 from matakota.core.events import Event
@@ -33,7 +33,7 @@ log = logging.getLogger("matakota.shard")
 
 KEEP_EVENTS = 1000
 FLUSH_PERIOD_S = 1.0
-OUTBOX_MAX_ITEMS = 20_000  # unacknowledged events + counts kept while the sink is away (oldest dropped beyond)
+OUTBOX_MAX_ITEMS = 20_000  # unacknowledged events, counts, levels kept while the sink is away (oldest dropped beyond)
 
 
 @ray.remote(max_restarts=0)
@@ -89,7 +89,8 @@ class CameraShard:
             reason = Redactor(camera.url)(f"cannot start: {type(error).__name__}: {error}")
             log.warning("shard %s: camera %s %s", self.shard_id, camera.id, reason)
             self.failed[camera.id] = CameraStatus(camera.id, camera.site, camera.redacted_url, CameraState.ERROR,
-                                                  reason=reason, shard=self.shard_id)
+                                                  reason=reason, shard=self.shard_id,
+                                                  gauge=camera.analytics.gauge is not None)
             return None
         self.failed.pop(camera.id, None)
         self.cameras[camera.id] = runtime
@@ -209,7 +210,8 @@ class CameraShard:
                 self.metrics.observe_water_level(runtime.config.id, runtime.config.site, result.gauge.level_cm)
             self.events.extend(result.events)
             self.outbox.put(events=[with_evidence(e, frame.image) for e in result.events],
-                            counts=[c.to_json() for c in result.counts])
+                            counts=[c.to_json() for c in result.counts],
+                            levels=[] if result.gauge is None else [level_record(runtime.config, result.gauge)])
 
     # ---- counts and events out, at least once
     async def _flush_forever(self) -> None:
@@ -221,11 +223,14 @@ class CameraShard:
             except ValueError:
                 continue  # no sink (yet): records wait in the bounded outbox
             try:
-                await flush_async(self.outbox, sink)
+                sent = await flush_async(self.outbox, sink)
                 await self._send_status_changes(sink)
             except Exception:  # noqa: BLE001 - the sink may be restarting; the outbox keeps everything
                 log.exception("shard %s: flush failed", self.shard_id)
                 sink = None
+            else:
+                if not sent and self.outbox.pending:
+                    sink = None  # nothing acknowledged: look it up again (a sink started anew is another actor)
 
     async def _send_status_changes(self, sink) -> None:
         """Every camera whose (state, reason) changed since the last flush, in one call (kept if it fails)."""
@@ -276,12 +281,17 @@ class CameraShard:
             pass
 
 
+def level_record(camera: CameraConfig, reading) -> dict:
+    """A gauge reading (`GaugeReading`) as the store keeps it: camera, site, t, level_cm, confidence, status."""
+    return {"camera": camera.id, "site": camera.site, **reading.to_json()}
+
+
 def with_evidence(event: Event, frame) -> dict:
     """The event as JSON; events with a box carry the evidence JPEGs (the sink stores them as files)."""
     record = event.to_json()
     if event.box is not None:
         try:
-            record["snapshot_jpeg"], record["crop_jpeg"] = render_evidence(frame, event.box)
+            record["snapshot_jpeg"], record["crop_jpeg"] = event_evidence(frame, event)
         except ValueError:  # a box outside the frame: the event still counts, without evidence
             pass
     return record

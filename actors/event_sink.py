@@ -1,11 +1,12 @@
-"""EventSink: the one writer of counts and events. Stores each batch, then fans its events out (MQTT,
+"""EventSink: the one writer of counts, events and water levels. Stores each batch, then fans its events out (MQTT,
 webhooks, the SSE broadcast). Senders keep batches in an `Outbox` until `write` acknowledges them.
 
-At-least-once, no doubles: `write` is idempotent (records carry stable ids; the store inserts with
-ON CONFLICT DO NOTHING), so it is the one method Ray retries (`max_task_retries=-1`) when the actor dies
-mid-call; the actor restarts (`max_restarts=-1`) and rebuilds from the store, which is where the truth is.
-Fan-out is at-least-once too: events a restarted sink receives again are published again (each message
-carries the stable event id to dedupe on); a resend to a live sink is recognised and not re-published.
+At-least-once, no doubles: `write` is idempotent (records carry stable ids, water-level readings their camera
+and time; the store inserts with ON CONFLICT DO NOTHING), so it is the one method Ray retries
+(`max_task_retries=-1`) when the actor dies mid-call; the actor restarts (`max_restarts=-1`) and rebuilds from
+the store, which is where the truth is. Fan-out is at-least-once too: events a restarted sink receives again are
+published again (each message carries the stable event id to dedupe on); a resend to a live sink is recognised
+and not re-published.
 
 SSE: the API's stream endpoint long-polls `poll(after, timeout_s)`; sequence numbers restart with the actor
 (a reader whose sequence is ahead of the sink's starts over from "now").
@@ -29,7 +30,7 @@ from matakota.core.messages import StatusChange
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
 from matakota.outputs import Outputs
 from matakota.store import InvalidRecord, open_store, split_evidence
-from matakota.store.sql import count_row, event_row
+from matakota.store.sql import count_row, event_row, level_row
 
 log = logging.getLogger("matakota.event_sink")
 SEEN_BATCHES = 10_000
@@ -61,7 +62,8 @@ class EventSink:
         self.store = open_store(store.resolved_url(), schema=pg_schema)
         self.outputs = Outputs(outputs or OutputsConfig())
         self.counters = {"batches": 0, "duplicate_batches": 0, "events_stored": 0, "counts_stored": 0,
-                         "rejected": 0, "store_errors": 0, "pruned_events": 0, "pruned_counts": 0}
+                         "levels_stored": 0, "rejected": 0, "store_errors": 0, "pruned_events": 0, "pruned_counts": 0,
+                         "pruned_levels": 0}
         self._batches = _Recent(SEEN_BATCHES)  # batch id → ack, to answer resends without a write
         self._fanned = _Recent(SEEN_EVENTS)
         self.metrics = SinkMetrics()
@@ -69,16 +71,18 @@ class EventSink:
         self.started = time.time()
 
     @ray.method(max_task_retries=-1)
-    async def write(self, batch_id: str, events: list[dict], counts: list[dict]) -> dict:
-        """Store a batch (idempotent) and fan its events out; the returned ack means it is durable."""
+    async def write(self, batch_id: str, events: list[dict], counts: list[dict],
+                    levels: list[dict] | None = None) -> dict:
+        """Store a batch (idempotent) and fan its events out; the returned ack means it is durable. `levels` are
+        water-level readings of gauge cameras (stored, not fanned out)."""
         self._start_background()
         if batch_id in self._batches:
             self.counters["duplicate_batches"] += 1
             return {**self._batches[batch_id], "duplicate": True}
-        events, counts, rejected = self._valid(events, counts)
+        events, counts, levels, rejected = self._valid(events, counts, levels or [])
         events, snapshots = split_evidence(events)  # images stay in the store: the API serves them
         try:
-            result = await asyncio.to_thread(self.store.write, events, counts, snapshots)
+            result = await asyncio.to_thread(self.store.write, events, counts, snapshots, levels)
         except Exception:
             self.counters["store_errors"] += 1
             self.metrics.write_failed()
@@ -86,22 +90,24 @@ class EventSink:
         self.counters["batches"] += 1
         self.counters["events_stored"] += result.events
         self.counters["counts_stored"] += result.counts
-        self.metrics.stored(result.events, result.counts)
+        self.counters["levels_stored"] += result.levels
+        self.metrics.stored(result.events, result.counts, result.levels)
         for kind, records in rejected.items():
             if records:
                 self.counters["rejected"] += records
                 self.metrics.rejected(kind, records)
         self.outputs.deliver([e for e in events if self._fanned.add(e["id"])])
-        ack = {"batch_id": batch_id, "events": result.events, "counts": result.counts,
+        ack = {"batch_id": batch_id, "events": result.events, "counts": result.counts, "levels": result.levels,
                "rejected": sum(rejected.values())}
         self._batches.add(batch_id, ack)
         return {**ack, "duplicate": False}
 
-    def _valid(self, events, counts):
+    def _valid(self, events, counts, levels):
         """Records the store can take; a malformed one is counted (by kind) and skipped, so it never blocks a batch."""
-        good_events, good_counts, rejected = [], [], {"event": 0, "count": 0}
+        good_events, good_counts, good_levels, rejected = [], [], [], {"event": 0, "count": 0, "level": 0}
         for kind, records, check, good in (("event", events, event_row, good_events),
-                                           ("count", counts, count_row, good_counts)):
+                                           ("count", counts, count_row, good_counts),
+                                           ("level", levels, level_row, good_levels)):
             for record in records:
                 try:
                     check(record)
@@ -109,7 +115,7 @@ class EventSink:
                 except InvalidRecord as error:
                     rejected[kind] += 1
                     log.warning("rejected record: %s", error)
-        return good_events, good_counts, rejected
+        return good_events, good_counts, good_levels, rejected
 
     async def poll(self, after: int | None = None, timeout_s: float = 15.0, limit: int = 100):
         """Live events after sequence `after` (None: from now), waiting up to timeout_s: ([(seq, event)], last)."""
@@ -125,11 +131,13 @@ class EventSink:
 
     async def prune(self) -> dict:
         if self.config.retention_s is None:
-            return {"events": 0, "counts": 0, "snapshots": 0}
+            return {"events": 0, "counts": 0, "snapshots": 0, "levels": 0}
         result = await asyncio.to_thread(self.store.prune, self.config.retention_s)
         self.counters["pruned_events"] += result.events
         self.counters["pruned_counts"] += result.counts
-        return {"events": result.events, "counts": result.counts, "snapshots": result.snapshots}
+        self.counters["pruned_levels"] += result.levels
+        return {"events": result.events, "counts": result.counts, "snapshots": result.snapshots,
+                "levels": result.levels}
 
     def _start_background(self) -> None:
         if not self._background:
@@ -172,7 +180,7 @@ def flush(outbox: Outbox, sink, timeout_s: float = 30.0, max_batches: int = 1000
     sent = 0
     while sent < max_batches and (batch := outbox.next_batch()) is not None:
         try:
-            ray.get(sink.write.remote(batch.id, batch.events, batch.counts), timeout=timeout_s)
+            ray.get(sink.write.remote(batch.id, batch.events, batch.counts, batch.levels), timeout=timeout_s)
         except RayError as error:  # timed out, actor unavailable, or the store failed: keep it
             log.warning("EventSink did not acknowledge batch %s: %s", batch.id, type(error).__name__)
             break
@@ -186,7 +194,7 @@ async def flush_async(outbox: Outbox, sink, timeout_s: float = 30.0, max_batches
     sent = 0
     while sent < max_batches and (batch := outbox.next_batch()) is not None:
         try:
-            await asyncio.wait_for(sink.write.remote(batch.id, batch.events, batch.counts), timeout_s)
+            await asyncio.wait_for(sink.write.remote(batch.id, batch.events, batch.counts, batch.levels), timeout_s)
         except (asyncio.TimeoutError, RayError) as error:
             log.warning("EventSink did not acknowledge batch %s: %s", batch.id, type(error).__name__)
             break

@@ -1,9 +1,10 @@
 """The sender's side of at-least-once delivery to the EventSink: records wait here until acknowledged.
 
     outbox = Outbox(max_items=50_000)
-    outbox.put(events=[e.to_json() for e in new_events], counts=[c.to_json() for c in closed])
+    outbox.put(events=[e.to_json() for e in new_events], counts=[c.to_json() for c in closed],
+               levels=[{"camera": …, "site": …, **reading.to_json()}])   # water-level readings of gauge cameras
     while (batch := outbox.next_batch()) is not None:
-        ack = await sink.write.remote(batch.id, batch.events, batch.counts)   # raises → keep it, retry later
+        ack = await sink.write.remote(batch.id, batch.events, batch.counts, batch.levels)   # raises → keep it
         outbox.ack(batch.id)
 
 `next_batch()` seals up to `max_batch` waiting records (and `max_batch_bytes`) into a batch with a fresh id and
@@ -18,7 +19,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import Counter, OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from matakota.core.messages import OutboxStats
 
@@ -36,9 +37,10 @@ class Batch:
     events: list[dict]
     counts: list[dict]
     bytes: int = 0
+    levels: list[dict] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.events) + len(self.counts)
+        return len(self.events) + len(self.counts) + len(self.levels)
 
 
 class Outbox:
@@ -51,13 +53,13 @@ class Outbox:
         self.sender = sender or uuid.uuid4().hex[:12]
         self._seq = itertools.count(1)
         self._sealed: OrderedDict[str, Batch] = OrderedDict()
-        self._waiting: deque[tuple[str, dict, int]] = deque()  # ("event" | "count", record, bytes), oldest first
+        self._waiting: deque[tuple[str, dict, int]] = deque()  # ("event" | "count" | "level", record, bytes)
         self._sealed_items = self._sealed_bytes = self._waiting_bytes = 0
-        self.dropped: Counter[str] = Counter()  # records given up on because the outbox was full: event, count
+        self.dropped: Counter[str] = Counter()  # records given up on because the outbox was full: event, count, level
         self.acked = 0  # records acknowledged
 
-    def put(self, events=(), counts=()) -> None:
-        for kind, records in (("event", events), ("count", counts)):
+    def put(self, events=(), counts=(), levels=()) -> None:
+        for kind, records in (("event", events), ("count", counts), ("level", levels)):
             for record in records:
                 size = record_bytes(record)
                 self._waiting.append((kind, record, size))
@@ -75,7 +77,7 @@ class Outbox:
                 size += take[-1][2]
             self._waiting_bytes -= size
             batch = Batch(f"{self.sender}:{next(self._seq)}", [r for k, r, _ in take if k == "event"],
-                          [r for k, r, _ in take if k == "count"], size)
+                          [r for k, r, _ in take if k == "count"], size, [r for k, r, _ in take if k == "level"])
             self._sealed[batch.id] = batch
             self._sealed_items += len(batch)
             self._sealed_bytes += size
@@ -108,7 +110,7 @@ class Outbox:
             if self._sealed:
                 _, batch = self._sealed.popitem(last=False)
                 self._forget(batch)
-                for kind, records in (("event", batch.events), ("count", batch.counts)):
+                for kind, records in (("event", batch.events), ("count", batch.counts), ("level", batch.levels)):
                     if records:
                         self.dropped[kind] += len(records)
             else:

@@ -31,6 +31,7 @@ class ShardMetrics:
         # last values of event-driven gauges, recorded again at every export (Ray drops stale gauges)
         self._flood_levels: dict[tuple[str, str, str], int] = {}
         self._water_levels: dict[tuple[str, str], float] = {}
+        self._flood_rising: dict[tuple[str, str], int] = {}
 
     def observe_latency(self, seconds: float) -> None:
         metric("matakota_pipeline_latency_seconds").observe(seconds, tags={"shard": self.shard_id})
@@ -47,6 +48,8 @@ class ShardMetrics:
                 self._active.pop(event.incident_id, None)
             if event.type is EventType.FLOOD_LEVEL:
                 self._flood_levels[(event.camera, event.site, event.key)] = 1 if opened else 0
+            if event.type is EventType.FLOOD_RISE:
+                self._flood_rising[(event.camera, event.site)] = 1 if opened else 0
 
     def observe_water_level(self, camera: str, site: str, level_cm: float) -> None:
         self._water_levels[(camera, site)] = level_cm
@@ -83,6 +86,8 @@ class ShardMetrics:
             metric("matakota_flood_alarm_level").set(raised, tags={"camera": camera, "site": site, "level": level})
         for (camera, site), level_cm in self._water_levels.items():
             metric("matakota_water_level_cm").set(level_cm, tags={"camera": camera, "site": site})
+        for (camera, site), rising in self._flood_rising.items():
+            metric("matakota_flood_rising").set(rising, tags={"camera": camera, "site": site})
         self._alarm_keys |= set(active)
         for kind, site in self._alarm_keys:  # cleared alarms go back to 0
             metric("matakota_alarms_active").set(active.get((kind, site), 0), tags={"type": kind, "site": site})
@@ -91,7 +96,7 @@ class ShardMetrics:
         """A camera gone from this shard: its series age out here, its open incidents no longer count here."""
         for key in [k for k in self._exported if k[0] == camera_id]:
             del self._exported[key]
-        for gauges in (self._flood_levels, self._water_levels):
+        for gauges in (self._flood_levels, self._water_levels, self._flood_rising):
             for key in [k for k in gauges if k[0] == camera_id]:
                 del gauges[key]
         for incident in [i for i, event in self._active.items() if event.camera == camera_id]:

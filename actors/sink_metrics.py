@@ -15,8 +15,8 @@ class SinkMetrics:
     def __init__(self) -> None:
         self._deliveries: dict[tuple[str, str], int] = defaultdict(int)  # (output, result) → as exported
 
-    def stored(self, events: int, counts: int) -> None:
-        for kind, rows in (("events", events), ("counts", counts)):
+    def stored(self, events: int, counts: int, levels: int = 0) -> None:
+        for kind, rows in (("events", events), ("counts", counts), ("levels", levels)):
             if rows:
                 metric("matakota_store_writes_total").inc(rows, tags={"kind": kind})
 

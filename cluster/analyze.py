@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from matakota.analytics.camera import CameraAnalytics
-from matakota.analytics.evidence import render_evidence
+from matakota.analytics.evidence import event_evidence
 from matakota.config import CameraAnalyticsConfig
 from matakota.core.events import Event
 from matakota.video.media import MediaError, MediaFrame, batched, read_frames
@@ -24,7 +24,7 @@ BATCH_FRAMES = 8  # frames per detector call (batching pays on CPU too)
 
 
 def _write_evidence(event: Event, frame: MediaFrame, camera: str, directory: Path) -> dict[str, str]:
-    full, crop = render_evidence(frame.image, event.box)
+    full, crop = event_evidence(frame.image, event)
     stem = f"{camera}-{event.type.value}-{event.state.value}-{frame.pts_s:.1f}s-{event.id[:8]}"
     paths = {"full": directory / f"{stem}.jpg", "crop": directory / f"{stem}-crop.jpg"}
     paths["full"].write_bytes(full)
@@ -34,7 +34,9 @@ def _write_evidence(event: Event, frame: MediaFrame, camera: str, directory: Pat
 
 def analyze_video(path: Path | str, camera_config: CameraAnalyticsConfig, detector,
                   snapshot_dir: Path | str | None = None, camera_id: str | None = None) -> dict:
-    """Run the camera's analytics over a video file; returns `CameraAnalytics.summary()` plus run facts.
+    """Run the camera's analytics over a video file; returns `CameraAnalytics.summary()` plus run facts, and
+    `levels`: every gauge reading (`GaugeReading.to_json()`, t from the start of the recording; empty without a
+    gauge).
 
     Events that carry an evidence box get a full-frame and a crop JPEG in `snapshot_dir` (if given);
     their paths are in the event's `snapshot` field. Raises `MediaError` for a missing or unreadable video.
@@ -46,12 +48,14 @@ def analyze_video(path: Path | str, camera_config: CameraAnalyticsConfig, detect
     if snapshot_dir is not None:
         snapshot_dir = Path(snapshot_dir)
         snapshot_dir.mkdir(parents=True, exist_ok=True)
-    analytics, snapshots, frames, last_t = None, {}, 0, 0.0
+    analytics, snapshots, levels, frames, last_t = None, {}, [], 0, 0.0
     for chunk in batched(read_frames(path, camera_config.fps), BATCH_FRAMES):
         if analytics is None:
             analytics = _start(camera, camera_config, chunk[0])
         for frame, detections in zip(chunk, detector.detect([f.image for f in chunk])):
             result = analytics.update(detections, frame.pts_s, frame.image)
+            if result.gauge is not None:
+                levels.append(result.gauge.to_json())
             for event in result.events:
                 if snapshot_dir is not None and event.box is not None:
                     snapshots[event.id] = _write_evidence(event, frame, camera, snapshot_dir)
@@ -63,7 +67,7 @@ def analyze_video(path: Path | str, camera_config: CameraAnalyticsConfig, detect
     for event in summary["events"]:
         if event["id"] in snapshots:
             event["snapshot"] = snapshots[event["id"]]
-    return {**summary, "source": str(path), "time_base": TIME_BASE, "fps": camera_config.fps,
+    return {**summary, "levels": levels, "source": str(path), "time_base": TIME_BASE, "fps": camera_config.fps,
             "frames": frames, "duration_s": round(last_t, 3)}
 
 
@@ -87,6 +91,11 @@ def format_report(result: dict) -> str:
                          f" dwell {stay['dwell_s']:.1f} s")
     for name, line in result["lines"].items():
         lines.append(f"line {name}: in {line['in']}, out {line['out']}")
+    levels = result.get("levels") or []
+    if levels:
+        known = [r["level_cm"] for r in levels if r["level_cm"] is not None and r["status"] != "uncertain"]
+        span = f", {min(known):g}–{max(known):g} cm" if known else ""
+        lines.append(f"gauge: {len(levels)} readings{span} ({len(levels) - len(known)} without a level)")
     lines.append(f"events: {len(result['events'])}" if result["events"] else "events: none")
     for event in result["events"]:
         end = f"–{event['end']:.1f}" if event["end"] is not None else ""

@@ -152,8 +152,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("analyze", help="a camera's zone/line analytics on a recorded video (times from its start)")
     p.add_argument("recording", type=Path, help="video file")
-    p.add_argument("--camera", type=Path, required=True, help="camera analytics YAML (zones, lines, rules, fps)")
-    p.add_argument("--json", action="store_true", help="one JSON object: zones, lines, events")
+    p.add_argument("--camera", type=Path, required=True, help="camera analytics YAML (zones, lines, rules, gauge, fps)")
+    p.add_argument("--json", action="store_true", help="one JSON object: zones, lines, events, gauge levels")
     p.add_argument("--config", type=Path, help="matakota YAML config (detector section)")
     p.add_argument("--snapshots", type=Path, help="write event evidence JPEGs (full frame + crop) here")
     p.set_defaults(run=cmd_analyze)

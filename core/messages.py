@@ -48,6 +48,7 @@ class CameraStatus:
     late_drops: Annotated[int, Field(description="drops: frames older than the shard's deadline")] = 0
     backpressure_drops: Annotated[int, Field(description="drops: detector requests already in flight")] = 0
     detector_errors: Annotated[int, Field(description="frames whose detector request failed")] = 0
+    gauge: Annotated[bool, Field(description="reads a flood gauge: its water levels are at GET /v1/levels")] = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class OutboxStats:
     acked: int
     dropped: int  # records given up on because the outbox was full
     pending_bytes: int = 0  # what the pending records weigh, evidence images included
-    dropped_by_kind: dict[str, int] = field(default_factory=dict)  # "event", "count"
+    dropped_by_kind: dict[str, int] = field(default_factory=dict)  # "event", "count", "level"
 
 
 @dataclass(frozen=True)

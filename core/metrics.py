@@ -74,10 +74,11 @@ CATALOGUE: tuple[MetricSpec, ...] = (
        "Shard death -> all its cameras online again.", SECONDS_BUCKETS),
     _m("matakota_shard_restarts_total", "counter", ["shard"], "restarts", "Shards replaced after dying."),
     # data out
-    _m("matakota_store_writes_total", "counter", ["kind"], "rows", "Rows written to the store (events, counts)."),
+    _m("matakota_store_writes_total", "counter", ["kind"], "rows",
+       "Rows written to the store (events, counts, levels)."),
     _m("matakota_store_write_errors_total", "counter", [], "errors", "Failed store write batches."),
     _m("matakota_records_dropped_total", "counter", ["kind", "reason"], "records",
-       "Counts and events lost: outbox_full (a shard's outbox overflowed while the EventSink was away) or "
+       "Counts, events and levels lost: outbox_full (a shard's outbox overflowed while the EventSink was away) or "
        "rejected (malformed, refused by the EventSink)."),
     _m("matakota_output_deliveries_total", "counter", ["output", "result"], "messages",
        "MQTT/webhook deliveries by result (delivered, retried, dropped, dead_letter)."),
@@ -87,6 +88,8 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     _m("matakota_flood_alarm_level", "gauge", ["camera", "site", "level"], "1",
        "1 while the gauge camera's flood alarm at `level` (waspada, siaga, awas; thresholds per camera in config) "
        "is raised, 0 once cleared with hysteresis."),
+    _m("matakota_flood_rising", "gauge", ["camera", "site"], "1",
+       "1 while the gauge camera's water rises faster than its gauge.rise.cm_per_min, 0 once cleared with hysteresis."),
 )
 
 BY_NAME = {spec.name: spec for spec in CATALOGUE}

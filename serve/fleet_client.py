@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import ray
@@ -38,3 +39,15 @@ async def call_supervisor(method: str, *args):
     except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
         raise HTTPException(503, "the fleet supervisor is restarting; retry shortly",
                             headers={"Retry-After": "2"}) from None
+
+
+async def camera_config(camera_id: str, timeout_s: float = 5.0) -> dict | None:
+    """The camera's config as the fleet holds it (password redacted); None when there is no fleet (or no Ray), the
+    fleet does not know the camera, or the supervisor does not answer in time. For what is nice to have, not needed."""
+    if not ray.is_initialized():
+        return None
+    try:
+        detail = await asyncio.wait_for(call_supervisor("camera", camera_id), timeout_s)
+    except (HTTPException, asyncio.TimeoutError):
+        return None
+    return detail.config

@@ -1,4 +1,5 @@
-"""What the HTTP API answers that no actor sends: errors, detection results, health, stored counts and events.
+"""What the HTTP API answers that no actor sends: errors, detection results, health, stored counts, events and
+water levels.
 (Camera statuses, latest detections and the fleet view are the actors' own messages: core/messages.py.)"""
 
 from __future__ import annotations
@@ -74,6 +75,40 @@ class CountsResponse(BaseModel):
     camera: str | None = Field(None, examples=[None])
     site: str | None = Field(None, examples=["simpang-lima"])
     items: list[CountBucket]
+
+
+class LevelReadingOut(BaseModel):
+    t: float = Field(description="when the gauge was read, epoch seconds", examples=[T0 + 30])
+    level_cm: float | None = Field(description="water level; null when the reading is uncertain", examples=[84.5])
+    confidence: float = Field(description="0–1: how clearly the water line stood out", examples=[0.91])
+    status: str = Field(description="ok, below_range, above_range or uncertain", examples=["ok"])
+
+
+class LevelBucketOut(BaseModel):
+    start: float = Field(description="bucket start, epoch seconds (UTC-aligned)", examples=[T0])
+    end: float = Field(examples=[T0 + 300])
+    readings: int = Field(description="readings in the bucket", examples=[10])
+    uncertain: int = Field(description="of which uncertain (no level)", examples=[1])
+    min_cm: float | None = Field(description="over the readings with a level; null if none has one", examples=[82.0])
+    mean_cm: float | None = Field(examples=[84.1])
+    max_cm: float | None = Field(examples=[86.5])
+
+
+class LevelsResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    camera: str = Field(examples=["gauge-banjir-kanal"])
+    site: str | None = Field(None, description="null when neither the store nor the fleet knows it",
+                             examples=["banjir-kanal-barat"])
+    from_: float = Field(alias="from", examples=[T0])
+    to: float = Field(examples=[T0 + 3600])
+    bucket: str | None = Field(description="null: `readings` are the raw readings; else `buckets` are per bucket",
+                               examples=[None])
+    alarm_levels: dict[str, float] | None = Field(
+        None, description="the camera's alarm levels (name → cm) from the fleet's config; null when the fleet does "
+                          "not know the camera", examples=[{"waspada": 50.0, "siaga": 100.0, "awas": 150.0}])
+    readings: list[LevelReadingOut] = Field(default_factory=list)
+    buckets: list[LevelBucketOut] = Field(default_factory=list)
 
 
 class EventOut(BaseModel):

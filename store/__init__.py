@@ -1,13 +1,15 @@
-"""Durable counts and events: the `Store` interface, its value types and `open_store(url)`.
+"""Durable counts, events and water levels: the `Store` interface, its value types and `open_store(url)`.
 
 Two backends share one schema (`migrations/*.sql`, applied at open, tracked in `schema_version`):
 SQLite (a file path or `sqlite:///path`; the default, nothing to install) and PostgreSQL
 (`postgresql://…` DSN, psycopg 3). Writes are batched and idempotent: rows are keyed by the stable ids of
 `Event` and `CountRecord` and inserted with `ON CONFLICT (id) DO NOTHING`, so a retried batch never
-duplicates. Evidence images are rows too, written in their event's transaction and pruned with it, so every
-API replica can serve them (in Kubernetes, from the one PostgreSQL; never from a pod's own disk).
+duplicates; water-level readings are keyed by camera and time (`ON CONFLICT (camera, t)`). Evidence images are
+rows too, written in their event's transaction and pruned with it, so every API replica can serve them (in
+Kubernetes, from the one PostgreSQL; never from a pod's own disk).
 
-Times are epoch seconds (UTC). Count buckets (`1m`, `1h`, `1d`) are aligned to the UTC epoch.
+Times are epoch seconds (UTC). Count buckets (`1m`, `1h`, `1d`) and level buckets (`1m` … `1d`) are aligned to
+the UTC epoch.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ BUCKETS = {"1m": 60, "1h": 3600, "1d": 86400}
 MAX_PAGE = 1000
 MAX_BUCKETS = 10_080  # buckets one counts query may span: a week of minutes, a year of hours, 27 years of days
 MAX_COUNT_ROWS = 50_000  # rows one counts query may answer (cameras × zones and lines × buckets)
+LEVEL_BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
+MAX_LEVEL_READINGS = 10_000  # raw readings one levels query may answer (a bucket answers more)
+AUTO_RAW_SPAN_S = 6 * 3600  # `bucket="auto"`: raw readings for ranges up to this long …
+AUTO_RAW_READINGS = 2_000  # … holding up to this many readings; else buckets
+AUTO_BUCKETS = 1_000  # `bucket="auto"`: the smallest bucket that makes at most this many
+UNCERTAIN = "uncertain"  # a reading's status when the gauge could not be read (its level_cm is None)
 
 
 class StoreError(Exception):
@@ -42,13 +50,14 @@ class InvalidCursor(InvalidQuery):
 
 
 class InvalidRecord(StoreError, ValueError):
-    """An event or count record lacks a field or has one of the wrong type."""
+    """An event, count or level record lacks a field or has one of the wrong type."""
 
 
 @dataclass(frozen=True)
 class WriteResult:
     events: int  # rows newly inserted (a retried batch inserts 0)
     counts: int
+    levels: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class PruneResult:
     events: int
     counts: int
     snapshots: int
+    levels: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,43 @@ class CountRow:
     visits: int
     in_count: int
     out_count: int
+
+
+@dataclass(frozen=True)
+class LevelReading:
+    """One stored water-level reading of a gauge camera."""
+
+    t: float
+    level_cm: float | None  # None when uncertain
+    confidence: float
+    status: str  # ok | below_range | above_range | uncertain
+
+
+@dataclass(frozen=True)
+class LevelBucket:
+    """A camera's readings over one bucket: min/mean/max of the level over the readings that have one (not
+    uncertain); None when every reading of the bucket was uncertain."""
+
+    start: float
+    end: float
+    readings: int
+    uncertain: int
+    min_cm: float | None
+    mean_cm: float | None
+    max_cm: float | None
+
+
+@dataclass(frozen=True)
+class LevelSeries:
+    """A camera's water levels over [start, end): raw `readings` (bucket None) or `buckets` of `bucket`."""
+
+    camera: str
+    site: str | None  # None when the store holds no reading of the camera
+    start: float
+    end: float
+    bucket: str | None
+    readings: list[LevelReading] = field(default_factory=list)
+    buckets: list[LevelBucket] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -103,9 +150,10 @@ class Store(ABC):
 
     @abstractmethod
     def write(self, events: Iterable[Mapping | Any] = (), counts: Iterable[Mapping | Any] = (),
-              snapshots: Iterable[tuple[str, str, bytes]] = ()) -> WriteResult:
+              snapshots: Iterable[tuple[str, str, bytes]] = (), levels: Iterable[Mapping] = ()) -> WriteResult:
         """Insert a batch in one transaction; rows whose id (or name) exists already are skipped. `snapshots` are
-        evidence images, (name, event id, JPEG) each, as `split_evidence` makes them."""
+        evidence images, (name, event id, JPEG) each, as `split_evidence` makes them. `levels` are water-level
+        readings ({camera, site, t, level_cm, confidence, status}); one whose (camera, t) exists is skipped."""
 
     @abstractmethod
     def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,
@@ -113,6 +161,14 @@ class Store(ABC):
         """Intervals starting in [start, end) of one camera or all cameras of one site, per bucket:
         sums of visits/in/out, max of occupancy_max, samples-weighted mean of occupancy_mean. Bounded: a range
         over MAX_BUCKETS buckets, or an answer over MAX_COUNT_ROWS rows, is an InvalidQuery saying what to ask."""
+
+    @abstractmethod
+    def levels(self, *, camera: str, start: float, end: float, bucket: str = "auto") -> LevelSeries:
+        """A camera's water-level readings with t in [start, end), oldest first: raw (`bucket="raw"`, at most
+        MAX_LEVEL_READINGS), per bucket of LEVEL_BUCKETS (at most MAX_BUCKETS), or `"auto"`: raw when the range
+        spans at most AUTO_RAW_SPAN_S and holds at most AUTO_RAW_READINGS, else the smallest bucket making at most
+        AUTO_BUCKETS. InvalidQuery
+        for a bad bucket or range, or an answer over the caps (saying what to ask instead)."""
 
     @abstractmethod
     def events(self, *, type: str | None = None, camera: str | None = None, site: str | None = None,
@@ -135,7 +191,7 @@ class Store(ABC):
 
     @abstractmethod
     def prune(self, older_than_s: float, now: float | None = None) -> PruneResult:
-        """Delete events and counts older than `older_than_s` seconds, and the events' evidence."""
+        """Delete events, counts and water levels older than `older_than_s` seconds, and the events' evidence."""
 
     @abstractmethod
     def schema_version(self) -> int: ...
@@ -182,7 +238,8 @@ def open_store(url: str | Path, *, schema: str | None = None) -> Store:
 
 
 __all__ = [
-    "BUCKETS", "MAX_BUCKETS", "MAX_COUNT_ROWS", "MAX_PAGE", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery", "InvalidRecord",
-    "PruneResult", "Store", "StoreError", "WriteResult", "decode_cursor", "encode_cursor",
-    "open_store", "split_evidence",
+    "AUTO_BUCKETS", "AUTO_RAW_READINGS", "AUTO_RAW_SPAN_S", "BUCKETS", "LEVEL_BUCKETS", "MAX_BUCKETS", "MAX_COUNT_ROWS",
+    "MAX_LEVEL_READINGS", "MAX_PAGE", "UNCERTAIN", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery",
+    "InvalidRecord", "LevelBucket", "LevelReading", "LevelSeries", "PruneResult", "Store", "StoreError",
+    "WriteResult", "decode_cursor", "encode_cursor", "open_store", "split_evidence",
 ]

@@ -62,8 +62,8 @@ class PostgresStore(SqlStore):
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             super()._migrate()  # nested: a savepoint inside the locked transaction
 
-    def _bucket_expr(self, seconds: int) -> str:
-        return f"(floor(start_ts / {int(seconds)}) * {int(seconds)})"
+    def _bucket_expr(self, seconds: int, column: str = "start_ts") -> str:
+        return f"(floor({column} / {int(seconds)}) * {int(seconds)})"
 
     def drop_schema(self) -> None:
         """Drop this store's schema and everything in it (tests and tooling)."""

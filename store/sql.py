@@ -12,14 +12,23 @@ from importlib import resources
 from typing import Any
 
 from . import (
+    AUTO_BUCKETS,
+    AUTO_RAW_READINGS,
+    AUTO_RAW_SPAN_S,
     BUCKETS,
+    LEVEL_BUCKETS,
     MAX_BUCKETS,
     MAX_COUNT_ROWS,
+    MAX_LEVEL_READINGS,
     MAX_PAGE,
+    UNCERTAIN,
     CountRow,
     EventPage,
     InvalidQuery,
     InvalidRecord,
+    LevelBucket,
+    LevelReading,
+    LevelSeries,
     PruneResult,
     Store,
     StoreError,
@@ -32,6 +41,8 @@ EVENT_COLUMNS = ("id", "incident_id", "type", "camera", "site", "event_key", "st
                  "payload", "box", "snapshot", "snapshot_crop")
 COUNT_COLUMNS = ("id", "camera", "site", "kind", "name", "start_ts", "end_ts", "samples", "occupancy_max",
                  "occupancy_mean", "visits", "in_count", "out_count")
+LEVEL_COLUMNS = ("camera", "site", "t", "level_cm", "confidence", "status")
+MAX_STATUS_CHARS = 32
 SCHEMA_VERSION_DDL = ("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                       "name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)")
 
@@ -87,6 +98,39 @@ def count_row(record: Mapping | Any) -> tuple:
     return row
 
 
+def level_row(record: Mapping) -> tuple:
+    """A water-level reading ({camera, site, t, level_cm, confidence, status}, as `GaugeReading.to_json()` plus
+    camera and site; other keys are ignored) as a `levels` row; InvalidRecord says what is wrong."""
+    if not isinstance(record, Mapping):
+        raise InvalidRecord(f"level: a reading is an object, got {type(record).__name__}")
+    r = record
+    name = f"level {r.get('camera', '?')!r} at {r.get('t', '?')!r}"
+    try:
+        camera, site, status = r["camera"], r["site"], r["status"]
+        t, confidence, level = float(r["t"]), float(r["confidence"]), r["level_cm"]
+        level = None if level is None else float(level)
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidRecord(f"{name}: bad or missing field {error}") from None
+    for field_name, value in (("camera", camera), ("site", site), ("status", status)):
+        if not isinstance(value, str) or not value:
+            raise InvalidRecord(f"{name}: {field_name} must be a non-empty string")
+    if len(status) > MAX_STATUS_CHARS:
+        raise InvalidRecord(f"{name}: status is over {MAX_STATUS_CHARS} characters")
+    if not (math.isfinite(t) and t >= 0):
+        raise InvalidRecord(f"{name}: t is not a finite, non-negative epoch time")
+    if level is not None and not math.isfinite(level):
+        raise InvalidRecord(f"{name}: level_cm is not a finite number (null when uncertain)")
+    if not (math.isfinite(confidence) and 0.0 <= confidence <= 1.0):
+        raise InvalidRecord(f"{name}: confidence must be within 0..1")
+    return camera, site, t, level, confidence, status
+
+
+def _auto_bucket(span_s: float) -> str:
+    """The smallest level bucket that cuts `span_s` into at most AUTO_BUCKETS (else the largest)."""
+    return next((name for name, seconds in LEVEL_BUCKETS.items() if math.ceil(span_s / seconds) <= AUTO_BUCKETS),
+                list(LEVEL_BUCKETS)[-1])
+
+
 def event_dict(row: tuple) -> dict[str, Any]:
     e = dict(zip(EVENT_COLUMNS, row))
     return {"id": e["id"], "incident_id": e["incident_id"], "type": e["type"], "camera": e["camera"],
@@ -125,7 +169,8 @@ class SqlStore(Store):
         """Context manager: a connection for reads only, not the writer's."""
 
     @abstractmethod
-    def _bucket_expr(self, seconds: int) -> str: ...
+    def _bucket_expr(self, seconds: int, column: str = "start_ts") -> str:
+        """SQL for the start of the `seconds` bucket (UTC-aligned) that `column` (epoch seconds) falls in."""
 
     def _sql(self, sql: str) -> str:
         return sql if self.param == "?" else sql.replace("?", self.param)
@@ -178,11 +223,14 @@ class SqlStore(Store):
         return int(self._read("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0])
 
     # -- writes
-    def write(self, events: Iterable = (), counts: Iterable = (), snapshots: Iterable = ()) -> WriteResult:
+    def write(self, events: Iterable = (), counts: Iterable = (), snapshots: Iterable = (),
+              levels: Iterable = ()) -> WriteResult:
         snapshots = [(name, event_id, bytes(data)) for name, event_id, data in snapshots]
         event_rows = [event_row(e) for e in events]
         count_rows = [count_row(c) for c in counts]
-        cameras = {(r[3], r[4]) for r in event_rows} | {(r[1], r[2]) for r in count_rows}
+        level_rows = [level_row(r) for r in levels]
+        cameras = ({(r[3], r[4]) for r in event_rows} | {(r[1], r[2]) for r in count_rows}
+                   | {(r[0], r[1]) for r in level_rows})
         now = time.time()
         with self._lock, self._transaction():
             self._executemany("INSERT INTO cameras (camera, site, first_seen) VALUES (?, ?, ?) "
@@ -195,7 +243,10 @@ class SqlStore(Store):
             n_counts = self._executemany(
                 f"INSERT INTO counts ({', '.join(COUNT_COLUMNS)}) VALUES ({', '.join('?' * len(COUNT_COLUMNS))}) "
                 "ON CONFLICT (id) DO NOTHING", count_rows)
-        return WriteResult(events=n_events, counts=n_counts)
+            n_levels = self._executemany(
+                f"INSERT INTO levels ({', '.join(LEVEL_COLUMNS)}) VALUES ({', '.join('?' * len(LEVEL_COLUMNS))}) "
+                "ON CONFLICT (camera, t) DO NOTHING", level_rows)
+        return WriteResult(events=n_events, counts=n_counts, levels=n_levels)
 
     def prune(self, older_than_s: float, now: float | None = None) -> PruneResult:
         if older_than_s < 0:
@@ -206,7 +257,8 @@ class SqlStore(Store):
                                        "(SELECT id FROM events WHERE start_ts < ?)", (cutoff,))
             n_events = self._delete("DELETE FROM events WHERE start_ts < ?", (cutoff,))
             n_counts = self._delete("DELETE FROM counts WHERE end_ts <= ?", (cutoff,))
-        return PruneResult(events=n_events, counts=n_counts, snapshots=n_snapshots)
+            n_levels = self._delete("DELETE FROM levels WHERE t < ?", (cutoff,))
+        return PruneResult(events=n_events, counts=n_counts, snapshots=n_snapshots, levels=n_levels)
 
     def _delete(self, sql: str, params) -> int:
         cur = self._conn.cursor()
@@ -246,6 +298,44 @@ class SqlStore(Store):
                          occupancy_mean=round(float(ow) / float(sm), 3) if sm else 0.0,
                          visits=int(v), in_count=int(i), out_count=int(o))
                 for c, s, k, n, bs, sm, om, ow, v, i, o in rows]
+
+    def levels(self, *, camera: str, start: float, end: float, bucket: str = "auto") -> LevelSeries:
+        if bucket not in ("auto", "raw", *LEVEL_BUCKETS):
+            raise InvalidQuery(f"bucket must be auto, raw or one of {', '.join(LEVEL_BUCKETS)}, got {bucket!r}")
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise InvalidQuery("from and to must be finite epoch times")
+        if not start < end:
+            raise InvalidQuery(f"from ({start}) must be before to ({end})")
+        site = self._read("SELECT site FROM levels WHERE camera = ? ORDER BY t DESC LIMIT 1", (camera,))
+        series = {"camera": camera, "site": site[0][0] if site else None, "start": start, "end": end}
+        if bucket == "auto" and end - start > AUTO_RAW_SPAN_S:
+            bucket = _auto_bucket(end - start)
+        if bucket in ("auto", "raw"):
+            cap = AUTO_RAW_READINGS if bucket == "auto" else MAX_LEVEL_READINGS
+            rows = self._read("SELECT t, level_cm, confidence, status FROM levels WHERE camera = ? AND t >= ? "
+                              "AND t < ? ORDER BY t LIMIT ?", (camera, start, end, cap + 1))
+            if len(rows) <= cap:
+                return LevelSeries(**series, bucket=None, readings=[
+                    LevelReading(float(t), None if v is None else float(v), float(c), s) for t, v, c, s in rows])
+            if bucket == "raw":
+                raise InvalidQuery(f"from..to holds more than {cap:,} readings: ask for a bucket "
+                                   f"({', '.join(LEVEL_BUCKETS)}) or a shorter range")
+            bucket = _auto_bucket(end - start)
+        seconds = LEVEL_BUCKETS[bucket]
+        spanned = math.ceil((end - start) / seconds)
+        if spanned > MAX_BUCKETS:
+            raise InvalidQuery(f"from..to spans {spanned:,} buckets of {bucket}; at most {MAX_BUCKETS:,} at once: "
+                               f"ask for a larger bucket ({', '.join(LEVEL_BUCKETS)}) or a shorter range")
+        b = self._bucket_expr(seconds, "t")
+        known = f"CASE WHEN status <> '{UNCERTAIN}' THEN level_cm END"  # uncertain readings have no level
+        rows = self._read(
+            f"SELECT {b} AS b, COUNT(*), SUM(CASE WHEN status = '{UNCERTAIN}' OR level_cm IS NULL THEN 1 ELSE 0 END), "
+            f"MIN({known}), AVG({known}), MAX({known}) FROM levels WHERE camera = ? AND t >= ? AND t < ? "
+            f"GROUP BY {b} ORDER BY b", (camera, start, end))
+        return LevelSeries(**series, bucket=bucket, buckets=[
+            LevelBucket(float(bs), float(bs) + seconds, int(n), int(u), None if lo is None else float(lo),
+                        None if mean is None else round(float(mean), 2), None if hi is None else float(hi))
+            for bs, n, u, lo, mean, hi in rows])
 
     def events(self, *, type: str | None = None, camera: str | None = None, site: str | None = None,
                since: float | None = None, until: float | None = None, limit: int = 100,

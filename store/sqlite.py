@@ -56,8 +56,8 @@ class SqliteStore(SqlStore):
             raise
         self._conn.execute("COMMIT")
 
-    def _bucket_expr(self, seconds: int) -> str:
-        return f"(CAST(start_ts / {int(seconds)} AS INTEGER) * {int(seconds)})"  # epoch times are ≥ 0
+    def _bucket_expr(self, seconds: int, column: str = "start_ts") -> str:
+        return f"(CAST({column} / {int(seconds)} AS INTEGER) * {int(seconds)})"  # epoch times are ≥ 0
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"

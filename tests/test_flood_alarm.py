@@ -99,7 +99,10 @@ def test_a_rising_river_raises_a_flood_alarm_everywhere(api_url, store_config, p
     room = yaml.safe_load(EXAMPLE.read_text())
     gauge = {"fps": 2.0, "frame_size": [640, 480],
              "gauge": {"region": list(region), "calibration": [list(pair) for pair in calibration],
-                       "levels": LEVELS, "raise_after": 3, "hysteresis_cm": 5.0, "every_s": 0.4}}
+                       "levels": LEVELS, "raise_after": 3, "hysteresis_cm": 5.0, "every_s": 0.4,
+                       # this river rises 55 cm in 3 s (a short test): plausible here, and a fast rise
+                       "max_rise_cm_per_min": 1500,
+                       "rise": {"cm_per_min": 300, "window_s": 6, "hysteresis_cm_per_min": 50}}}
     receiver = Receiver()
     config = parse_config({
         "store": store_config,
@@ -170,6 +173,15 @@ def test_a_rising_river_raises_a_flood_alarm_everywhere(api_url, store_config, p
         assert not verify(b"not-the-secret", body, headers["X-Matakota-Signature"])
         assert headers["X-Matakota-Event"] == "flood_level" and headers["X-Matakota-Delivery"] == raised["id"]
         assert json.loads(body) == raised
+
+        # The fast rise raises its own alarm, routed the same way: its MQTT topic, the store.
+        rise_topic = f"{prefix}/events/{GAUGE_SITE}/{GAUGE}/flood_rise"
+        rise = wait_for(lambda: next((e for e in subscriber.events(rise_topic) if e["state"] == "raised"), None), 30)
+        assert rise, [t for t, _, _ in subscriber.messages]
+        assert rise["key"] == "rise" and rise["payload"]["rate_cm_per_min"] >= 300
+        rises = httpx.get(f"{api_url}/v1/events", params={"type": "flood_rise", "camera": GAUGE}, headers=READ,
+                          timeout=30)
+        assert rise["id"] in {e["id"] for e in rises.json()["items"]}
 
         # Server-Sent Events (connected after the fleet started, before the water rose) and the store.
         assert wait_for(lambda: find(sse.events, state="raised", incident=incident), 30), (sse.status, sse.error)

@@ -127,7 +127,9 @@ ROWS: list[tuple[str, list[dict]]] = [
                                 "{{site}} / {{camera}}")], "lengthcm"),
         panel("Flood alarm levels raised", [q(
             f"max by (site, camera, level) (ray_matakota_flood_alarm_level{{{SITE}}}) == 1",
-            "{{site}} / {{camera}}: {{level}}")], kind="state-timeline"),
+            "{{site}} / {{camera}}: {{level}}"), q(
+            f"max by (site, camera) (ray_matakota_flood_rising{{{SITE}}}) == 1",
+            "{{site}} / {{camera}}: rising fast")], kind="state-timeline"),
         panel("Alarms active by site and type", [q(f"max by (site, type) (ray_matakota_alarms_active{{{SITE}}})",
                                                    "{{site}}: {{type}}")]),
     ]),

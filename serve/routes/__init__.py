@@ -1,5 +1,7 @@
 """One FastAPI router per resource; `serve/api.py` mounts them all. Each reads what it needs from `app.state`."""
 
-from matakota.serve.routes import counts, events
+from matakota.serve.routes import counts, events, levels
 
-DATA_ROUTERS = (counts.router, events.router)  # stored data: they need `app.state.store` (and `event_feed`)
+# Stored data: they need `app.state.store` (events also `event_feed`; levels asks the fleet for a camera's alarm
+# levels, or `app.state.camera_config`).
+DATA_ROUTERS = (counts.router, levels.router, events.router)

@@ -13,7 +13,7 @@
   const $ = (id) => document.getElementById(id);
   const noop = () => {};
 
-  // ---- configuration from the URL fragment: #token=…&poll=5&series=60&hours=3 (never sent to the server)
+  // ---- configuration from the URL fragment: #token=…&poll=5&series=60&levels=30&hours=3 (never sent to the server)
   const hash = new Map(location.hash.slice(1).split("&").filter(Boolean).map((pair) => {
     const at = pair.indexOf("=");
     return at < 0 ? [pair, ""] : [pair.slice(0, at), decodeURIComponent(pair.slice(at + 1))];
@@ -23,6 +23,7 @@
   const CFG = {
     cameraPollS: num(hash.get("poll"), 5, 1),     // /v1/cameras: state and live zone occupancy
     seriesPollS: num(hash.get("series"), 60, 1),  // /v1/counts: per-site time series (1-minute buckets)
+    levelsPollS: num(hash.get("levels"), 30, 1),  // /v1/levels: water levels of gauge cameras
     hours: num(hash.get("hours"), 3, 1, 24),
     historySize: 100, maxCameraRows: 200, maxAlarmCards: 50, closedMemory: 2000,
     resyncHours: 48, silenceS: 600, requestTimeoutMs: 20000,
@@ -110,6 +111,7 @@
       zoneBody: root.querySelector(".zones tbody"), camBody: root.querySelector(".cameras tbody"),
       more: root.querySelector(".more"), zoneRows: new Map(), camRows: new Map(),
       chart: makeChart(root.querySelector(".chart")), series: new Map(), seriesFrom: 0,
+      levelBox: root.querySelector(".levels"), levels: new Map(),
     };
     sites.set(name, view);
     loadSeries(view).catch(noop);
@@ -157,6 +159,8 @@
     setText(view.people, people);
     renderZones(view, zones);
     renderCameraRows(view, cameras);
+    renderLevels(view, cameras);
+    view.root.classList.toggle("gauges-only", cameras.every((c) => c.gauge));  // no people to chart there
     return { online, people };
   }
 
@@ -287,6 +291,141 @@
     const peak = points.length ? Math.max(...points.map((p) => p[1])) : null;
     setText(chart.now, last === null ? "no counts yet" : `now ${last.toFixed(1)} · peak ${peak.toFixed(1)}`);
     chart.root.dataset.last = last === null ? "" : String(last);
+  }
+
+  // ---- water levels of the site's gauge cameras (/v1/levels): the last hours, with the camera's alarm levels as
+  // horizontal lines; uncertain readings break the line and are marked along the bottom.
+  const LH = 180;  // the level chart's height (its viewBox is W × LH)
+
+  function renderLevels(view, cameras) {
+    const gauges = cameras.filter((c) => c.gauge).sort((a, b) => a.id.localeCompare(b.id));
+    const ids = new Set(gauges.map((c) => c.id));
+    for (const [id, chart] of view.levels) if (!ids.has(id)) { chart.root.remove(); view.levels.delete(id); }
+    gauges.forEach((camera, index) => {
+      let chart = view.levels.get(camera.id);
+      if (!chart) {
+        view.levels.set(camera.id, (chart = makeLevelChart(camera.id)));
+        loadLevels(chart).catch(noop);
+      }
+      place(view.levelBox, chart.root, index);
+    });
+  }
+
+  function makeLevelChart(camera) {
+    const root = $("level-template").content.firstElementChild.cloneNode(true);
+    root.dataset.gauge = camera;
+    const box = root.querySelector("svg"), grid = box.querySelector(".grid");
+    const rules = [0, 1, 2].map(() => ({ line: svg("line", { x1: LEFT, x2: W - RIGHT }, grid),
+                                         label: svg("text", { x: LEFT - 4, "text-anchor": "end" }, grid) }));
+    const ticks = Array.from({ length: 25 }, () => svg("text", { y: LH - 4, "text-anchor": "middle" },
+                                                       box.querySelector(".xlabels")));
+    setText(root.querySelector("figcaption"), `${camera}: water level (cm), last ${CFG.hours} h`);
+    return { camera, root, box, rules, ticks, band: box.querySelector(".band"), line: box.querySelector(".line"),
+             uncertain: box.querySelector(".uncertain"), alarmBox: box.querySelector(".alarm-lines"),
+             now: box.querySelector(".chart-now"), alarmKey: "", alarms: [] };
+  }
+
+  async function loadLevels(chart) {
+    const now = Date.now() / 1000, t0 = now - CFG.hours * 3600, t1 = now + 60;
+    let body = { bucket: null, readings: [], buckets: [], alarm_levels: null };
+    try {
+      body = await api(`/v1/levels?${qs({ camera: chart.camera, from: Math.floor(t0), to: Math.ceil(t1) })}`);
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 404)) throw error;  // 404: nothing known of it yet
+    }
+    drawLevels(chart, body, t0, t1);
+  }
+
+  function levelPoints(body) {  // raw readings or buckets as {t, v (null: uncertain), lo, hi, uncertain}
+    if (body.bucket === null) {
+      return body.readings.map((r) => {
+        const uncertain = r.status === "uncertain" || r.level_cm === null;
+        return { t: r.t, v: uncertain ? null : r.level_cm, lo: null, hi: null, uncertain };
+      });
+    }
+    return body.buckets.map((b) => ({ t: (b.start + b.end) / 2, v: b.mean_cm, lo: b.min_cm, hi: b.max_cm,
+                                      uncertain: b.uncertain > 0 }));
+  }
+
+  function drawLevels(chart, body, t0, t1) {
+    const points = levelPoints(body);
+    const alarms = Object.entries(body.alarm_levels || {}).sort((a, b) => a[1] - b[1]);
+    const values = [...alarms.map((a) => a[1])];
+    for (const p of points) if (p.v !== null) values.push(p.v, p.lo ?? p.v, p.hi ?? p.v);
+    const top = niceMax(Math.max(1, ...values) * 1.1);
+    const bottom = Math.min(0, ...values) < 0 ? -niceMax(-Math.min(...values) * 1.1) : 0;
+    const x = (t) => (LEFT + ((Math.min(Math.max(t, t0), t1) - t0) / (t1 - t0)) * (W - LEFT - RIGHT)).toFixed(1);
+    const y = (v) => (TOP + (1 - (v - bottom) / (top - bottom)) * (LH - TOP - BOTTOM)).toFixed(1);
+    chart.rules.forEach((rule, i) => {
+      const value = bottom + ((top - bottom) * i) / 2, at = y(value);
+      rule.line.setAttribute("y1", at);
+      rule.line.setAttribute("y2", at);
+      rule.label.setAttribute("y", +at + 4);
+      setText(rule.label, Number.isInteger(value) ? value : value.toFixed(1));
+    });
+    // A reading further from the previous one than a few of the usual steps breaks the line, as does an uncertain one.
+    const steps = points.slice(1).map((p, i) => p.t - points[i].t).sort((a, b) => a - b);
+    const gapS = body.bucket === null ? Math.max(120, 5 * (steps[steps.length >> 1] || 0))
+                                      : 1.5 * (body.buckets.length ? body.buckets[0].end - body.buckets[0].start : 60);
+    let line = "", band = "", run = [], prev = null;
+    const closeRun = () => {
+      if (run.length && run[0].lo !== null) {
+        band += `M${run.map((p) => `${x(p.t)},${y(p.hi)}`).join("L")}`;
+        band += `L${run.reverse().map((p) => `${x(p.t)},${y(p.lo)}`).join("L")}Z`;
+      }
+      run = [];
+    };
+    for (const p of points) {
+      if (p.v === null) { closeRun(); prev = null; continue; }
+      const gap = prev === null || p.t - prev > gapS;
+      if (gap) closeRun();
+      line += `${gap ? "M" : "L"}${x(p.t)},${y(p.v)}`;
+      run.push(p);
+      prev = p.t;
+    }
+    closeRun();
+    chart.line.setAttribute("d", line);
+    chart.band.setAttribute("d", band);
+    const marks = new Set(points.filter((p) => p.uncertain).map((p) => x(p.t)));
+    chart.uncertain.setAttribute("d", [...marks].map((at) => `M${at},${LH - BOTTOM}v-8`).join(""));
+    drawAlarmLines(chart, alarms, y);
+    const every = Math.ceil(CFG.hours / 6) * 3600;
+    let hour = Math.ceil(t0 / every) * every;
+    for (const tick of chart.ticks) {
+      const visible = hour < t1;
+      if (visible) tick.setAttribute("x", x(hour));
+      setText(tick, visible ? hhmm.format(new Date(hour * 1000)) : "");
+      hour += every;
+    }
+    const known = points.filter((p) => p.v !== null);
+    const last = known.length ? known[known.length - 1].v : null;
+    const newest = points.length ? points[points.length - 1] : null;
+    setText(chart.now, last === null ? (points.length ? "level uncertain" : "no readings yet")
+                                     : `now ${last.toFixed(1)} cm${newest.v === null ? " (latest uncertain)" : ""}`);
+    Object.assign(chart.root.dataset, { last: last === null ? "" : String(last), points: String(points.length),
+                                        uncertain: String(points.filter((p) => p.uncertain).length),
+                                        bucket: body.bucket || "raw" });
+  }
+
+  function drawAlarmLines(chart, alarms, y) {  // nodes rebuilt only when the camera's levels change
+    const key = JSON.stringify(alarms);
+    if (key !== chart.alarmKey) {
+      chart.alarmKey = key;
+      chart.alarmBox.replaceChildren();
+      chart.alarms = alarms.map(([name, cm], i) => {  // the highest level is the most severe
+        const g = svg("g", { class: `alarm r${Math.min(alarms.length - 1 - i, 2)}`, "data-alarm": name,
+                             "data-cm": cm }, chart.alarmBox);
+        const label = svg("text", { x: W - RIGHT - 2, "text-anchor": "end" }, g);
+        setText(label, `${name} ${cm} cm`);
+        return { cm, line: svg("line", { x1: LEFT, x2: W - RIGHT }, g), label };
+      });
+    }
+    for (const alarm of chart.alarms) {
+      const at = y(alarm.cm);
+      alarm.line.setAttribute("y1", at);
+      alarm.line.setAttribute("y2", at);
+      alarm.label.setAttribute("y", +at - 3);
+    }
   }
 
   // ---- alarms: open incidents by incident_id, and the history of state changes
@@ -506,12 +645,16 @@
                               () => (fleetSize > 2000 ? Math.max(15, CFG.cameraPollS) : CFG.cameraPollS));
   const seriesPoller = poller(async () => { for (const view of sites.values()) await loadSeries(view); },
                               () => CFG.seriesPollS);
+  const levelsPoller = poller(async () => {
+    for (const view of sites.values()) for (const chart of view.levels.values()) await loadLevels(chart);
+  }, () => CFG.levelsPollS);
 
   function startAll() {
     authBroken = false;
     setLive("connecting");
     cameraPoller.start();
     seriesPoller.start();
+    levelsPoller.start();
     resyncEvents().catch(noop);
     openStream();
   }
@@ -519,6 +662,7 @@
   function stopAll() {
     cameraPoller.stop();
     seriesPoller.stop();
+    levelsPoller.stop();
     closeStream();
   }
 

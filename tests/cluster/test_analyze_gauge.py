@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,11 +15,12 @@ import pytest
 import yaml
 
 from matakota.cluster.cli import main
-from tests.analytics.gauge_scenes import river_gauge, render_video
+from tests.analytics.gauge_scenes import render_video, river_gauge
 
 pytestmark = pytest.mark.timeout(300)
 
-LEVELS = {"siaga": 100.0, "awas": 140.0}
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cameras" / "river-gauge.yaml"
+LEVELS = {"siaga": 100, "awas": 140}
 HYSTERESIS_CM = 5.0
 FPS = 2
 PLAN = [(10, 40.0, 40.0), (60, 40.0, 150.0), (60, 150.0, 40.0), (10, 40.0, 40.0)]  # seconds, from, to: 110 cm/min
@@ -30,17 +32,16 @@ def truth() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def analyzed(tmp_path_factory):
+    """The example gauge camera (examples/cameras/river-gauge.yaml) on the rendered river it describes."""
     tmp = tmp_path_factory.mktemp("gauge")
     video = tmp / "river.mp4"
     region, calibration = render_video(video, river_gauge(), truth(), fps=FPS)
-    camera = {"fps": 1, "gauge": {"region": list(region), "calibration": [list(p) for p in calibration],
-                                  "levels": LEVELS, "raise_after": 3, "hysteresis_cm": HYSTERESIS_CM, "every_s": 1,
-                                  "max_rise_cm_per_min": 150,
-                                  "rise": {"cm_per_min": 60, "window_s": 20, "hysteresis_cm_per_min": 10}}}
-    (tmp / "gauge.yaml").write_text(yaml.safe_dump(camera))
+    gauge = yaml.safe_load(EXAMPLE.read_text())["gauge"]
+    assert (gauge["region"], gauge["levels"]) == (list(region), LEVELS)
+    assert gauge["calibration"] == [[round(row), cm] for row, cm in calibration]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["analyze", str(video), "--camera", str(tmp / "gauge.yaml"), "--json",
+        code = main(["analyze", str(video), "--camera", str(EXAMPLE), "--json",
                      "--snapshots", str(tmp / "snapshots")])
     assert code == 0
     return json.loads(out.getvalue())

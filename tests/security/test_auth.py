@@ -119,7 +119,8 @@ def test_every_entry_point_stops_on_a_bad_tokens_file_with_file_and_line(tokens_
 
 ROUTES = [
     ("GET", "/v1/cameras", "read"), ("GET", "/v1/fleet", "read"), ("GET", "/v1/events", "read"),
-    ("GET", "/v1/counts?site=x&from=0&to=1", "read"), ("GET", "/v1/events/nope", "read"),
+    ("GET", "/v1/counts?site=x&from=0&to=1", "read"), ("GET", "/v1/levels?camera=x&from=0&to=1", "read"),
+    ("GET", "/v1/events/nope", "read"),
     ("GET", "/v1/events/nope/snapshot", "read"), ("GET", "/v1/events/nope/snapshot?crop=true", "read"),
     ("GET", "/v1/cameras/x/detections/latest", "read"), ("GET", "/v1/events/stream", "read"),
     ("POST", "/v1/detect", "read"),
