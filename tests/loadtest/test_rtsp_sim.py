@@ -34,8 +34,13 @@ def test_stop_and_start_a_mount_at_run_time(rtsp_sim, cars_clip):
     with rtsp_sim.RtspSimulator({"cam0": cars_clip, "cam1": cars_clip}) as sim:
         with open_rtsp(sim.url("cam0")) as cam0:
             sim.stop_mount("cam0")
-            frames = sum(1 for _ in cam0.decode(video=0))  # ends: the server dropped the client
-            assert frames < 377
+            frames = 0
+            try:
+                for _ in cam0.decode(video=0):
+                    frames += 1
+            except av.error.InvalidDataError:
+                pass  # cut mid-packet: a dropped client sees the stream end either way
+            assert frames < 377  # ends: the server dropped the client
         with pytest.raises(av.error.HTTPNotFoundError):
             open_rtsp(sim.url("cam0"))
         with open_rtsp(sim.url("cam1")) as cam1:  # the other mount is untouched
