@@ -27,7 +27,7 @@ from matakota.actors.outbox import Outbox
 from matakota.actors.sink_metrics import SinkMetrics
 from matakota.config import OutputsConfig, StoreConfig
 from matakota.core.messages import StatusChange
-from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
+from matakota.core.names import EVENT_SINK_NAME, NAMESPACE, ON_HEAD_NODE
 from matakota.outputs import Outputs
 from matakota.store import InvalidRecord, open_store, split_evidence
 from matakota.store.sql import count_row, event_row, level_row
@@ -170,7 +170,7 @@ class EventSink:
 def start_event_sink(store: StoreConfig, outputs: OutputsConfig | None = None, *, name: str = EVENT_SINK_NAME,
                      pg_schema: str | None = None, **options):
     """The named EventSink (created if missing). Extra options go to `.options()` (e.g. lifetime="detached")."""
-    return EventSink.options(name=name, namespace=NAMESPACE, get_if_exists=True, num_cpus=0,
+    return EventSink.options(name=name, namespace=NAMESPACE, get_if_exists=True, num_cpus=0, resources=ON_HEAD_NODE,
                              max_concurrency=256, **options).remote(store, outputs, pg_schema)
 
 

@@ -3,6 +3,8 @@
 - Desired state lives in the GCS (`desired_state`), so a restarted supervisor (`max_restarts=-1`) rebuilds it.
 - Shards are detached named actors (`shard-<n>`, never reused) that outlive a supervisor restart: a restarted
   supervisor adopts every shard it finds and the cameras each reports, and moves nothing that did not need moving.
+  It starts itself (Ray re-runs `__init__`, nobody calls `start`), and every change waits for that adoption: a
+  change that arrives first can never place a camera a second time or reuse a shard's name.
 - A shard that errors or misses heartbeats is replaced: its cameras go to shards with room (new ones if needed);
   the time until all of them are online again is measured and exported.
 - Rebalancing by measured cost, with hysteresis and a cap on moves per round; a move is make-before-break.
@@ -92,17 +94,26 @@ class FleetSupervisor:
         self._next_index = 0
         self.started_at = time.time()
         self._poller = None
+        self._adopted = False
         self._lock = asyncio.Lock()
+        # Queued behind this constructor: a supervisor Ray restarts adopts its shards and runs its loop at once.
+        ray.get_runtime_context().current_actor.start.remote()
 
     # ---- start-up
     async def start(self) -> FleetView:
         """Adopt running shards, place every unplaced camera, start the loop. Idempotent."""
         async with self._lock:
+            await self._adopt_once()
             if self._poller is None:
-                await self._adopt_running_shards()
                 await self._reconcile()
                 self._poller = asyncio.get_running_loop().create_task(self._loop())
         return self.fleet_view()
+
+    async def _adopt_once(self) -> None:
+        """Adopt the running shards, once per incarnation, before anything else changes (call under the lock)."""
+        if not self._adopted:
+            await self._adopt_running_shards()
+            self._adopted = True
 
     async def _adopt_running_shards(self) -> None:
         names = sorted(a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
@@ -330,6 +341,7 @@ class FleetSupervisor:
         configs = [self._validated(camera, f"cameras[{index}]." if len(cameras) > 1 else "")
                    for index, camera in enumerate(cameras)]
         async with self._lock:
+            await self._adopt_once()
             ids = [config.id for config in configs]
             repeated = Counter(ids)
             taken = sorted({i for i in ids if i in self.desired or repeated[i] > 1})
@@ -346,6 +358,7 @@ class FleetSupervisor:
 
     async def remove_camera(self, camera_id: str) -> None:
         async with self._lock:
+            await self._adopt_once()
             if camera_id not in self.desired:
                 raise CameraError(f"no camera {camera_id!r}", 404)
             del self.desired[camera_id]
@@ -357,6 +370,7 @@ class FleetSupervisor:
         """Apply a JSON Merge Patch (RFC 7396) live, validated as a whole before it is saved: the camera restarts
         on the shard it is on, its analytics going on unless its site or analytics section changed."""
         async with self._lock:
+            await self._adopt_once()
             if camera_id not in self.desired:
                 raise CameraError(f"no camera {camera_id!r}", 404)
             if changes.get("id", camera_id) != camera_id:
@@ -381,12 +395,14 @@ class FleetSupervisor:
     async def scale_shards(self, count: int) -> list[str]:
         """Start shards until there are `count` (new ones fill up through rebalancing)."""
         async with self._lock:
+            await self._adopt_once()
             while len(self.shards) < count:
                 self._start_shard()
             return sorted(self.shards)
 
     async def rebalance_now(self) -> list[Move]:
         async with self._lock:
+            await self._adopt_once()
             return await self._rebalance_round()
 
     # ---- what the API reads

@@ -9,7 +9,15 @@ import ray
 from ray import serve
 
 from matakota.config import Config
-from matakota.core.names import APP_NAME, DETECTOR_NAME, EVENT_SINK_NAME, NAMESPACE, SHARD_PREFIX, SUPERVISOR_NAME
+from matakota.core.names import (
+    APP_NAME,
+    DETECTOR_NAME,
+    EVENT_SINK_NAME,
+    NAMESPACE,
+    ON_HEAD_NODE,
+    SHARD_PREFIX,
+    SUPERVISOR_NAME,
+)
 from matakota.serve.app import build_app
 
 log = logging.getLogger(__name__)
@@ -96,6 +104,7 @@ def start_fleet(config: Config, reset: bool = False):
         desired_state.save({camera.id: camera for camera in config.fleet.cameras})
     supervisor = FleetSupervisor.options(
         name=SUPERVISOR_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True, num_cpus=0,
+        resources=ON_HEAD_NODE,
     ).remote(config.fleet.model_dump(mode="json"), APP_NAME)
     ray.get(supervisor.start.remote())
     return supervisor

@@ -12,7 +12,7 @@ from matakota.cluster import bootstrap
 from matakota.config import parse_config
 from matakota.core.errors import CameraError
 from matakota.core.messages import CameraState, CameraStatus
-from matakota.core.names import NAMESPACE, SUPERVISOR_NAME
+from matakota.core.names import NAMESPACE, SHARD_PREFIX, SUPERVISOR_NAME
 from tests.conftest import ADMIN, CREDENTIALS_DIR, READ
 from tests.waiting import wait_for
 
@@ -77,6 +77,56 @@ def test_a_restarted_supervisor_keeps_the_assignment_and_moves_nothing(superviso
     assert ray.get(supervisor.assignment.remote()) == before
     assert {s.name for s in restarted.shards} == shards_before
     assert wait_for(lambda: all(r.state is CameraState.ONLINE for r in rows(supervisor).values()), 30)
+
+
+def shard_cameras() -> dict[str, list[str]]:
+    """camera → the shards that run it, asked of every shard actor alive (not of the supervisor)."""
+    running: dict[str, list[str]] = {}
+    for name in [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+                 if a["namespace"] == NAMESPACE and a["name"].startswith(SHARD_PREFIX)]:
+        beat = _try(lambda: ray.get(ray.get_actor(name, namespace=NAMESPACE).heartbeat.remote(), timeout=10))
+        for camera in beat.cameras if beat else ():
+            running.setdefault(camera.id, []).append(name)
+    return running
+
+
+def test_a_change_the_moment_the_supervisor_restarts_never_runs_a_camera_twice(supervisor, people_clip):
+    """Ray restarts the supervisor (`__init__` again) and the API's next change arrives at once: it waits for the
+    running shards to be adopted, so no camera is placed a second time and no shard name is reused; nobody calls
+    `start()` and the restarted supervisor still runs its loop (a shard killed afterwards is failed over)."""
+    view = ray.get(supervisor.fleet_view.remote())
+    shards_before = {s.name for s in view.shards}
+    late = {"id": "cam-late", "site": "kota-lama", "url": str(people_clip), "decode": {"mode": "keyframes"},
+            "analytics": {"fps": 1.0}}
+    ray.kill(ray.get_actor(SUPERVISOR_NAME, namespace=NAMESPACE), no_restart=False)
+
+    def add_late():  # a retry after an add that went through but timed out answers 409: added all the same
+        try:
+            return ray.get(supervisor.add_camera.remote(late), timeout=30)
+        except ray.exceptions.RayTaskError as error:
+            if isinstance(error.cause, CameraError) and error.cause.status == 409:
+                return True
+            raise
+
+    assert wait_for(lambda: _try(add_late), 60)
+    everyone = [*CAMERAS, "cam-late"]
+
+    def each_camera_once_and_online():
+        running = shard_cameras()
+        doubled = {c: s for c, s in running.items() if len(s) > 1}
+        assert doubled == {}, doubled
+        return sorted(running) == sorted(everyone) and all(
+            r.state is CameraState.ONLINE for r in rows(supervisor).values())
+
+    assert wait_for(each_camera_once_and_online, 30), shard_cameras()
+    assert shards_before <= {s.name for s in ray.get(supervisor.fleet_view.remote()).shards}
+    assert ray.get(supervisor.fleet_view.remote()).supervisor_started > view.supervisor_started
+    victim = ray.get(supervisor.assignment.remote())["cam-late"]
+    ray.kill(ray.get_actor(victim, namespace=NAMESPACE), no_restart=True)
+    assert wait_for(lambda: rows(supervisor)["cam-late"].shard not in (None, victim)
+                    and rows(supervisor)["cam-late"].state is CameraState.ONLINE, 20), rows(supervisor)
+    ray.get(supervisor.remove_camera.remote("cam-late"))
+    assert wait_for(lambda: "cam-late" not in shard_cameras(), 30)
 
 
 def _try(call):

@@ -1,0 +1,126 @@
+"""A fleet on a local multi-node Ray cluster as KubeRay runs one: a head node with `num-cpus: 0` and two worker nodes,
+each its own raylet (`ray.cluster_utils.Cluster`), the GCS backed by Redis (GCS fault tolerance; a per-run key
+namespace, deleted afterwards). The cameras come up spread over the workers; then the GCS is killed and started
+again; then the worker running the most shards is removed mid-stream (its raylet and every worker process on it
+die, as when a pod is lost). Prints one JSON document of what it saw; tests/actors/test_multinode.py asserts on it.
+
+    .venv/bin/python -m tests.actors.multinode_fleet CLIP STORE_DB [REDIS_HOST:PORT]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+
+import ray
+from ray._private import state
+from ray.cluster_utils import Cluster
+
+from matakota.actors import desired_state
+from matakota.cluster import bootstrap
+from matakota.config import parse_config
+from matakota.core.messages import CameraState
+from matakota.core.names import NAMESPACE
+from tests.network import free_port
+
+CAMERAS = [f"cam-{i}" for i in range(6)]
+
+
+def wait_for(predicate, timeout_s: float, interval_s: float = 0.25):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if value := predicate():
+                return value
+        except ray.exceptions.RayError:
+            pass
+        time.sleep(interval_s)
+    return None
+
+
+def alive_actors() -> dict[str, str]:
+    """Named live actors → node id."""
+    return {a["Name"]: a["Address"]["NodeID"] for a in state.actors(actor_state_name="ALIVE").values() if a["Name"]}
+
+
+def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
+    namespace = f"matakota-test-{uuid.uuid4().hex[:10]}"
+    os.environ.update(RAY_REDIS_ADDRESS=redis, RAY_external_storage_namespace=namespace)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
+    workers = [cluster.add_node(num_cpus=4) for _ in range(2)]
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, namespace=NAMESPACE, log_to_driver=False)
+    try:
+        config = parse_config({
+            "api": {"port": free_port()},
+            "detector": {"max_batch_size": 8, "batch_wait_timeout_s": 0.02},
+            "store": {"url": db},
+            "fleet": {"allow_files": True, "shards": {"cameras_per_shard": 2, "rebalance_period_s": 3600},
+                      "cameras": [{"id": c, "site": "kota-lama", "url": clip, "decode": {"mode": "keyframes"},
+                                   "analytics": {"fps": 1.0}} for c in CAMERAS]},
+        })
+        bootstrap.deploy(config)
+        supervisor = bootstrap.start_fleet(config, reset=True)
+
+        def rows():
+            return {r.id: r for r in ray.get(supervisor.cameras.remote(), timeout=10)}
+
+        started = wait_for(lambda: all(r.state is CameraState.ONLINE for r in rows().values()), 120)
+        nodes = {"head": cluster.head_node.node_id, **{f"worker-{i}": w.node_id for i, w in enumerate(workers)}}
+        named = {node_id: label for label, node_id in nodes.items()}
+        placed = {name: named.get(node, node) for name, node in alive_actors().items()}
+        shards = {s.name: named.get(s.node, s.node) for s in ray.get(supervisor.fleet_view.remote()).shards}
+        per_node = Counter(shards.values())
+        assignment = ray.get(supervisor.assignment.remote())
+
+        frames = {c: r.frames_decoded for c, r in rows().items()}
+        cluster.head_node.kill_gcs_server()
+        gcs_down_at = time.monotonic()
+        time.sleep(3)
+        cluster.head_node.start_gcs_server()
+        gcs = {"recovered": bool(wait_for(lambda: ray.get(supervisor.assignment.remote(), timeout=5) == assignment
+                                          and all(r.state is CameraState.ONLINE for r in rows().values()), 60)),
+               "recovery_s": round(time.monotonic() - gcs_down_at, 1),
+               "frames_went_on": all(r.frames_decoded > frames[c] for c, r in rows().items()),
+               "desired": sorted(desired_state.load() or {})}
+
+        victim = max((label for label in nodes if label != "head"), key=lambda label: per_node[label])
+        orphans = sorted(c for c, r in rows().items() if shards.get(r.shard) == victim)
+
+        cluster.remove_node(workers[int(victim.removeprefix("worker-"))])  # the pod is gone
+        lost_at = time.monotonic()
+
+        def rehomed():
+            now = rows()
+            return all(now[c].state is CameraState.ONLINE and now[c].shard not in
+                       {s for s, n in shards.items() if n == victim} for c in CAMERAS)
+
+        recovered = wait_for(rehomed, 60)
+        failover_s = time.monotonic() - lost_at
+        after = {s.name: named.get(s.node, s.node) for s in ray.get(supervisor.fleet_view.remote()).shards}
+        return {"started": bool(started), "gcs_restart": gcs, "placed": placed, "shards": shards, "victim": victim, "orphans": orphans,
+                "recovered": bool(recovered), "failover_s": round(failover_s, 1), "shards_after": after,
+                "online_after": sorted(c for c, r in rows().items() if r.state is CameraState.ONLINE)}
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        _forget_keys(redis, namespace)
+
+
+def _forget_keys(redis: str, namespace: str) -> None:
+    """Delete this run's GCS keys from the shared Redis (Ray prefixes them with the storage namespace)."""
+    host, port = redis.rsplit(":", 1)
+    keys = subprocess.run(["redis-cli", "-h", host, "-p", port, "--scan", "--pattern", f"*{namespace}*"],
+                          capture_output=True, text=True, check=False).stdout.split()
+    for start in range(0, len(keys), 500):
+        subprocess.run(["redis-cli", "-h", host, "-p", port, "DEL", *keys[start:start + 500]],
+                       capture_output=True, check=False)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(*sys.argv[1:])))

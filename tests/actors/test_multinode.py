@@ -1,0 +1,51 @@
+"""Several Ray nodes, the GCS restarted, a node lost: the control actors live on the head, shards spread over the
+workers, the GCS (on Redis, as KubeRay's fault tolerance runs it) restarts under a running fleet, and a lost worker
+node's cameras are online on the survivor within the failover goal. The cluster runs in its own process
+(tests/actors/multinode_fleet.py): this session's Ray stays as it is. Select with `-m multinode`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.multinode, pytest.mark.timeout(330)]
+ROOT = Path(__file__).resolve().parents[2]
+FAILOVER_GOAL_S = 15.0
+
+
+@pytest.fixture(scope="module")
+def lost_node(people_clip, tmp_path_factory):
+    db = tmp_path_factory.mktemp("multinode") / "matakota.db"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    done = subprocess.run([sys.executable, "-m", "tests.actors.multinode_fleet", str(people_clip), str(db)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(result, indent=1))
+    return result
+
+
+def test_a_gcs_restart_keeps_the_desired_state_the_assignment_and_the_cameras(lost_node):
+    gcs = lost_node["gcs_restart"]
+    assert gcs["recovered"] and gcs["frames_went_on"], gcs
+    assert gcs["desired"] == [f"cam-{i}" for i in range(6)]
+    assert gcs["recovery_s"] < 30, gcs  # 3 s of the GCS being down included
+
+
+def test_control_actors_on_the_head_shards_spread_over_the_workers(lost_node):
+    assert lost_node["started"]
+    assert lost_node["placed"]["supervisor"] == "head" and lost_node["placed"]["event-sink"] == "head"
+    assert set(lost_node["shards"].values()) == {"worker-0", "worker-1"}
+
+
+def test_a_lost_worker_node_s_cameras_run_on_the_survivor_within_the_goal(lost_node):
+    assert lost_node["orphans"], "the lost node ran cameras"
+    assert lost_node["recovered"], lost_node
+    assert lost_node["failover_s"] < FAILOVER_GOAL_S, lost_node
+    assert len(lost_node["online_after"]) == 6
+    assert set(lost_node["shards_after"].values()) == {"worker-0", "worker-1"} - {lost_node["victim"]}
