@@ -103,8 +103,13 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
         recovered = wait_for(rehomed, 60)
         failover_s = time.monotonic() - lost_at
         after = {s.name: named.get(s.node, s.node) for s in ray.get(supervisor.fleet_view.remote()).shards}
+        running: dict[str, list[str]] = {}  # asked of the shards themselves: no camera may run twice
+        for name in after:
+            beat = wait_for(lambda: ray.get(ray.get_actor(name, namespace=NAMESPACE).heartbeat.remote(), timeout=5), 5)
+            for camera in beat.cameras if beat else ():
+                running.setdefault(camera.id, []).append(name)
         return {"started": bool(started), "gcs_restart": gcs, "placed": placed, "shards": shards, "victim": victim, "orphans": orphans,
-                "recovered": bool(recovered), "failover_s": round(failover_s, 1), "shards_after": after,
+                "recovered": bool(recovered), "failover_s": round(failover_s, 1), "shards_after": after, "running": running,
                 "online_after": sorted(c for c, r in rows().items() if r.state is CameraState.ONLINE)}
     finally:
         ray.shutdown()
