@@ -119,10 +119,11 @@ def main() -> None:
         time.sleep(INTERVAL_S)  # the first windows closed
         start = time.time()
         actions = []
-        while time.time() - start < args.minutes * 60:
+        while (left := args.minutes * 60 - (time.time() - start)) > args.every:
             time.sleep(args.every)
             actions.append((round(time.time() - start, 1), chaos_step(cluster, workers, rng)))
             print(f"{actions[-1][0]:7.1f} s  {actions[-1][1]}", flush=True)
+        time.sleep(max(0.0, left))
         end = time.time()
         time.sleep(INTERVAL_S + 15)  # the last windows close and reach the store
         bootstrap.stop_fleet()
