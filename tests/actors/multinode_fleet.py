@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ from matakota.core.names import NAMESPACE
 from tests.network import free_port
 
 CAMERAS = [f"cam-{i}" for i in range(6)]
+FPS, WINDOW_S = 1.0, 10  # analysed frames per second; count windows: each should hold FPS × WINDOW_S frames
 
 
 def wait_for(predicate, timeout_s: float, interval_s: float = 0.25):
@@ -41,6 +43,21 @@ def wait_for(predicate, timeout_s: float, interval_s: float = 0.25):
             pass
         time.sleep(interval_s)
     return None
+
+
+def stored_frames(db: str, start: float, end: float) -> dict[str, dict]:
+    """Per camera, over the whole windows between start and end: frames the camera showed, frames analysed and
+    stored (the zone's samples, summed over every run's part), and windows holding more than the camera showed."""
+    first, last = (int(start // WINDOW_S) + 1) * WINDOW_S, int(end // WINDOW_S) * WINDOW_S
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT camera, start_ts, SUM(samples) FROM counts WHERE kind = 'zone' AND start_ts >= ? "
+                            "AND start_ts < ? GROUP BY camera, start_ts", (first, last)).fetchall()
+    shown = (last - first) * FPS
+    result = {c: {"shown": shown, "stored": 0, "doubled_windows": 0} for c in CAMERAS}
+    for camera, _, samples in rows:
+        result[camera]["stored"] += min(samples, WINDOW_S * FPS)
+        result[camera]["doubled_windows"] += samples > WINDOW_S * FPS + 1  # a frame of jitter at a window's edge
+    return result
 
 
 def alive_actors() -> dict[str, str]:
@@ -58,11 +75,14 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
     try:
         config = parse_config({
             "api": {"port": free_port()},
-            "detector": {"max_batch_size": 8, "batch_wait_timeout_s": 0.02},
+            "detector": {"max_batch_size": 8, "batch_wait_timeout_s": 0.02, "num_replicas": 2},  # one per worker
             "store": {"url": db},
             "fleet": {"allow_files": True, "shards": {"cameras_per_shard": 2, "rebalance_period_s": 3600},
                       "cameras": [{"id": c, "site": "kota-lama", "url": clip, "decode": {"mode": "keyframes"},
-                                   "analytics": {"fps": 1.0}} for c in CAMERAS]},
+                                   "analytics": {"fps": FPS, "count_interval_s": WINDOW_S, "frame_size": [768, 432],
+                                                 "zones": [{"name": "all", "kind": "counting", "units": "norm",
+                                                            "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}]}}
+                                  for c in CAMERAS]},
         })
         bootstrap.deploy(config)
         supervisor = bootstrap.start_fleet(config, reset=True)
@@ -78,7 +98,7 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
         per_node = Counter(shards.values())
         assignment = ray.get(supervisor.assignment.remote())
 
-        frames = {c: r.frames_decoded for c, r in rows().items()}
+        decoded = {c: r.frames_decoded for c, r in rows().items()}
         cluster.head_node.kill_gcs_server()
         gcs_down_at = time.monotonic()
         time.sleep(3)
@@ -86,14 +106,18 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
         gcs = {"recovered": bool(wait_for(lambda: ray.get(supervisor.assignment.remote(), timeout=5) == assignment
                                           and all(r.state is CameraState.ONLINE for r in rows().values()), 60)),
                "recovery_s": round(time.monotonic() - gcs_down_at, 1),
-               "frames_went_on": all(r.frames_decoded > frames[c] for c, r in rows().items()),
+               "frames_went_on": all(r.frames_decoded > decoded[c] for c, r in rows().items()),
                "desired": sorted(desired_state.load() or {})}
+        analysed = {c: r.frames_analysed for c, r in rows().items()}
+        wait_for(lambda: all(r.frames_analysed >= analysed[c] + 2 for c, r in rows().items()), 60)
+        gcs["analysis_resumed_s"] = round(time.monotonic() - gcs_down_at, 1)  # detections flow again
+        time.sleep(2 * WINDOW_S)  # the windows compared below start after the GCS restart
 
         victim = max((label for label in nodes if label != "head"), key=lambda label: per_node[label])
         orphans = sorted(c for c, r in rows().items() if shards.get(r.shard) == victim)
 
         cluster.remove_node(workers[int(victim.removeprefix("worker-"))])  # the pod is gone
-        lost_at = time.monotonic()
+        lost_at, lost_epoch = time.monotonic(), time.time()
 
         def rehomed():
             now = rows()
@@ -108,9 +132,13 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
             beat = wait_for(lambda: ray.get(ray.get_actor(name, namespace=NAMESPACE).heartbeat.remote(), timeout=5), 5)
             for camera in beat.cameras if beat else ():
                 running.setdefault(camera.id, []).append(name)
-        return {"started": bool(started), "gcs_restart": gcs, "placed": placed, "shards": shards, "victim": victim, "orphans": orphans,
+        online_after = sorted(c for c, r in rows().items() if r.state is CameraState.ONLINE)
+        time.sleep(25)
+        bootstrap.stop_fleet()  # the survivors hand over their open windows
+        frames = stored_frames(db, lost_epoch - WINDOW_S, time.time() - WINDOW_S)
+        return {"started": bool(started), "frames": frames, "gcs_restart": gcs, "placed": placed, "shards": shards, "victim": victim, "orphans": orphans,
                 "recovered": bool(recovered), "failover_s": round(failover_s, 1), "shards_after": after, "running": running,
-                "online_after": sorted(c for c, r in rows().items() if r.state is CameraState.ONLINE)}
+                "online_after": online_after}
     finally:
         ray.shutdown()
         cluster.shutdown()
