@@ -35,6 +35,8 @@ from matakota.core.names import EVENT_SINK_NAME, NAMESPACE, SHARD_PREFIX, SUPERV
 
 INTERVAL_S = 10
 FPS = 1.0
+WHOLE_FRAME = {"name": "all", "kind": "counting", "units": "norm", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}
+ANALYTICS = {"fps": FPS, "count_interval_s": INTERVAL_S, "frame_size": [768, 432], "zones": [WHOLE_FRAME]}
 
 
 def free_port() -> int:
@@ -102,9 +104,7 @@ def main() -> None:
         "store": {"url": db},
         "fleet": {"allow_files": True, "shards": {"cameras_per_shard": 2},
                   "cameras": [{"id": c, "site": "chaos", "url": clip, "decode": {"mode": "keyframes"},
-                               "analytics": {"fps": FPS, "count_interval_s": INTERVAL_S, "frame_size": [768, 432], "zones": [
-                                   {"name": "all", "kind": "counting", "units": "norm",
-                                    "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}]}} for c in cameras]},
+                               "analytics": ANALYTICS} for c in cameras]},
     })
     try:
         bootstrap.deploy(config)
@@ -136,10 +136,11 @@ def main() -> None:
     report = {"minutes": args.minutes, "failures": actions, "cameras": {}}
     for camera in cameras:
         frames = [stored[camera].get(w, 0) for w in expected]
+        due = INTERVAL_S * FPS
         report["cameras"][camera] = {
-            "availability": round(sum(min(f, INTERVAL_S * FPS) for f in frames) / (len(expected) * INTERVAL_S * FPS), 3),
+            "availability": round(sum(min(f, due) for f in frames) / (len(expected) * due), 3),
             "windows": len(expected), "lost": sum(f == 0 for f in frames),
-            "doubled": sum(f > INTERVAL_S * FPS * 1.2 for f in frames)}
+            "doubled": sum(f > due * 1.2 for f in frames)}
     for camera, r in report["cameras"].items():
         print(f"{camera}: availability {r['availability']:.1%}, windows lost {r['lost']}/{r['windows']}, "
               f"doubled {r['doubled']}")

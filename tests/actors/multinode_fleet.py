@@ -133,12 +133,27 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
             for camera in beat.cameras if beat else ():
                 running.setdefault(camera.id, []).append(name)
         online_after = sorted(c for c, r in rows().items() if r.state is CameraState.ONLINE)
-        time.sleep(25)
+
+        named[cluster.add_node(num_cpus=4).node_id] = "worker-new"  # a node joins: a new shard lands there
+        new = sorted(set(ray.get(supervisor.scale_shards.remote(len(after) + 1))) - set(after))
+
+        def shard_nodes():
+            return {s.name: named.get(s.node, s.node) for s in ray.get(supervisor.fleet_view.remote()).shards}
+
+        wait_for(lambda: all(shard_nodes().get(name) for name in new), 60)
+        moved = ray.get(supervisor.rebalance_now.remote())
+        node_back = {"new_shards_on": [shard_nodes().get(name) for name in new], "moved": len(moved),
+                     "moved_again": len(ray.get(supervisor.rebalance_now.remote())),
+                     "cameras_on_new_node": wait_for(lambda: sum(
+                         shard_nodes().get(r.shard) == "worker-new" for r in rows().values()), 30) or 0,
+                     "online": bool(wait_for(lambda: all(r.state is CameraState.ONLINE for r in rows().values()), 30))}
+        time.sleep(2 * WINDOW_S)
         bootstrap.stop_fleet()  # the survivors hand over their open windows
         frames = stored_frames(db, lost_epoch - WINDOW_S, time.time() - WINDOW_S)
-        return {"started": bool(started), "frames": frames, "gcs_restart": gcs, "placed": placed, "shards": shards, "victim": victim, "orphans": orphans,
-                "recovered": bool(recovered), "failover_s": round(failover_s, 1), "shards_after": after, "running": running,
-                "online_after": online_after}
+        return {"started": bool(started), "gcs_restart": gcs, "placed": placed, "shards": shards, "victim": victim,
+                "orphans": orphans, "recovered": bool(recovered), "failover_s": round(failover_s, 1),
+                "shards_after": after, "running": running, "online_after": online_after, "node_back": node_back,
+                "frames": frames}
     finally:
         ray.shutdown()
         cluster.shutdown()

@@ -1,6 +1,7 @@
 """Several Ray nodes, the GCS restarted, a node lost: the control actors live on the head, shards spread over the
-workers, the GCS (on Redis, as KubeRay's fault tolerance runs it) restarts under a running fleet, and a lost worker
-node's cameras are online on the survivor within the failover goal. The cluster runs in its own process
+workers, the GCS (on Redis, as KubeRay's fault tolerance runs it) restarts under a running fleet, a lost worker
+node's cameras are online on the survivor within the failover goal, and a node that joins takes cameras without
+thrashing. The cluster runs in its own process
 (tests/actors/multinode_fleet.py): this session's Ray stays as it is. Select with `-m multinode`."""
 
 from __future__ import annotations
@@ -66,3 +67,10 @@ def test_nothing_doubled_and_only_the_lost_node_s_open_windows_missing(lost_node
             assert missing <= 10 + 2 * FAILOVER_GOAL_S, (camera, f)
         else:
             assert missing <= 3, (camera, f)  # a frame at each end of the span, one in flight
+
+
+def test_a_node_added_back_takes_cameras_without_thrashing(lost_node):
+    back = lost_node["node_back"]
+    assert back["new_shards_on"] == ["worker-new"] and back["online"], back
+    assert back["moved"] >= 1 and back["cameras_on_new_node"] >= 1, back
+    assert back["moved_again"] == 0, back  # balanced: a second round moves nothing
