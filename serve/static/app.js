@@ -7,9 +7,9 @@
   const KEY = "matakota.token";
   const SVG = "http://www.w3.org/2000/svg";
   const TERMINAL = new Set(["cleared", "ended"]);
-  const TITLES = { flood_level: "Flood level", parking_violation: "Illegal parking", crowding: "Crowding",
-                   intrusion: "Intrusion" };
-  const PRIORITY = { flood_level: 0, intrusion: 1, crowding: 2, parking_violation: 3 };
+  const TITLES = { flood_level: "Flood level", flood_rise: "Water rising fast", parking_violation: "Illegal parking",
+                   crowding: "Crowding", intrusion: "Intrusion" };
+  const PRIORITY = { flood_level: 0, flood_rise: 0, intrusion: 1, crowding: 2, parking_violation: 3 };
   const $ = (id) => document.getElementById(id);
   const noop = () => {};
 
@@ -44,6 +44,16 @@
   const clock = new Intl.DateTimeFormat(undefined, { ...HHMM, second: "2-digit" });
   const timeOf = (epochS) => clock.format(new Date(epochS * 1000));
   const setText = (el, text) => { text = String(text); if (el.textContent !== text) el.textContent = text; };
+  const drawHourTicks = (chart, t0, t1, x) => {  // about six hour labels along a chart's time axis
+    const every = Math.ceil(CFG.hours / 6) * 3600;
+    let hour = Math.ceil(t0 / every) * every;
+    for (const tick of chart.ticks) {
+      const visible = hour < t1;
+      if (visible) tick.setAttribute("x", x(hour));
+      setText(tick, visible ? hhmm.format(new Date(hour * 1000)) : "");
+      hour += every;
+    }
+  };
   const el = (tag, cls, parent) => {
     const node = document.createElement(tag);
     if (cls) node.className = cls;
@@ -279,14 +289,7 @@
     closeArea();
     chart.line.setAttribute("d", line);
     chart.area.setAttribute("d", area);
-    const every = Math.ceil(CFG.hours / 6) * 3600;
-    let hour = Math.ceil(t0 / every) * every;
-    for (const tick of chart.ticks) {
-      const visible = hour < t1;
-      if (visible) tick.setAttribute("x", x(hour));
-      setText(tick, visible ? hhmm.format(new Date(hour * 1000)) : "");
-      hour += every;
-    }
+    drawHourTicks(chart, t0, t1, x);
     const last = points.length ? points[points.length - 1][1] : null;
     const peak = points.length ? Math.max(...points.map((p) => p[1])) : null;
     setText(chart.now, last === null ? "no counts yet" : `now ${last.toFixed(1)} · peak ${peak.toFixed(1)}`);
@@ -389,14 +392,7 @@
     const marks = new Set(points.filter((p) => p.uncertain).map((p) => x(p.t)));
     chart.uncertain.setAttribute("d", [...marks].map((at) => `M${at},${LH - BOTTOM}v-8`).join(""));
     drawAlarmLines(chart, alarms, y);
-    const every = Math.ceil(CFG.hours / 6) * 3600;
-    let hour = Math.ceil(t0 / every) * every;
-    for (const tick of chart.ticks) {
-      const visible = hour < t1;
-      if (visible) tick.setAttribute("x", x(hour));
-      setText(tick, visible ? hhmm.format(new Date(hour * 1000)) : "");
-      hour += every;
-    }
+    drawHourTicks(chart, t0, t1, x);
     const known = points.filter((p) => p.v !== null);
     const last = known.length ? known[known.length - 1].v : null;
     const newest = points.length ? points[points.length - 1] : null;
@@ -499,6 +495,8 @@
     if (event.type === "flood_level") {
       detail = `water ${p.level_cm ?? "?"} cm (alarm at ${p.threshold_cm ?? "?"} cm)`;
       drawGauge(card.gauge, +p.level_cm || 0, +p.threshold_cm || 0);
+    } else if (event.type === "flood_rise") {
+      detail = `rising ${p.rate_cm_per_min ?? "?"} cm/min (alarm at ${p.threshold_cm_per_min ?? "?"}), water ${p.level_cm ?? "?"} cm`;
     } else if (event.type === "parking_violation") {
       detail = `${p.class || "vehicle"} stopped over ${duration(p.limit_s || 0)}`;
       const url = event.snapshot_url || event.crop_url;
