@@ -167,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("demo", help="the demo fleet: cameras from the demo clips, end to end, live view")
     p.add_argument("--cameras", type=int, default=8, help="number of cameras (default 8)")
-    p.add_argument("--duration", type=float, default=60.0, help="seconds to run (default 60; 0: until Ctrl-C)")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds to run (default 0: until Ctrl-C)")
     p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     p.set_defaults(run=cmd_demo)
 

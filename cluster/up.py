@@ -11,6 +11,8 @@ import ray
 from matakota.cluster import bootstrap
 from matakota.config import Config
 from matakota.core.messages import CameraState, CameraStatus
+from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
+from matakota.core.redact import redact_url
 
 
 def summarise(cameras: list[CameraStatus]) -> dict:
@@ -65,13 +67,26 @@ def run_fleet(config: Config, duration: float | None, address: str | None = None
         base = f"http://{config.api.host}:{config.api.port}"
         print(f"matakota: {len(config.fleet.cameras)} cameras; operator view {base}/ui, API {base}/v1/cameras, "
               f"schema {base}/docs", flush=True)
-        live_view(supervisor, duration)
+        summary = live_view(supervisor, duration)
+        print(closing_summary(config, summary), flush=True)
     finally:
         if address:
             ray.shutdown()  # disconnect; the detached supervisor and shards run on
         else:
             bootstrap.shutdown()
     return 0
+
+
+def closing_summary(config: Config, summary: dict) -> str:
+    """What the run left behind, and where: printed when a watched fleet stops."""
+    try:
+        stored = ray.get(ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE).stats.remote(), timeout=10)
+    except (ValueError, ray.exceptions.RayError):
+        stored = {}
+    where = f"${config.store.url_env}" if config.store.url_env else redact_url(config.store.url)
+    return (f"matakota: stopped; {summary.get('online', 0)}/{summary.get('cameras', 0)} cameras online at the end, "
+            f"{summary.get('detections', 0)} detections; stored {stored.get('counts_stored', 0)} count records, "
+            f"{stored.get('events_stored', 0)} events, {stored.get('levels_stored', 0)} water levels in {where}")
 
 
 def run_detached(config: Config, address: str, deploy: bool) -> int:

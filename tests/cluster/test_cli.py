@@ -51,3 +51,17 @@ def test_assets_list_and_fetch_from_mirror(tmp_path, model_path):
     assert (tmp_path / "home" / "assets" / "yolox_nano.onnx").is_file()
     missing = run("assets", "fetch", "car-detection", "--mirror", str(tmp_path))
     assert missing.returncode == 1 and "car-detection.mp4 is not in the mirror" in missing.stderr
+
+
+def test_a_stopped_fleet_says_what_it_left_and_where_without_the_password(monkeypatch):
+    from matakota.cluster import up
+    from matakota.config import parse_config
+
+    def no_sink(*_, **__):
+        raise ValueError("no actor")
+
+    monkeypatch.setattr(up.ray, "get_actor", no_sink)
+    config = parse_config({"store": {"url": "postgresql://matakota:s3cret@db.internal/matakota"}})
+    line = up.closing_summary(config, {"online": 7, "cameras": 8, "detections": 1234})
+    assert line.startswith("matakota: stopped; 7/8 cameras online at the end, 1234 detections; stored 0 count")
+    assert "db.internal/matakota" in line and "s3cret" not in line
