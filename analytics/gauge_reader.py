@@ -90,9 +90,9 @@ def _running(values: np.ndarray, window: int, reduce) -> np.ndarray:
     return reduce(sliding_window_view(padded, window, axis=0), axis=-1)
 
 
-def staff_columns(rect: np.ndarray) -> tuple[slice, float] | None:
-    """The staff's columns and their contrast over the darkest columns, or None when no staff is in view. A column's
-    score is its brightest few centimetres: the staff is found however little of it is above water."""
+def staff_columns(rect: np.ndarray) -> slice | None:
+    """The staff's columns, or None when no staff is in view. A column's score is its brightest few centimetres: the
+    staff is found however little of it is above water."""
     despeckled = cv2.medianBlur(rect, 5)  # rain streaks and glints are thin
     score = _running(despeckled.astype(np.float32), _rows(3.0), np.median).max(axis=0)
     lo, hi = float(score.min()), float(score.max())
@@ -110,7 +110,7 @@ def staff_columns(rect: np.ndarray) -> tuple[slice, float] | None:
     start, stop = int(best[0]) + 1, int(best[-1])  # one column in from each edge: no blend with the wall
     if stop - start < 2:
         start, stop = int(best[0]), int(best[-1]) + 1
-    return slice(start, stop), hi - lo
+    return slice(start, stop)
 
 
 def _wall(rect: np.ndarray, staff: slice) -> np.ndarray | None:
@@ -171,10 +171,9 @@ def find_water_line(crop_bgr: np.ndarray, calibration: Calibration) -> WaterLine
     gray = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY)
     rect, top_cm = rectify(gray, calibration)
     bottom_cm = float(calibration.cm(crop_bgr.shape[0] - 1.0))
-    found = staff_columns(rect)
-    if found is None:
+    staff = staff_columns(rect)
+    if staff is None:
         return WaterLine("uncertain", None, None, 0.0)
-    staff, _ = found
     band = rect[:, staff].astype(np.float32)
     upper = np.percentile(band, 75, axis=1)
     board = _running(_running(upper, _rows(4.0), np.max), _rows(5.0), np.median)

@@ -81,7 +81,7 @@ class LevelReadingOut(BaseModel):
     t: float = Field(description="when the gauge was read, epoch seconds", examples=[T0 + 30])
     level_cm: float | None = Field(description="water level; null when the reading is uncertain", examples=[84.5])
     confidence: float = Field(description="0–1: how clearly the water line stood out", examples=[0.91])
-    status: str = Field(description="ok, below_range, above_range or uncertain", examples=["ok"])
+    status: str = Field(description="ok, below_range (the level is the gauge's bottom) or uncertain (no level)", examples=["ok"])
 
 
 class LevelBucketOut(BaseModel):

@@ -93,7 +93,7 @@ class LevelReading:
     t: float
     level_cm: float | None  # None when uncertain
     confidence: float
-    status: str  # ok | below_range | above_range | uncertain
+    status: str  # ok | below_range | uncertain (analytics/gauge.py)
 
 
 @dataclass(frozen=True)
