@@ -29,7 +29,7 @@ class FrameResult:
     occupancy: dict[str, int]
     crossings: tuple[Crossing, ...]
     events: tuple[Event, ...]
-    counts: tuple[CountRecord, ...]  # intervals closed by this frame
+    counts: tuple[CountRecord, ...]  # intervals closed by this frame, and a checkpoint of the one in progress if due
     gauge: GaugeReading | None = None
 
 
@@ -52,17 +52,19 @@ class CameraAnalytics:
         self._gauge_region = config.gauge.region_pixels(size) if config.gauge else None
         self._gauge = GaugeWatch(config.gauge, camera_id, site, self._gauge_region) if config.gauge else None
         self._gauge_last_t = float("-inf")
-        self.counter = IntervalCounter(camera_id, site, self.zones, self.lines, config.count_interval_s, part)
+        self.counter = IntervalCounter(camera_id, site, self.zones, self.lines, config.count_interval_s, part,
+                                       config.count_checkpoint_s)
         self.events: deque[Event] = deque(maxlen=KEEP_EVENTS)
         self.visits: dict[str, deque[Visit]] = {name: deque(maxlen=KEEP_EVENTS) for name in self.zones}
         self.stats = {"frames": 0, "gauge_errors": 0}
 
     def update(self, detections: Detections, t: float, frame: np.ndarray | None = None) -> FrameResult:
         """Analyse one frame's detections (source-image pixels) taken at epoch time t."""
-        counts = tuple(self.counter.roll(t))
+        closed = self.counter.roll(t)
         tracked = self.tracker.update(detections, t)
         occupancy = self._update_zones(tracked, t)
         crossings = self._update_lines(tracked, t)
+        counts = tuple(closed + self.counter.checkpoint(t))
         events = self._update_rules(tracked, occupancy, t)
         reading = self._read_gauge(frame, t)
         if reading is not None:

@@ -4,7 +4,11 @@ hours and sites.
 A record is a partial sum: several runs of one camera's analytics (a restart, a PATCH, a failover) may each
 count part of an interval, and the store adds the parts up. Each run names itself (`part`), so a record's id is
 (camera, kind, name, start, end, part): a resend of the same part is the same row (idempotent), another part of
-the same minute is another row (added up by every query)."""
+the same minute is another row (added up by every query).
+
+A checkpoint is the interval in progress so far, under the same id: the store keeps the record of a part with the
+most samples, so checkpoints and the final record replace each other, and a run lost mid-interval (its node gone)
+leaves what it counted up to its last checkpoint."""
 
 from __future__ import annotations
 
@@ -54,10 +58,13 @@ class _Bucket:
 class IntervalCounter:
     """Accumulates one camera's zone and line figures into aligned intervals; `add_*` then `roll(t)`."""
 
-    def __init__(self, camera: str, site: str, zones, lines, interval_s: float = 60.0, part: str = ""):
+    def __init__(self, camera: str, site: str, zones, lines, interval_s: float = 60.0, part: str = "",
+                 checkpoint_s: float = 0.0):
         self.camera, self.site, self.interval_s, self.part = camera, site, interval_s, part
+        self.checkpoint_s = checkpoint_s
         self._names = [("zone", z) for z in zones] + [("line", l) for l in lines]
         self._start: float | None = None
+        self._checkpointed = float("-inf")
         self._buckets = {key: _Bucket() for key in self._names}
 
     def _align(self, t: float) -> float:
@@ -71,8 +78,15 @@ class IntervalCounter:
         if start <= self._start:
             return []
         records = self.flush()
-        self._start = start
+        self._start = self._checkpointed = start
         return records
+
+    def checkpoint(self, t: float) -> list[CountRecord]:
+        """The interval in progress so far, once every `checkpoint_s` (empty otherwise); does not reset it."""
+        if not self.checkpoint_s or self._start is None or t - max(self._checkpointed, self._start) < self.checkpoint_s:
+            return []
+        self._checkpointed = t
+        return [self._record(kind, name, b) for (kind, name), b in self._buckets.items() if b.samples]
 
     def flush(self) -> list[CountRecord]:
         """Records of the current interval so far (those with samples); resets it (use on shutdown)."""

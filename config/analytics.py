@@ -190,6 +190,9 @@ class CameraAnalyticsConfig(StrictModel):
     timezone: str = Field(default="Asia/Jakarta", description="IANA zone for rule hours (Semarang: WIB)")
     visit_grace_s: float = Field(default=3.0, ge=0.0, le=600, description="Exit-and-return within this = one visit")
     count_interval_s: float = Field(default=60.0, ge=1.0, le=86_400, description="Count record length")
+    count_checkpoint_s: float = Field(
+        default=10.0, ge=0.0, le=86_400,
+        description="Store the interval in progress this often (0: only closed intervals); bounds what a lost node loses")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker tunables")
     zones: list[ZoneConfig] = Field(default_factory=list, description="Named polygons")
     lines: list[LineConfig] = Field(default_factory=list, description="Named counting lines")

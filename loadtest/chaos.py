@@ -36,7 +36,7 @@ from matakota.core.names import EVENT_SINK_NAME, NAMESPACE, SHARD_PREFIX, SUPERV
 INTERVAL_S = 10
 FPS = 1.0
 WHOLE_FRAME = {"name": "all", "kind": "counting", "units": "norm", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}
-ANALYTICS = {"fps": FPS, "count_interval_s": INTERVAL_S, "frame_size": [768, 432], "zones": [WHOLE_FRAME]}
+ANALYTICS = {"fps": FPS, "count_interval_s": INTERVAL_S, "count_checkpoint_s": 2, "frame_size": [768, 432], "zones": [WHOLE_FRAME]}
 
 
 def free_port() -> int:

@@ -41,6 +41,8 @@ EVENT_COLUMNS = ("id", "incident_id", "type", "camera", "site", "event_key", "st
                  "payload", "box", "snapshot", "snapshot_crop")
 COUNT_COLUMNS = ("id", "camera", "site", "kind", "name", "start_ts", "end_ts", "samples", "occupancy_max",
                  "occupancy_mean", "visits", "in_count", "out_count")
+# a part's record with more samples (a later checkpoint, or the closed interval) replaces the one stored
+COUNT_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in COUNT_COLUMNS[7:])
 LEVEL_COLUMNS = ("camera", "site", "t", "level_cm", "confidence", "status")
 MAX_STATUS_CHARS = 32
 SCHEMA_VERSION_DDL = ("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
@@ -242,7 +244,7 @@ class SqlStore(Store):
                               "ON CONFLICT (name) DO NOTHING", snapshots)
             n_counts = self._executemany(
                 f"INSERT INTO counts ({', '.join(COUNT_COLUMNS)}) VALUES ({', '.join('?' * len(COUNT_COLUMNS))}) "
-                "ON CONFLICT (id) DO NOTHING", count_rows)
+                f"ON CONFLICT (id) DO UPDATE SET {COUNT_UPDATE} WHERE excluded.samples > counts.samples", count_rows)
             n_levels = self._executemany(
                 f"INSERT INTO levels ({', '.join(LEVEL_COLUMNS)}) VALUES ({', '.join('?' * len(LEVEL_COLUMNS))}) "
                 "ON CONFLICT (camera, t) DO NOTHING", level_rows)

@@ -31,6 +31,7 @@ from tests.network import free_port
 
 CAMERAS = [f"cam-{i}" for i in range(6)]
 FPS, WINDOW_S = 1.0, 10  # analysed frames per second; count windows: each should hold FPS × WINDOW_S frames
+CHECKPOINT_S = 2  # the window in progress is stored this often: a lost node loses at most these seconds of it
 
 
 def wait_for(predicate, timeout_s: float, interval_s: float = 0.25):
@@ -79,7 +80,8 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
             "store": {"url": db},
             "fleet": {"allow_files": True, "shards": {"cameras_per_shard": 2, "rebalance_period_s": 3600},
                       "cameras": [{"id": c, "site": "kota-lama", "url": clip, "decode": {"mode": "keyframes"},
-                                   "analytics": {"fps": FPS, "count_interval_s": WINDOW_S, "frame_size": [768, 432],
+                                   "analytics": {"fps": FPS, "count_interval_s": WINDOW_S,
+                                                 "count_checkpoint_s": CHECKPOINT_S, "frame_size": [768, 432],
                                                  "zones": [{"name": "all", "kind": "counting", "units": "norm",
                                                             "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}]}}
                                   for c in CAMERAS]},
@@ -153,7 +155,7 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
         return {"started": bool(started), "gcs_restart": gcs, "placed": placed, "shards": shards, "victim": victim,
                 "orphans": orphans, "recovered": bool(recovered), "failover_s": round(failover_s, 1),
                 "shards_after": after, "running": running, "online_after": online_after, "node_back": node_back,
-                "frames": frames}
+                "frames": frames, "checkpoint_s": CHECKPOINT_S}
     finally:
         ray.shutdown()
         cluster.shutdown()

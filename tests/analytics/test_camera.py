@@ -87,11 +87,35 @@ def test_gauge_is_read_every_ten_seconds(run):
     assert all(abs(g.level_cm - (30 + (g.t - T0) / 2)) <= 5 for g in accepted)
 
 
+def as_stored(records) -> dict:
+    """What the store keeps: per record id, the record with the most samples (checkpoints are replaced)."""
+    kept = {}
+    for r in records:
+        if r.id not in kept or r.samples > kept[r.id].samples:
+            kept[r.id] = r
+    return kept
+
+
 def test_minute_count_records_close_as_time_passes(run):
     camera, results = run
-    closed = [c for r in results for c in r.counts]
-    assert {(c.kind, c.name) for c in closed} == {("zone", "plaza"), ("zone", "kerb"), ("line", "gate")}
-    assert sum(c.visits for c in closed + camera.flush() if c.name == "plaza") == 3
+    stored = as_stored([c for r in results for c in r.counts] + camera.flush())
+    assert {(c.kind, c.name) for c in stored.values()} == {("zone", "plaza"), ("zone", "kerb"), ("line", "gate")}
+    assert sum(c.visits for c in stored.values() if c.name == "plaza") == 3
+    assert sum(c.samples for c in stored.values() if c.name == "plaza") == 90
+
+
+def test_a_run_lost_mid_minute_has_stored_all_but_its_last_seconds():
+    """The node under a camera dies: what its analytics counted up to the last checkpoint is in the store."""
+    config = CameraAnalyticsConfig.model_validate({**CONFIG, "count_checkpoint_s": 10})
+    lost = CameraAnalytics("cam-simpang-5", "simpang-lima", config, part="run-a")
+    stored = as_stored(c for r in _run_scene(lost, range(53)) for c in r.counts)  # then the node dies
+    analysed = {}  # interval start → frames analysed in it
+    for t in range(53):
+        start = (T0 + t) // 60 * 60
+        analysed[start] = analysed.get(start, 0) + 1
+    plaza = {r.start: r.samples for r in stored.values() if r.name == "plaza"}
+    assert sorted(plaza) == sorted(analysed)
+    assert all(0 <= analysed[start] - plaza[start] < 10 for start in analysed), (analysed, plaza)
 
 
 def test_parking_event_carries_evidence_that_renders(run):

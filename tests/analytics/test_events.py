@@ -53,6 +53,20 @@ def test_interval_counter_closes_each_minute_once():
     assert [r.start for r in counter.flush()] == [120.0, 120.0]  # the minute in progress, on shutdown
 
 
+def test_checkpoints_carry_the_interval_in_progress_under_its_final_id():
+    counter = IntervalCounter("cam-1", "kota-lama", ["plaza"], [], interval_s=60, checkpoint_s=10)
+    out = []
+    for t in range(95):
+        out += counter.roll(float(t))
+        counter.add_zone("plaza", occupancy=1, new_visits=1 if t % 7 == 0 else 0)
+        out += counter.checkpoint(float(t))
+    assert [(r.start, r.samples, r.visits) for r in out] == [
+        (0, 11, 2), (0, 21, 3), (0, 31, 5), (0, 41, 6), (0, 51, 8), (0, 60, 9),  # checkpoints, then the closed minute
+        (60, 11, 2), (60, 21, 3), (60, 31, 4)]
+    assert len({r.id for r in out if r.start == 0}) == 1  # one row in the store, the one with most samples wins
+    assert IntervalCounter("c", "s", ["plaza"], [], checkpoint_s=0).checkpoint(1e9) == []
+
+
 def record(camera, site, start, occ_max, mean, visits, samples=60, ins=0):
     return CountRecord(camera, site, "zone", "plaza", start, start + 60, samples, occ_max, mean, visits, ins, 0)
 

@@ -65,6 +65,18 @@ def test_a_minute_counted_by_two_runs_of_a_camera_adds_up_and_a_resend_does_not_
     assert (minute.samples, minute.visits, minute.occupancy_max, minute.occupancy_mean) == (60, 5, 6, 3.0)
 
 
+def test_a_later_checkpoint_of_a_part_replaces_the_earlier_never_the_reverse(store):
+    """A run stores its minute in progress every few seconds, under one id: the record with most samples stays."""
+    early = CountRecord("cam-1", "kota-lama", "zone", "plaza", T0, T0 + 60, 10, 2, 1.5, 1, 1, 0, part="run-a")
+    later = CountRecord("cam-1", "kota-lama", "zone", "plaza", T0, T0 + 60, 40, 5, 2.5, 4, 3, 1, part="run-a")
+    assert store.write([], [early]).counts == 1
+    assert store.write([], [later]).counts == 1
+    assert store.write([], [early, later]).counts == 0  # resends, in any order, change nothing
+    [minute] = store.counts(start=T0, end=T0 + 60, bucket="1m", camera="cam-1")
+    assert (minute.samples, minute.occupancy_max, minute.occupancy_mean, minute.visits, minute.in_count,
+            minute.out_count) == (40, 5, 2.5, 4, 3, 1)
+
+
 @pytest.mark.parametrize("bucket, seconds", [("1m", 60), ("1h", 3600), ("1d", 86400)])
 def test_counts_roll_up_like_the_analytics(store, bucket, seconds):
     records = minute_counts(minutes=180)
