@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from pydantic import Field
 
 from matakota.config.analytics import CameraAnalyticsConfig
@@ -12,11 +14,30 @@ from matakota.core.redact import redact_url
 CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
+class Category(str, Enum):
+    TRAFFIC = "traffic"
+    PUBLIC_SPACE = "public_space"
+    RIVER = "river"
+    TOURISM = "tourism"
+    PRIVATE = "private"
+    OTHER = "other"
+
+
+class Location(StrictModel):
+    lat: float = Field(ge=-90, le=90, description="latitude, WGS 84 degrees")
+    lon: float = Field(ge=-180, le=180, description="longitude, WGS 84 degrees")
+
+
 class CameraConfig(StrictModel):
     """One camera: where its video comes from, how it is decoded, and what is analysed."""
 
     id: str = Field(pattern=CAMERA_ID, description="unique camera id (letters, digits, _ . -)")
     site: str = Field("default", pattern=CAMERA_ID, description="site the camera belongs to (e.g. simpang-lima)")
+    owner: str = Field("city", pattern=CAMERA_ID,
+                       description="who owns the camera (an agency, district, hotel…): tokens may be limited to owners")
+    category: Category = Field(Category.OTHER, description="traffic, public_space, river, tourism, private or other")
+    address: str = Field("", max_length=200, description="street address, for people")
+    location: Location | None = Field(None, description="{lat, lon} where the camera stands")
     url: str = Field(repr=False, description="rtsp(s)://, http(s)://, or a file path (demos, with fleet.allow_files)")
     rtsp_transport: RtspTransport = Field(RtspTransport.TCP, description="RTSP over tcp or udp")
     decode: DecodeConfig = Field(

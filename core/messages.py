@@ -49,6 +49,7 @@ class CameraStatus:
     backpressure_drops: Annotated[int, Field(description="drops: detector requests already in flight")] = 0
     detector_errors: Annotated[int, Field(description="frames whose detector request failed")] = 0
     gauge: Annotated[bool, Field(description="reads a flood gauge: its water levels are at GET /v1/levels")] = False
+    owner: Annotated[str, Field(description="who owns the camera (tokens may be limited to owners)")] = "city"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from matakota.config import ApiConfig
 from matakota.core import VERSION
 from matakota.serve import ui
-from matakota.serve.auth import READ, Tokens
+from matakota.serve.auth import READ, TokenFile, Tokens
 from matakota.serve.body import BodyLimit
 from matakota.serve.routes import DATA_ROUTERS, cameras, detect, events, fleet, health
 from matakota.serve.schemas import problems
@@ -31,7 +31,7 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
 
 
 def create_app(config: ApiConfig, *, store: Store | None, detector=None, model_name: str = "",
-               tokens: Tokens | None = None, event_feed=None) -> FastAPI:
+               tokens: Tokens | TokenFile | None = None, event_feed=None) -> FastAPI:
     """The API over a Detector handle, a store and a live event feed; `tokens` None means no token needed."""
     app = FastAPI(title="matakota", version=VERSION,
                   description="City-scale CCTV analytics: detections, cameras, counts and events.")

@@ -23,9 +23,10 @@ class Api:
         self.config = ApiConfig.model_validate(config)
         self.model_name = model_name
         # Tokens are loaded now, not on the first request: a bad tokens file fails the replica's start-up.
-        # `tokens` are the digests the application builder read; this replica's own file (if any) adds to them.
+        # `tokens` are the grants the application builder read; this replica's own file (if any) is what counts
+        # where there is one (re-read when it changes).
         own = configured_tokens()
-        self.tokens = own if tokens is None else Tokens.from_export(tokens).merged(own)
+        self.tokens = own if own is not None or tokens is None else Tokens.from_export(tokens)
         store_config = StoreConfig.model_validate(store)
         self.store = open_store(store_config.resolved_url())
 

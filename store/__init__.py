@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,8 +157,9 @@ class Store(ABC):
 
     @abstractmethod
     def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,
-               site: str | None = None) -> list[CountRow]:
-        """Intervals starting in [start, end) of one camera or all cameras of one site, per bucket:
+               site: str | None = None, cameras: Collection[str] | None = None) -> list[CountRow]:
+        """Intervals starting in [start, end) of one camera or all cameras of one site (only `cameras` among
+        them, when given: what a token limited to owners or sites reaches), per bucket:
         sums of visits/in/out, max of occupancy_max, samples-weighted mean of occupancy_mean. Bounded: a range
         over MAX_BUCKETS buckets, or an answer over MAX_COUNT_ROWS rows, is an InvalidQuery saying what to ask."""
 
@@ -173,8 +174,8 @@ class Store(ABC):
     @abstractmethod
     def events(self, *, type: str | None = None, camera: str | None = None, site: str | None = None,
                since: float | None = None, until: float | None = None, limit: int = 100,
-               cursor: str | None = None) -> EventPage:
-        """Events with start in [since, until), newest first, one page at a time."""
+               cursor: str | None = None, cameras: Collection[str] | None = None) -> EventPage:
+        """Events with start in [since, until), newest first, one page at a time (only of `cameras`, when given)."""
 
     @abstractmethod
     def get_event(self, event_id: str) -> dict[str, Any] | None: ...

@@ -7,7 +7,7 @@ import math
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -272,7 +272,7 @@ class SqlStore(Store):
 
     # -- reads
     def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,
-               site: str | None = None) -> list[CountRow]:
+               site: str | None = None, cameras: Collection[str] | None = None) -> list[CountRow]:
         if bucket not in BUCKETS:
             raise InvalidQuery(f"bucket must be one of {', '.join(BUCKETS)}, got {bucket!r}")
         if (camera is None) == (site is None):
@@ -285,13 +285,18 @@ class SqlStore(Store):
             raise InvalidQuery(f"from..to spans {spanned:,} buckets of {bucket}; at most {MAX_BUCKETS:,} at once: "
                                f"ask for a larger bucket ({', '.join(BUCKETS)}) or a shorter range")
         b = self._bucket_expr(seconds)
-        where, value = ("camera = ?", camera) if camera is not None else ("site = ?", site)
+        where, params = ("camera = ?", [camera]) if camera is not None else ("site = ?", [site])
+        if cameras is not None:
+            if not cameras:
+                return []
+            where += f" AND camera IN ({', '.join('?' * len(cameras))})"
+            params += sorted(cameras)
         rows = self._read(
             f"SELECT camera, site, kind, name, {b} AS b, SUM(samples), MAX(occupancy_max), "
             "SUM(occupancy_mean * samples), SUM(visits), SUM(in_count), SUM(out_count) "
             f"FROM counts WHERE {where} AND start_ts >= ? AND start_ts < ? "
             f"GROUP BY camera, site, kind, name, {b} ORDER BY b, camera, kind, name LIMIT ?",
-            (value, start, end, MAX_COUNT_ROWS + 1))
+            (*params, start, end, MAX_COUNT_ROWS + 1))
         if len(rows) > MAX_COUNT_ROWS:
             raise InvalidQuery(f"the answer has more than {MAX_COUNT_ROWS:,} rows: ask for a larger bucket, a shorter "
                                "range, or one camera at a time")
@@ -341,7 +346,7 @@ class SqlStore(Store):
 
     def events(self, *, type: str | None = None, camera: str | None = None, site: str | None = None,
                since: float | None = None, until: float | None = None, limit: int = 100,
-               cursor: str | None = None) -> EventPage:
+               cursor: str | None = None, cameras: Collection[str] | None = None) -> EventPage:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidQuery(f"limit must be 1..{MAX_PAGE}, got {limit}")
         if since is not None and until is not None and not since < until:
@@ -351,6 +356,11 @@ class SqlStore(Store):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if cameras is not None:
+            if not cameras:
+                return EventPage([], None)
+            clauses.append(f"camera IN ({', '.join('?' * len(cameras))})")
+            params += sorted(cameras)
         if since is not None:
             clauses.append("start_ts >= ?")
             params.append(since)

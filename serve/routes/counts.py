@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
+from matakota.serve.auth import Caller, authenticate
+from matakota.serve.reach import reach_camera, reach_site
 from matakota.serve.schemas import CountBucket, CountsResponse, problems
 from matakota.serve.stored import get_store, known, parse_time
 from matakota.store import BUCKETS, InvalidQuery, Store
@@ -13,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["data"])
 
 @router.get("/counts", response_model=CountsResponse, responses=problems(400, 404, 503),
             summary="People counts per bucket")
-def counts(store: Store = Depends(get_store),
+async def counts(request: Request, store: Store = Depends(get_store), caller: Caller = Depends(authenticate),
            site: str | None = Query(None, description="all cameras of this site", examples=["simpang-lima"]),
            camera: str | None = Query(None, description="one camera", examples=["cam-0042"]),
            from_: str = Query(alias="from", description="ISO-8601 or epoch seconds, inclusive",
@@ -28,9 +31,15 @@ def counts(store: Store = Depends(get_store),
     start, end = parse_time(from_, "from"), parse_time(to, "to")
     if not start < end:
         raise HTTPException(400, "from must be before to")
-    known(store, site, camera)
+    await run_in_threadpool(known, store, site, camera)
+    if camera is not None:
+        await reach_camera(request, caller, camera, f"unknown camera {camera!r}")
+        cameras = None
+    else:
+        cameras = await reach_site(request, caller, site, f"unknown site {site!r}")
     try:
-        rows = store.counts(start=start, end=end, bucket=bucket, camera=camera, site=site)
+        rows = await run_in_threadpool(lambda: store.counts(start=start, end=end, bucket=bucket, camera=camera,
+                                                             site=site, cameras=cameras))
     except InvalidQuery as error:
         raise HTTPException(400, str(error)) from None
     return CountsResponse(bucket=bucket, from_=start, to=end, camera=camera, site=site,

@@ -10,14 +10,18 @@ that reconnects sends `Last-Event-ID`; what is still in the ring is replayed (ol
 from __future__ import annotations
 
 import re
+import time
 
 import ray
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from matakota.config import ApiConfig
 from matakota.core.events import EventType
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
+from matakota.serve.auth import Caller, authenticate
+from matakota.serve.reach import reach_camera, reach_site, reachable
 from matakota.serve.schemas import EventOut, EventPage, problems
 from matakota.serve.stored import get_store, known, parse_time
 from matakota.store import MAX_PAGE, InvalidQuery, Store
@@ -27,6 +31,7 @@ ERRORS = problems(400, 404, 503)
 HEARTBEAT_S = 15.0
 SEQUENCE = re.compile(r"[0-9]{1,18}")  # a stream's event ids (anything longer is not one of ours)
 SSE_RETRY_AFTER_S = 5
+REACH_REFRESH_S = 10.0  # a limited token's live stream re-reads which cameras it reaches this often
 
 
 class SinkFeed:
@@ -93,7 +98,7 @@ def _type(value: str | None) -> str | None:
 
 
 @router.get("/events", response_model=EventPage, responses=ERRORS, summary="Stored events, newest first")
-def events(store: Store = Depends(get_store),
+async def events(request: Request, store: Store = Depends(get_store), caller: Caller = Depends(authenticate),
            type: str | None = Query(None, description="event type", examples=["flood_level"]),
            camera: str | None = Query(None, examples=["cam-0042"]),
            site: str | None = Query(None, examples=["kota-lama"]),
@@ -106,10 +111,15 @@ def events(store: Store = Depends(get_store),
     t0, t1 = parse_time(since, "since"), parse_time(until, "until")
     if t0 is not None and t1 is not None and not t0 < t1:
         raise HTTPException(400, "since must be before until")
-    known(store, site, camera)
+    await run_in_threadpool(known, store, site, camera)
+    cameras = await reachable(request, caller)
+    if camera is not None:
+        await reach_camera(request, caller, camera, f"unknown camera {camera!r}")
+    if site is not None:
+        await reach_site(request, caller, site, f"unknown site {site!r}")
     try:
-        page = store.events(type=_type(type), camera=camera, site=site, since=t0, until=t1, limit=limit,
-                            cursor=cursor)
+        page = await run_in_threadpool(lambda: store.events(type=_type(type), camera=camera, site=site, since=t0,
+                                                             until=t1, limit=limit, cursor=cursor, cameras=cameras))
     except InvalidQuery as error:
         raise HTTPException(400, str(error)) from None
     return EventPage(items=[EventOut.of(e) for e in page.items], next_cursor=page.next_cursor)
@@ -118,6 +128,7 @@ def events(store: Store = Depends(get_store),
 @router.get("/events/stream", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
             response_class=StreamingResponse, summary="Live events (Server-Sent Events)")
 async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = Depends(stream_slots),
+                 caller: Caller = Depends(authenticate),
                  type: str | None = Query(None), camera: str | None = Query(None), site: str | None = Query(None),
                  after: int | None = Query(None, ge=0, le=10**18,
                                            description="replay from this sequence (like Last-Event-ID)"),
@@ -130,8 +141,16 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
             raise HTTPException(400, "Last-Event-ID must be the id of an event this stream sent (digits)")
         after = int(last_event_id)
 
-    def wanted(event: dict) -> bool:
-        return all(v is None or event.get(k) == v for k, v in (("type", type), ("camera", camera), ("site", site)))
+    reach = {"cameras": await reachable(request, caller), "at": time.monotonic()}
+
+    async def reached() -> frozenset[str] | None:
+        if reach["cameras"] is not None and time.monotonic() - reach["at"] > REACH_REFRESH_S:
+            reach.update(cameras=await reachable(request, caller), at=time.monotonic())
+        return reach["cameras"]
+
+    def wanted(event: dict, cameras: frozenset[str] | None) -> bool:
+        return (cameras is None or event.get("camera") in cameras) and all(
+            v is None or event.get(k) == v for k, v in (("type", type), ("camera", camera), ("site", site)))
 
     async def messages():
         cursor, sent = after, 0
@@ -139,8 +158,9 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
             items, cursor = await feed.poll(cursor, HEARTBEAT_S, 100)
             if not items:
                 yield ": keepalive\n\n"
+            cameras = await reached() if items else None
             for seq, event in items:
-                if wanted(event):
+                if wanted(event, cameras):
                     yield f"id: {seq}\nevent: event\ndata: {EventOut.of(event).model_dump_json()}\n\n"
                     sent += 1
                     if max_events is not None and sent >= max_events:
@@ -152,22 +172,29 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
 
 
 @router.get("/events/{event_id}", response_model=EventOut, responses=ERRORS, summary="One event")
-def event(event_id: str, store: Store = Depends(get_store)) -> EventOut:
-    found = store.get_event(event_id)
+async def event(request: Request, event_id: str, store: Store = Depends(get_store),
+                caller: Caller = Depends(authenticate)) -> EventOut:
+    return EventOut.of(await reached_event(request, caller, store, event_id))
+
+
+async def reached_event(request: Request, caller: Caller, store: Store, event_id: str) -> dict:
+    """The stored event; 404 for an unknown one and for one of a camera outside the caller's reach."""
+    unknown = f"unknown event {event_id!r}"
+    found = await run_in_threadpool(store.get_event, event_id)
     if found is None:
-        raise HTTPException(404, f"unknown event {event_id!r}")
-    return EventOut.of(found)
+        raise HTTPException(404, unknown)
+    await reach_camera(request, caller, found["camera"], unknown)
+    return found
 
 
 @router.get("/events/{event_id}/snapshot", response_class=Response, summary="Evidence image of an event",
             responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
-def snapshot(event_id: str, crop: bool = Query(False, description="the crop around the box instead"),
-             store: Store = Depends(get_store)):
-    found = store.get_event(event_id)
-    if found is None:
-        raise HTTPException(404, f"unknown event {event_id!r}")
+async def snapshot(request: Request, event_id: str,
+                   crop: bool = Query(False, description="the crop around the box instead"),
+                   store: Store = Depends(get_store), caller: Caller = Depends(authenticate)):
+    found = await reached_event(request, caller, store, event_id)
     name = found.get("snapshot_crop" if crop else "snapshot")
-    image = store.snapshot(name) if name else None
+    image = await run_in_threadpool(store.snapshot, name) if name else None
     if image is None:
         raise HTTPException(404, f"event {event_id!r} has no {'crop' if crop else 'snapshot'}")
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})

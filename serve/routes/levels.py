@@ -9,7 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from matakota.serve.auth import Caller, authenticate
 from matakota.serve.fleet_client import camera_config
+from matakota.serve.reach import reach_camera
 from matakota.serve.schemas import LevelBucketOut, LevelReadingOut, LevelsResponse, problems
 from matakota.serve.stored import get_store, parse_time
 from matakota.store import AUTO_BUCKETS, AUTO_RAW_READINGS, AUTO_RAW_SPAN_S, LEVEL_BUCKETS, InvalidQuery, Store
@@ -34,7 +36,7 @@ def alarm_levels(config: dict | None) -> dict[str, float] | None:
 
 @router.get("/levels", response_model=LevelsResponse, responses=problems(400, 404, 503),
             summary="Water levels of a flood-gauge camera", description=DESCRIPTION)
-async def levels(request: Request, store: Store = Depends(get_store),
+async def levels(request: Request, store: Store = Depends(get_store), caller: Caller = Depends(authenticate),
                  camera: str = Query(description="the gauge camera", examples=["gauge-banjir-kanal"]),
                  from_: str = Query(alias="from", description="ISO-8601 or epoch seconds, inclusive",
                                     examples=["2026-01-01T00:00:00Z"]),
@@ -46,6 +48,7 @@ async def levels(request: Request, store: Store = Depends(get_store),
     start, end = parse_time(from_, "from"), parse_time(to, "to")
     if not start < end:
         raise HTTPException(400, "from must be before to")
+    await reach_camera(request, caller, camera, f"unknown camera {camera!r}")
     lookup = getattr(request.app.state, "camera_config", None) or camera_config
     config = await lookup(camera)
     if config is None and camera not in await run_in_threadpool(store.cameras):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import HTTPException
 
 from matakota.cluster import bootstrap, cli
 from matakota.config import Config, ConfigError
@@ -16,18 +17,20 @@ from tests.conftest import ADMIN, ADMIN_TOKEN, READ, READ_TOKEN
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("read " + "x" * 20 + "\nwrite " + "y" * 20 + "\n", ":2: expected `SCOPE TOKEN`"),
+        ("read " + "x" * 20 + "\nwrite " + "y" * 20 + "\n", ":2: expected `SCOPES TOKEN"),
         ("# comment\n\nadmin short\n", ":3: token too short"),
-        ("read a-token-of-twenty-chars extra\n", ":1: expected `SCOPE TOKEN`"),
+        ("read a-token-of-twenty-chars another-token-by-mistake\n", ":1: field 3 is not one of the options"),
+        ("read " + "x" * 20 + " name=a\nadmin " + "y" * 20 + " name=a\n", "token names must be unique"),
+        ("read " + "x" * 20 + " expires=soon\n", ":1: expires must be an ISO-8601 date or time"),
         ("# only comments\n", "no tokens"),
     ],
-    ids=["unknown-scope", "short-token", "three-fields", "empty"],
+    ids=["unknown-scope", "short-token", "three-fields", "repeated-name", "bad-expiry", "empty"],
 )
 def test_a_bad_tokens_file_names_file_and_line_never_a_token(text, message):
     with pytest.raises(auth.TokenFileError) as error:
         auth.Tokens.parse(text, "/etc/matakota/tokens")
     assert str(error.value).startswith("/etc/matakota/tokens") and message in str(error.value)
-    assert "x" * 20 not in str(error.value) and "a-token-of-twenty-chars" not in str(error.value)
+    assert "x" * 20 not in str(error.value) and "token-by-mistake" not in str(error.value)
     assert isinstance(error.value, ConfigError)  # the CLI answers it with exit code 2
 
 
@@ -36,9 +39,27 @@ def test_tokens_are_kept_as_digests_and_travel_as_digests():
     exported = tokens.export()
     assert READ_TOKEN not in repr(exported) and ADMIN_TOKEN not in repr(vars(tokens))
     again = auth.Tokens.from_export(exported)
-    assert again.scopes_of(READ_TOKEN) == {"read"}
-    assert again.scopes_of(ADMIN_TOKEN) == {"read", "admin"}
-    assert again.scopes_of(READ_TOKEN + "x") == set()
+    assert again.authenticate(READ_TOKEN) == auth.Caller("line 1", frozenset({"read"}))
+    assert again.authenticate(ADMIN_TOKEN).scopes == {"read", "operator", "admin"}
+    assert again.authenticate(READ_TOKEN + "x") is None
+
+
+def test_a_token_line_names_the_caller_its_scopes_owners_sites_and_expiry():
+    text = (f"# today's format still works\nread {READ_TOKEN}\n"
+            f"operator,enforcement {ADMIN_TOKEN} name=dishub-ops owners=dishub,bpbd sites=kota-lama "
+            "expires=2027-06-30\n")
+    tokens = auth.Tokens.from_export(auth.Tokens.parse(text).export())  # as an Api replica gets them
+    caller = tokens.authenticate(ADMIN_TOKEN, now=1_780_000_000)  # 2026-05-28
+    assert caller == auth.Caller("dishub-ops", frozenset({"read", "operator", "enforcement"}),
+                                 frozenset({"dishub", "bpbd"}), frozenset({"kota-lama"}))
+    assert caller.limited and caller.reaches("kota-lama", "bpbd")
+    assert not caller.reaches("kota-lama", "city") and not caller.reaches("simpang-lima", "dishub")
+    assert not tokens.authenticate(READ_TOKEN).limited
+    end_of_june_30 = 1_814_400_000  # 2027-07-01T00:00Z: a date is valid through that day
+    assert tokens.authenticate(ADMIN_TOKEN, now=end_of_june_30 - 1).name == "dishub-ops"
+    with pytest.raises(HTTPException) as expired:
+        tokens.authenticate(ADMIN_TOKEN, now=end_of_june_30)
+    assert expired.value.status_code == 401 and "'dishub-ops' expired" in expired.value.detail
 
 
 @pytest.fixture
@@ -63,7 +84,7 @@ def tokens_env(monkeypatch, tmp_path):
 def test_the_application_builder_reads_the_tokens_file_and_hands_the_digests_to_the_api(tokens_env):
     tokens_env(f"read {READ_TOKEN}\n")
     api = build_app(Config())._bound_deployment
-    assert auth.Tokens.from_export(api.init_args[-1]).scopes_of(READ_TOKEN) == {"read"}
+    assert auth.Tokens.from_export(api.init_args[-1]).authenticate(READ_TOKEN).scopes == {"read"}
     assert READ_TOKEN not in repr(api.init_args)
     # the ingress's own queue is bounded and its 503s say when to retry
     assert api.max_queued_requests > 0 and api.backpressure_config.retry_after_s >= 1

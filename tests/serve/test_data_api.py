@@ -31,7 +31,7 @@ def app(tmp_path):
     app = FastAPI()
     for router in DATA_ROUTERS:
         app.include_router(router)
-    app.state.store = store
+    app.state.store, app.state.tokens = store, None  # an open API
     app.state.event_feed = Broadcast(100)
     yield app
     store.close()
@@ -137,6 +137,7 @@ def test_no_store_is_503(tmp_path):
     app = FastAPI()
     for router in DATA_ROUTERS:
         app.include_router(router)
+    app.state.tokens = None
     with TestClient(app) as client:
         assert client.get("/v1/events").status_code == 503
         assert client.get("/v1/events/stream").status_code == 503

@@ -1,0 +1,159 @@
+"""Tokens limited to owners and sites, against the real service: a running fleet with cameras of three owners at two
+sites, events and counts stored through the real EventSink, and tokens added to the tokens file while the API runs
+(re-read without a restart). Every endpoint × token kind: a limited token sees only its cameras, and a camera,
+event or site outside its reach answers exactly as one that does not exist (404), never 403."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+import ray
+
+from matakota.analytics.counts import CountRecord
+from matakota.cluster import bootstrap
+from matakota.config import parse_config
+from matakota.core.events import Event, EventState, EventType
+from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
+from matakota.core.settings import settings
+from tests.conftest import ADMIN, READ
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.timeout(240)
+T0 = (time.time() // 3600 - 1) * 3600  # an hour ago (older data may be pruned by the store's retention)
+CAMERAS = {"city-1": ("kota-lama", "city"), "hotel-1": ("kota-lama", "hotel-santika"),
+           "dishub-1": ("simpang-lima", "dishub")}
+HOTEL_TOKEN, DISTRICT_TOKEN = "hotel-" + uuid.uuid4().hex, "district-" + uuid.uuid4().hex
+HOTEL = {"Authorization": f"Bearer {HOTEL_TOKEN}"}  # reads the hotel's cameras only
+DISTRICT = {"Authorization": f"Bearer {DISTRICT_TOKEN}"}  # administers the cameras of site kota-lama
+REACH = {"read": set(CAMERAS), "admin": set(CAMERAS), "hotel": {"hotel-1"}, "district": {"city-1", "hotel-1"}}
+HEADERS = {"read": READ, "admin": ADMIN, "hotel": HOTEL, "district": DISTRICT}
+
+
+def event(camera: str) -> dict:
+    site = CAMERAS[camera][0]
+    return Event(EventType.CROWDING, camera, site, "plaza", EventState.RAISED, T0 + 60,
+                 payload={"occupancy": 9}).to_json()
+
+
+@pytest.fixture(scope="module")
+def service(api_url, people_clip, store_config):
+    tokens_file = settings().tokens_file
+    before = tokens_file.read_text()
+    tokens_file.write_text(before + f"read {HOTEL_TOKEN} name=hotel owners=hotel-santika\n"
+                                    f"admin {DISTRICT_TOKEN} name=district sites=kota-lama\n")
+    config = parse_config({"store": store_config, "fleet": {"allow_files": True, "cameras": [
+        {"id": camera, "site": site, "owner": owner, "url": str(people_clip), "decode": {"mode": "keyframes"},
+         "analytics": {"fps": 0.5}} for camera, (site, owner) in CAMERAS.items()]}})
+    bootstrap.start_fleet(config, reset=True)
+    sink = ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)
+    counts = [CountRecord(camera, site, "zone", "plaza", T0, T0 + 60, 60, 3, 1.5, 4, part="p")
+              for camera, (site, _) in CAMERAS.items()]
+    ack = ray.get(sink.write.remote(uuid.uuid4().hex, [event(c) for c in CAMERAS], [c.to_json() for c in counts]))
+    assert (ack["events"], ack["counts"]) == (3, 3), ack
+    assert wait_for(lambda: httpx.get(f"{api_url}/v1/cameras", headers=HOTEL, timeout=30).status_code == 200, 10), \
+        "the API did not take the new tokens without a restart"
+    yield {camera: event(camera)["id"] for camera in CAMERAS}
+    bootstrap.stop_fleet()
+    tokens_file.write_text(before)
+
+
+def get(api_url, path, who, **params):
+    return httpx.get(api_url + path, headers=HEADERS[who], params=params, timeout=30)
+
+
+@pytest.mark.parametrize("who", list(HEADERS))
+def test_camera_lists_and_cameras_show_only_what_the_token_reaches(api_url, service, who):
+    listed = {r["id"] for r in get(api_url, "/v1/cameras", who).json()}
+    assert listed == REACH[who]
+    assert {r["owner"] for r in get(api_url, "/v1/cameras", who, owner="hotel-santika").json()} <= {"hotel-santika"}
+    for camera in CAMERAS:
+        for path in (f"/v1/cameras/{camera}", f"/v1/cameras/{camera}/detections/latest"):
+            answer = get(api_url, path, who)
+            if camera in REACH[who]:
+                assert answer.status_code in (200, 404) and "no camera" not in answer.text, (path, answer.text)
+            else:  # exactly what a camera that does not exist gets
+                assert (answer.status_code, answer.json()) == (404, {"detail": f"no camera {camera!r}"}), path
+
+
+@pytest.mark.parametrize("who", list(HEADERS))
+def test_events_counts_levels_and_snapshots_only_within_reach(api_url, service, who):
+    listed = {e["camera"] for e in get(api_url, "/v1/events", who, since=T0, until=T0 + 3600).json()["items"]}
+    assert listed == REACH[who]
+    for camera, event_id in service.items():
+        reached = camera in REACH[who]
+        answers = {
+            "event": (get(api_url, f"/v1/events/{event_id}", who), f"unknown event {event_id!r}"),
+            "snapshot": (get(api_url, f"/v1/events/{event_id}/snapshot", who), f"unknown event {event_id!r}"),
+            "events": (get(api_url, "/v1/events", who, camera=camera), f"unknown camera {camera!r}"),
+            "counts": (get(api_url, "/v1/counts", who, camera=camera, **{"from": T0, "to": T0 + 3600}),
+                       f"unknown camera {camera!r}"),
+            "levels": (get(api_url, "/v1/levels", who, camera=camera, **{"from": T0, "to": T0 + 3600}),
+                       f"unknown camera {camera!r}"),
+        }
+        for name, (answer, unknown) in answers.items():
+            if reached:
+                assert answer.json().get("detail") != unknown, (name, camera, answer.text)
+            else:
+                assert (answer.status_code, answer.json()) == (404, {"detail": unknown}), (name, camera)
+    for site in ("kota-lama", "simpang-lima"):
+        answer = get(api_url, "/v1/counts", who, site=site, **{"from": T0, "to": T0 + 3600})
+        mine = {c for c in REACH[who] if CAMERAS[c][0] == site}
+        if mine:
+            assert {r["camera"] for r in answer.json()["items"]} == mine
+        else:
+            assert (answer.status_code, answer.json()) == (404, {"detail": f"unknown site {site!r}"})
+
+
+@pytest.mark.parametrize("who", list(HEADERS))
+def test_the_fleet_view_is_for_tokens_that_reach_everything(api_url, service, who):
+    answer = get(api_url, "/v1/fleet", who)
+    assert answer.status_code == (403 if who in ("hotel", "district") else 200), answer.text
+
+
+def test_the_live_stream_carries_only_the_token_s_cameras(api_url, service):
+    sink = ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)
+    stop = threading.Event()
+
+    def publish():  # every second, an event of each camera (the stream only sends what comes after it opened)
+        while not stop.is_set():
+            now = time.time()
+            fresh = [Event(EventType.CROWDING, camera, CAMERAS[camera][0], "plaza", EventState.RAISED, now,
+                           payload={"n": 1}).to_json() for camera in CAMERAS]
+            ray.get(sink.write.remote(uuid.uuid4().hex, fresh, []))
+            stop.wait(1.0)
+
+    seen = []
+    with httpx.stream("GET", f"{api_url}/v1/events/stream", headers=HOTEL, params={"max_events": 3},
+                      timeout=30) as stream:
+        publisher = threading.Thread(target=publish, daemon=True)
+        publisher.start()
+        try:
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[6:])["camera"])
+        finally:
+            stop.set()
+            publisher.join()
+    assert seen == ["hotel-1"] * 3
+
+
+def test_a_site_admin_changes_only_its_site_s_cameras(api_url, service, people_clip):
+    call = lambda method, path, **kw: httpx.request(method, api_url + path, headers=DISTRICT, timeout=60, **kw)  # noqa: E731
+    assert call("PATCH", "/v1/cameras/hotel-1", json={"analytics": {"fps": 1.0}}).status_code == 200
+    assert call("PATCH", "/v1/cameras/dishub-1", json={"analytics": {"fps": 1.0}}).json() == {
+        "detail": "no camera 'dishub-1'"}
+    moved = call("PATCH", "/v1/cameras/city-1", json={"site": "simpang-lima"})
+    assert moved.status_code == 403 and "its owners/sites" in moved.json()["detail"]
+    elsewhere = {"id": "new-1", "site": "simpang-lima", "url": str(people_clip)}
+    assert call("POST", "/v1/cameras", json=elsewhere).status_code == 403
+    assert call("POST", "/v1/cameras", json={**elsewhere, "site": "kota-lama"}).status_code == 201
+    assert call("DELETE", "/v1/cameras/dishub-1").status_code == 404
+    assert call("DELETE", "/v1/cameras/new-1").status_code == 204
+    assert httpx.get(f"{api_url}/v1/cameras/dishub-1", headers=ADMIN, timeout=30).status_code == 200  # untouched
+    hotel_patch = httpx.patch(f"{api_url}/v1/cameras/hotel-1", headers=HOTEL, json={}, timeout=30)
+    assert hotel_patch.status_code == 403  # reaches it, may only read it
