@@ -20,7 +20,7 @@ from matakota.actors.camera_runtime import CameraRuntime
 from matakota.actors.event_sink import flush_async
 from matakota.actors.outbox import Outbox
 from matakota.actors.shard_metrics import ShardMetrics
-from matakota.analytics.evidence import event_evidence
+from matakota.analytics.evidence import PERSON, event_evidence
 from matakota.config import CameraConfig, ShardConfig
 from matakota.core.detections import Detections
 from matakota.core.events import Event
@@ -209,7 +209,8 @@ class CameraShard:
             if result.gauge is not None and result.gauge.level_cm is not None:
                 self.metrics.observe_water_level(runtime.config.id, runtime.config.site, result.gauge.level_cm)
             self.events.extend(result.events)
-            self.outbox.put(events=[with_evidence(e, frame.image) for e in result.events],
+            people = result.detections.xyxy[result.detections.class_id == PERSON] if result.events else ()
+            self.outbox.put(events=[with_evidence(e, frame.image, people) for e in result.events],
                             counts=[c.to_json() for c in result.counts],
                             levels=[] if result.gauge is None else [level_record(runtime.config, result.gauge)])
 
@@ -286,12 +287,15 @@ def level_record(camera: CameraConfig, reading) -> dict:
     return {"camera": camera.id, "site": camera.site, **reading.to_json()}
 
 
-def with_evidence(event: Event, frame) -> dict:
-    """The event as JSON; events with a box carry the evidence JPEGs (the sink stores them as files)."""
+def with_evidence(event: Event, frame, people=()) -> dict:
+    """The event as JSON; events with a box carry the evidence JPEGs (the sink stores them as files): people
+    pixelated, and the unblurred originals when there were people to blur (analytics/evidence.py)."""
     record = event.to_json()
     if event.box is not None:
         try:
-            record["snapshot_jpeg"], record["crop_jpeg"] = event_evidence(frame, event)
+            record["snapshot_jpeg"], record["crop_jpeg"], originals = event_evidence(frame, event, people=people)
         except ValueError:  # a box outside the frame: the event still counts, without evidence
-            pass
+            return record
+        if originals is not None:
+            record["snapshot_original_jpeg"], record["crop_original_jpeg"] = originals
     return record

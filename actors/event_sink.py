@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from collections import OrderedDict
@@ -130,9 +131,10 @@ class EventSink:
             self.outputs.status(change)
 
     async def prune(self) -> dict:
-        if self.config.retention_s is None:
+        if not self.config.prunes:
             return {"events": 0, "counts": 0, "snapshots": 0, "levels": 0}
-        result = await asyncio.to_thread(self.store.prune, self.config.retention_s)
+        result = await asyncio.to_thread(self.store.prune, self.config.retention_s or math.inf,
+                                         originals_older_than_s=self.config.original_retention_s)
         self.counters["pruned_events"] += result.events
         self.counters["pruned_counts"] += result.counts
         self.counters["pruned_levels"] += result.levels
@@ -143,7 +145,7 @@ class EventSink:
         if not self._background:
             loop = asyncio.get_running_loop()
             self._background = [loop.create_task(self._export_forever())]
-            if self.config.retention_s is not None:
+            if self.config.prunes:
                 self._background.append(loop.create_task(self._prune_forever()))
 
     async def _prune_forever(self) -> None:

@@ -313,20 +313,20 @@ class FleetSupervisor:
         self.moves.append(MoveRecord(move.camera, move.source, move.target, time.time()))
 
     def _export_metrics(self) -> None:
-        states: Counter[tuple[str, str]] = Counter()
+        states: Counter[tuple[str, str, str]] = Counter()
         reported: set[str] = set()
         for beat in self.heartbeats.values():
             for camera in beat.cameras:
                 if camera.id in self.desired and camera.id not in reported:  # once, even while it moves
                     reported.add(camera.id)
-                    states[(camera.site, camera.state)] += 1
+                    states[(camera.site, camera.owner, camera.state)] += 1
         for camera_id, camera in self.desired.items():
             if camera_id not in reported:
-                states[(camera.site, CameraState.ASSIGNING)] += 1
-        for site in {c.site for c in self.desired.values()}:
+                states[(camera.site, camera.owner, CameraState.ASSIGNING)] += 1
+        for site, owner in {(c.site, c.owner) for c in self.desired.values()}:
             for state in CameraState:
-                metric("matakota_fleet_cameras").set(states.get((site, state), 0),
-                                                     tags={"site": site, "state": state.value})
+                metric("matakota_fleet_cameras").set(states.get((site, owner, state), 0),
+                                                     tags={"site": site, "owner": owner, "state": state.value})
         metric("matakota_fleet_shards").set(len(self.shards))
 
     # ---- run-time camera management (the API's admin endpoints)

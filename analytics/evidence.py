@@ -1,4 +1,7 @@
-"""Evidence images for events, in memory: the caller decides where (and whether) to store them."""
+"""Evidence images for events, in memory: the caller decides where (and whether) to store them.
+
+Privacy by default: `event_evidence` renders what every read token is served, with every person in the frame
+pixelated (`blur_boxes`), and the unblurred original only when it differs (served to `enforcement` tokens only)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from matakota.core.events import Event, EventType
 BOX_BGR = (0, 0, 255)
 LINE_BGR = (0, 255, 255)  # the water line as read
 CROP_PAD = 0.25  # context around the box in the crop, as a fraction of its size
+PIXEL_BLOCKS = 6  # a person's box is pixelated to this many blocks across its width (faces: one or two blocks)
+PERSON = 0  # the detector's class id for a person
 
 
 def _jpeg(image: np.ndarray, quality: int) -> bytes:
@@ -45,7 +50,32 @@ def render_evidence(frame_bgr: np.ndarray, box, quality: int = 85, line_row: flo
     return _jpeg(full, quality), _jpeg(crop, quality)
 
 
-def event_evidence(frame_bgr: np.ndarray, event: Event, quality: int = 85) -> tuple[bytes, bytes]:
-    """`render_evidence` for an event with a box; a flood event's gauge reading (`payload.row`) is drawn too."""
+def blur_boxes(frame_bgr: np.ndarray, boxes) -> np.ndarray:
+    """A copy with each box pixelated to blocks of a sixth of its width (irreversible), then smoothed (no block
+    edges): a person stays a person-shaped blur, with no face or other detail left. Boxes outside the frame are
+    skipped."""
+    out = frame_bgr.copy()
+    height, width = out.shape[:2]
+    for box in boxes:
+        try:
+            x0, y0, x1, y1 = clip_box(box, width, height)
+        except ValueError:
+            continue
+        block = max(2, (x1 - x0) // PIXEL_BLOCKS)
+        small = cv2.resize(out[y0:y1, x0:x1], (max(1, (x1 - x0) // block), max(1, (y1 - y0) // block)),
+                           interpolation=cv2.INTER_AREA)
+        blocks = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+        out[y0:y1, x0:x1] = cv2.GaussianBlur(blocks, (0, 0), block / 2)
+    return out
+
+
+def event_evidence(frame_bgr: np.ndarray, event: Event, quality: int = 85,
+                   people=()) -> tuple[bytes, bytes, tuple[bytes, bytes] | None]:
+    """(snapshot, crop, originals) for an event with a box: the snapshot and crop with every person box of `people`
+    pixelated, and the unblurred (snapshot, crop) when there was someone to blur (else None). A flood event's
+    gauge reading (`payload.row`) is drawn too."""
     flood = event.type in (EventType.FLOOD_LEVEL, EventType.FLOOD_RISE)
-    return render_evidence(frame_bgr, event.box, quality, event.payload.get("row") if flood else None)
+    line_row = event.payload.get("row") if flood else None
+    people = list(people)
+    served = render_evidence(blur_boxes(frame_bgr, people) if people else frame_bgr, event.box, quality, line_row)
+    return (*served, render_evidence(frame_bgr, event.box, quality, line_row) if people else None)

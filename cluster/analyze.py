@@ -24,7 +24,7 @@ BATCH_FRAMES = 8  # frames per detector call (batching pays on CPU too)
 
 
 def _write_evidence(event: Event, frame: MediaFrame, camera: str, directory: Path) -> dict[str, str]:
-    full, crop = event_evidence(frame.image, event)
+    full, crop, _ = event_evidence(frame.image, event)  # the user's own video, on their own disk: unblurred
     stem = f"{camera}-{event.type.value}-{event.state.value}-{frame.pts_s:.1f}s-{event.id[:8]}"
     paths = {"full": directory / f"{stem}.jpg", "crop": directory / f"{stem}-crop.jpg"}
     paths["full"].write_bytes(full)

@@ -36,6 +36,10 @@ class StoreConfig(StrictModel):
     retention_days: float | None = Field(30.0, gt=0.0, le=3650.0,
                                          description="events, counts and snapshots older than this are pruned "
                                                      "(null: keep forever)")
+    original_retention_days: float | None = Field(
+        7.0, gt=0.0, le=3650.0,
+        description="unblurred originals of evidence images (served to enforcement tokens only) are pruned after "
+                    "this; the blurred images stay for retention_days (null: keep them as long)")
     prune_interval_s: float = Field(3600.0, ge=10.0, description="how often the EventSink prunes")
 
     @field_validator("url")
@@ -55,6 +59,14 @@ class StoreConfig(StrictModel):
     @property
     def retention_s(self) -> float | None:
         return None if self.retention_days is None else self.retention_days * 86400.0
+
+    @property
+    def original_retention_s(self) -> float | None:
+        return None if self.original_retention_days is None else self.original_retention_days * 86400.0
+
+    @property
+    def prunes(self) -> bool:
+        return self.retention_s is not None or self.original_retention_s is not None
 
     @property
     def is_postgres(self) -> bool:

@@ -62,7 +62,7 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     _m("matakota_detector_provider_info", "gauge", ["provider"], "1",
        "1 for the ONNX Runtime execution provider in use."),
     # supervisor
-    _m("matakota_fleet_cameras", "gauge", ["site", "state"], "cameras", "Cameras by site and state."),
+    _m("matakota_fleet_cameras", "gauge", ["site", "owner", "state"], "cameras", "Cameras by site, owner and state."),
     _m("matakota_fleet_shards", "gauge", [], "shards", "Shard actors alive."),
     _m("matakota_supervisor_heartbeat_timestamp_seconds", "gauge", [], "seconds",
        "Unix time of the supervisor's last loop (alert when it stops advancing)."),

@@ -34,6 +34,7 @@ from fastapi import Depends, HTTPException, Request
 
 from matakota.config import ConfigError
 from matakota.core.settings import settings
+from matakota.serve.audit_trail import record_use
 
 log = logging.getLogger("matakota.auth")
 
@@ -41,6 +42,7 @@ SCOPES = {"read": {"read"}, "operator": {"read", "operator"}, "enforcement": {"r
           "admin": {"read", "operator", "admin"}}
 ALL_SCOPES = frozenset().union(*SCOPES.values())
 OPTIONS = ("name", "owners", "sites", "expires")
+AUDITED = frozenset({"admin", "enforcement"})  # every use of an endpoint needing these is in the audit log
 STREAM_PATH = "/v1/events/stream"
 RELOAD_CHECK_S = 1.0  # how often a request may look at the tokens file's modification time
 
@@ -259,6 +261,8 @@ def require(scope: str):
         caller = authenticate(request)
         if not caller.can(scope):
             raise HTTPException(403, f"this token lacks the {scope!r} scope")
+        if scope in AUDITED:
+            record_use(request, caller)
         return caller
 
     return check

@@ -34,6 +34,7 @@ MAX_LEVEL_READINGS = 10_000  # raw readings one levels query may answer (a bucke
 AUTO_RAW_SPAN_S = 6 * 3600  # `bucket="auto"`: raw readings for ranges up to this long …
 AUTO_RAW_READINGS = 2_000  # … holding up to this many readings; else buckets
 AUTO_BUCKETS = 1_000  # `bucket="auto"`: the smallest bucket that makes at most this many
+ORIGINAL_SUFFIX = ".original.jpg"  # an evidence image's unblurred original: `original_name(name)`
 UNCERTAIN = "uncertain"  # a reading's status when the gauge could not be read (its level_cm is None)
 
 
@@ -191,8 +192,10 @@ class Store(ABC):
     def cameras(self, site: str | None = None) -> list[str]: ...
 
     @abstractmethod
-    def prune(self, older_than_s: float, now: float | None = None) -> PruneResult:
-        """Delete events, counts and water levels older than `older_than_s` seconds, and the events' evidence."""
+    def prune(self, older_than_s: float, now: float | None = None,
+              originals_older_than_s: float | None = None) -> PruneResult:
+        """Delete events, counts and water levels older than `older_than_s` seconds, and the events' evidence; the
+        unblurred originals of evidence older than `originals_older_than_s`."""
 
     @abstractmethod
     def schema_version(self) -> int: ...
@@ -208,18 +211,28 @@ class Store(ABC):
 
 
 def split_evidence(events: Iterable[Mapping]) -> tuple[list[dict], list[tuple[str, str, bytes]]]:
-    """Events as shards send them may carry their evidence JPEGs (`snapshot_jpeg`, `crop_jpeg`): the events with
-    the names of their images instead (`snapshot`, `snapshot_crop`), and the images as `write` takes them."""
+    """Events as shards send them may carry their evidence JPEGs (`snapshot_jpeg`, `crop_jpeg`, people blurred, and
+    `snapshot_original_jpeg`, `crop_original_jpeg` unblurred): the events with the names of the blurred images
+    instead (`snapshot`, `snapshot_crop`), and the images as `write` takes them (an original under
+    `original_name` of its blurred one)."""
     out, snapshots = [], []
     for event in events:
         event = dict(event)
         for column, suffix, key in (("snapshot", "", "snapshot_jpeg"), ("snapshot_crop", "-crop", "crop_jpeg")):
             data = event.pop(key, None)
+            original = event.pop(key.replace("_jpeg", "_original_jpeg"), None)
             if data is not None:
                 event[column] = f"{event.get('id')}{suffix}.jpg"
                 snapshots.append((event[column], str(event.get("id")), data))
+                if original is not None:
+                    snapshots.append((original_name(event[column]), str(event.get("id")), original))
         out.append(event)
     return out, snapshots
+
+
+def original_name(name: str) -> str:
+    """The stored name of an evidence image's unblurred original (kept for `store.original_retention_days`)."""
+    return name.removesuffix(".jpg") + ORIGINAL_SUFFIX
 
 
 def open_store(url: str | Path, *, schema: str | None = None) -> Store:
@@ -240,7 +253,7 @@ def open_store(url: str | Path, *, schema: str | None = None) -> Store:
 
 __all__ = [
     "AUTO_BUCKETS", "AUTO_RAW_READINGS", "AUTO_RAW_SPAN_S", "BUCKETS", "LEVEL_BUCKETS", "MAX_BUCKETS", "MAX_COUNT_ROWS",
-    "MAX_LEVEL_READINGS", "MAX_PAGE", "UNCERTAIN", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery",
+    "MAX_LEVEL_READINGS", "MAX_PAGE", "ORIGINAL_SUFFIX", "UNCERTAIN", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery",
     "InvalidRecord", "LevelBucket", "LevelReading", "LevelSeries", "PruneResult", "Store", "StoreError",
-    "WriteResult", "decode_cursor", "encode_cursor", "open_store", "split_evidence",
+    "WriteResult", "decode_cursor", "encode_cursor", "open_store", "original_name", "split_evidence",
 ]

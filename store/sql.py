@@ -21,6 +21,7 @@ from . import (
     MAX_COUNT_ROWS,
     MAX_LEVEL_READINGS,
     MAX_PAGE,
+    ORIGINAL_SUFFIX,
     UNCERTAIN,
     CountRow,
     EventPage,
@@ -250,13 +251,19 @@ class SqlStore(Store):
                 "ON CONFLICT (camera, t) DO NOTHING", level_rows)
         return WriteResult(events=n_events, counts=n_counts, levels=n_levels)
 
-    def prune(self, older_than_s: float, now: float | None = None) -> PruneResult:
-        if older_than_s < 0:
+    def prune(self, older_than_s: float, now: float | None = None,
+              originals_older_than_s: float | None = None) -> PruneResult:
+        if older_than_s < 0 or (originals_older_than_s or 0) < 0:
             raise InvalidQuery("older_than_s must be ≥ 0")
-        cutoff = (time.time() if now is None else now) - older_than_s
+        now = time.time() if now is None else now
+        cutoff = now - older_than_s
         with self._lock, self._transaction():
             n_snapshots = self._delete("DELETE FROM snapshots WHERE event_id IN "
                                        "(SELECT id FROM events WHERE start_ts < ?)", (cutoff,))
+            if originals_older_than_s is not None:
+                n_snapshots += self._delete(
+                    "DELETE FROM snapshots WHERE name LIKE ? AND event_id IN (SELECT id FROM events WHERE start_ts < ?)",
+                    (f"%{ORIGINAL_SUFFIX}", now - originals_older_than_s))
             n_events = self._delete("DELETE FROM events WHERE start_ts < ?", (cutoff,))
             n_counts = self._delete("DELETE FROM counts WHERE end_ts <= ?", (cutoff,))
             n_levels = self._delete("DELETE FROM levels WHERE t < ?", (cutoff,))

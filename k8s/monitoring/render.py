@@ -97,7 +97,7 @@ ROWS: list[tuple[str, list[dict]]] = [
         stat("Shard actors alive", "max(ray_matakota_fleet_shards)"),
         stat("Detector provider", "max by (provider) (ray_matakota_detector_provider_info) == 1", "{{provider}}"),
         panel("Cameras by state (supervisor)",
-              [q("sum by (state) (max by (site, state) (ray_matakota_fleet_cameras))", "{{state}}")]),
+              [q("sum by (state) (max by (site, owner, state) (ray_matakota_fleet_cameras))", "{{state}}")]),
         panel("Frames per second", [
             q(f"sum(rate(ray_matakota_camera_frames_decoded_total[{RATE}]))", "decoded"),
             q(f"sum(rate(ray_matakota_camera_frames_analysed_total[{RATE}]))", "analysed"),

@@ -20,11 +20,12 @@ from fastapi.responses import Response, StreamingResponse
 from matakota.config import ApiConfig
 from matakota.core.events import EventType
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
+from matakota.serve.audit_trail import record
 from matakota.serve.auth import Caller, authenticate
 from matakota.serve.reach import reach_camera, reach_site, reachable
 from matakota.serve.schemas import EventOut, EventPage, problems
 from matakota.serve.stored import get_store, known, parse_time
-from matakota.store import MAX_PAGE, InvalidQuery, Store
+from matakota.store import MAX_PAGE, InvalidQuery, Store, original_name
 
 router = APIRouter(prefix="/v1", tags=["data"])
 ERRORS = problems(400, 404, 503)
@@ -191,10 +192,20 @@ async def reached_event(request: Request, caller: Caller, store: Store, event_id
             responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
 async def snapshot(request: Request, event_id: str,
                    crop: bool = Query(False, description="the crop around the box instead"),
+                   original: bool = Query(False, description="unblurred (`enforcement` tokens only; kept for "
+                                                             "store.original_retention_days)"),
                    store: Store = Depends(get_store), caller: Caller = Depends(authenticate)):
+    """People are pixelated in every image served; the unblurred original only to `enforcement` tokens."""
+    if original and not caller.can("enforcement"):
+        raise HTTPException(403, "this token lacks the 'enforcement' scope (unblurred evidence)")
     found = await reached_event(request, caller, store, event_id)
     name = found.get("snapshot_crop" if crop else "snapshot")
+    if name and original:
+        name = original_name(name)
+        await record(request, caller, "evidence.download", event_id, {"crop": crop, "camera": found["camera"]})
     image = await run_in_threadpool(store.snapshot, name) if name else None
     if image is None:
-        raise HTTPException(404, f"event {event_id!r} has no {'crop' if crop else 'snapshot'}")
+        what = "crop" if crop else "snapshot"
+        raise HTTPException(404, f"event {event_id!r} has no {'unblurred ' if original else ''}{what}" +
+                            (" (nobody to blur in it, or past store.original_retention_days)" if original else ""))
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})

@@ -149,7 +149,8 @@ def test_flood_events_carry_the_gauge_as_evidence_with_the_line_drawn():
     events = [e for t in range(2) for e in watch.update(read_gauge(frame, region, config.calibration, float(t)))[1]]
     assert [e.state for e in events] == [EventState.RAISED]
     assert events[0].box == tuple(float(v) for v in region)
-    full, crop = event_evidence(frame, events[0])
+    full, crop, originals = event_evidence(frame, events[0])
+    assert originals is None  # nobody to blur
     image = cv2.imdecode(np.frombuffer(full, np.uint8), cv2.IMREAD_COLOR)
     row = int(round(events[0].payload["row"]))
     assert abs(row - (200 + 4 * (100 - 35))) <= 20

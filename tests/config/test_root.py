@@ -29,6 +29,11 @@ def test_yaml_values_are_applied(tmp_path):
         ("api:\n  prot: 8000\n", "api.prot: Extra inputs are not permitted"),
         ("detector: [1, 2]\n", "detector: Input should be a valid dictionary"),
         ("detector:\n  score_threshold: [\n", "line 3, column 1: invalid YAML"),
+        ("fleet:\n  cameras:\n    - {id: c1, url: rtsp://h/s, location: {lat: 96.1, lon: 110.4}}\n",
+         "fleet.cameras[0].location.lat: Input should be less than or equal to 90"),
+        ("fleet:\n  cameras:\n    - {id: c1, url: rtsp://h/s, category: mall}\n", "fleet.cameras[0].category: Input should be 'traffic'"),
+        ("fleet:\n  cameras:\n    - {id: c1, url: rtsp://h/s, owner: 'hotel santika'}\n",
+         "fleet.cameras[0].owner: String should match pattern"),
     ],
 )
 def test_invalid_config_names_file_path_and_reason(tmp_path, text, message):

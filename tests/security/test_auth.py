@@ -180,3 +180,16 @@ def test_snapshots_need_a_read_token(api_url):
     assert httpx.get(f"{api_url}/v1/events/e1/snapshot", timeout=30).status_code == 401
     assert httpx.get(f"{api_url}/v1/events/e1/snapshot", params={"access_token": READ_TOKEN}, timeout=30).status_code == 401
     assert httpx.get(f"{api_url}/v1/events/e1/snapshot", headers=READ, timeout=30).status_code == 404
+
+
+def test_a_changed_tokens_file_is_re_read_and_a_broken_change_keeps_the_previous_tokens(tmp_path, monkeypatch):
+    monkeypatch.setattr(auth, "RELOAD_CHECK_S", 0.0)
+    path = tmp_path / "tokens"
+    path.write_text(f"read {READ_TOKEN} name=old\n")
+    source = auth.TokenFile(path)
+    assert source.current().authenticate(READ_TOKEN).name == "old"
+    path.write_text(f"admin {ADMIN_TOKEN} name=rotated\n")  # the old token revoked, a new one added
+    assert source.current().authenticate(READ_TOKEN) is None
+    assert source.current().authenticate(ADMIN_TOKEN).name == "rotated"
+    path.write_text("admin short\n")  # a bad edit: logged, the tokens in force stay
+    assert source.current().authenticate(ADMIN_TOKEN).name == "rotated"

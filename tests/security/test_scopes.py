@@ -28,6 +28,8 @@ T0 = (time.time() // 3600 - 1) * 3600  # an hour ago (older data may be pruned b
 CAMERAS = {"city-1": ("kota-lama", "city"), "hotel-1": ("kota-lama", "hotel-santika"),
            "dishub-1": ("simpang-lima", "dishub")}
 HOTEL_TOKEN, DISTRICT_TOKEN = "hotel-" + uuid.uuid4().hex, "district-" + uuid.uuid4().hex
+ENFORCEMENT_TOKEN = "enforcement-" + uuid.uuid4().hex
+ENFORCEMENT = {"Authorization": f"Bearer {ENFORCEMENT_TOKEN}"}  # sees unblurred evidence
 HOTEL = {"Authorization": f"Bearer {HOTEL_TOKEN}"}  # reads the hotel's cameras only
 DISTRICT = {"Authorization": f"Bearer {DISTRICT_TOKEN}"}  # administers the cameras of site kota-lama
 REACH = {"read": set(CAMERAS), "admin": set(CAMERAS), "hotel": {"hotel-1"}, "district": {"city-1", "hotel-1"}}
@@ -35,9 +37,12 @@ HEADERS = {"read": READ, "admin": ADMIN, "hotel": HOTEL, "district": DISTRICT}
 
 
 def event(camera: str) -> dict:
+    """An intrusion with its evidence as a shard sends it: people blurred, and the unblurred original."""
     site = CAMERAS[camera][0]
-    return Event(EventType.CROWDING, camera, site, "plaza", EventState.RAISED, T0 + 60,
-                 payload={"occupancy": 9}).to_json()
+    return {**Event(EventType.INTRUSION, camera, site, "room", EventState.RAISED, T0 + 60, box=(10, 10, 50, 90),
+                    payload={"people": 1}).to_json(),
+            "snapshot_jpeg": b"\xff\xd8blurred", "crop_jpeg": b"\xff\xd8blurred-crop",
+            "snapshot_original_jpeg": b"\xff\xd8original", "crop_original_jpeg": b"\xff\xd8original-crop"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +50,8 @@ def service(api_url, people_clip, store_config):
     tokens_file = settings().tokens_file
     before = tokens_file.read_text()
     tokens_file.write_text(before + f"read {HOTEL_TOKEN} name=hotel owners=hotel-santika\n"
-                                    f"admin {DISTRICT_TOKEN} name=district sites=kota-lama\n")
+                                    f"admin {DISTRICT_TOKEN} name=district sites=kota-lama\n"
+                                    f"enforcement {ENFORCEMENT_TOKEN} name=dishub-enforcement\n")
     config = parse_config({"store": store_config, "fleet": {"allow_files": True, "cameras": [
         {"id": camera, "site": site, "owner": owner, "url": str(people_clip), "decode": {"mode": "keyframes"},
          "analytics": {"fps": 0.5}} for camera, (site, owner) in CAMERAS.items()]}})
@@ -140,6 +146,18 @@ def test_the_live_stream_carries_only_the_token_s_cameras(api_url, service):
             stop.set()
             publisher.join()
     assert seen == ["hotel-1"] * 3
+
+
+def test_unblurred_evidence_only_for_enforcement_tokens(api_url, service):
+    event_id = service["dishub-1"]
+    path = f"{api_url}/v1/events/{event_id}/snapshot"
+    assert httpx.get(path, headers=READ, timeout=30).content == b"\xff\xd8blurred"
+    refused = httpx.get(path, headers=READ, params={"original": "true"}, timeout=30)
+    assert refused.status_code == 403 and "'enforcement'" in refused.json()["detail"]
+    assert httpx.get(path, headers=ADMIN, params={"original": "true"}, timeout=30).status_code == 403
+    for crop, expected in ((False, b"\xff\xd8original"), (True, b"\xff\xd8original-crop")):
+        got = httpx.get(path, headers=ENFORCEMENT, params={"original": "true", "crop": crop}, timeout=30)
+        assert got.content == expected
 
 
 def test_a_site_admin_changes_only_its_site_s_cameras(api_url, service, people_clip):

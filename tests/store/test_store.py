@@ -10,7 +10,15 @@ import pytest
 
 from matakota.analytics.counts import CountRecord, roll_up
 from matakota.core.events import Event, EventState, EventType
-from matakota.store import InvalidCursor, InvalidQuery, InvalidRecord, StoreError, encode_cursor, split_evidence
+from matakota.store import (
+    InvalidCursor,
+    InvalidQuery,
+    InvalidRecord,
+    StoreError,
+    encode_cursor,
+    original_name,
+    split_evidence,
+)
 from matakota.store.sql import migrations
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -187,6 +195,20 @@ def test_prune_deletes_old_rows_and_their_snapshots(store):
     assert store.get_event(old.id) is None and store.get_event(new.id) is not None
     assert store.snapshot(f"{old.id}.jpg") is None and store.snapshot(f"{old.id}-crop.jpg") is None
     assert store.snapshot(store.get_event(new.id)["snapshot_crop"]) == b"\xff\xd8crop"
+
+
+def test_unblurred_originals_are_pruned_sooner_than_the_blurred_images(store):
+    """Originals (people unblurred, enforcement only) keep for store.original_retention_days, the rest longer."""
+    old, new = make_events(1, t0=T0)[0], make_events(1, t0=T0 + 86400 * 10)[0]
+    rows, snapshots = split_evidence({**e.to_json(), "snapshot_jpeg": b"\xff\xd8blurred", "crop_jpeg": b"\xff\xd8c",
+                                      "snapshot_original_jpeg": b"\xff\xd8orig", "crop_original_jpeg": b"\xff\xd8oc"}
+                                     for e in (old, new))
+    store.write(rows, [], snapshots)
+    assert store.snapshot(original_name(f"{old.id}.jpg")) == b"\xff\xd8orig"
+    result = store.prune(older_than_s=86400 * 30, now=T0 + 86400 * 12, originals_older_than_s=86400 * 7)
+    assert (result.events, result.snapshots) == (0, 2)  # the old event's two originals
+    assert store.snapshot(original_name(f"{old.id}.jpg")) is None and store.snapshot(f"{old.id}.jpg") == b"\xff\xd8blurred"
+    assert store.snapshot(original_name(f"{new.id}-crop.jpg")) == b"\xff\xd8oc"
 
 
 def test_evidence_is_written_once_with_its_event(store):
