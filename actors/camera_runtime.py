@@ -13,6 +13,7 @@ from collections import deque
 
 from matakota.analytics.camera import CameraAnalytics, FrameResult
 from matakota.analytics.counts import CountRecord
+from matakota.analytics.overlay import render_frame
 from matakota.config import CameraConfig
 from matakota.core.detections import Detections
 from matakota.core.events import Event
@@ -102,6 +103,19 @@ class CameraRuntime:
         height, width = frame.image.shape[:2]
         return LatestDetections(self.config.id, round(frame.pts_s, 3), frame.received_at, int(width), int(height),
                                 tuple(Detection(**d) for d in detections.to_json()))
+
+    def frame_jpeg(self, overlay: bool, width: int | None, blur: bool, after: float | None) -> tuple[float, bytes] | None:
+        """(time, JPEG) of the newest analysed frame as `render_frame` draws it; None before the first one, or when
+        it is not newer than `after` (a live view asking again)."""
+        if self._last is None or self.analytics is None:
+            return None
+        frame, detections = self._last
+        if after is not None and frame.received_at <= after:
+            return None
+        zones = {name: zone.polygon for name, zone in self.analytics.zones.items()}
+        lines = {name: (line.a, line.b) for name, line in self.analytics.lines.items()}
+        return frame.received_at, render_frame(frame.image, detections, zones, lines, overlay=overlay, blur=blur,
+                                               width=width)
 
     def status(self) -> CameraStatus:
         reader = self.reader.stats()

@@ -260,6 +260,14 @@ class CameraShard:
         runtime = self.cameras.get(camera_id)
         return runtime.latest() if runtime else None
 
+    async def frame_jpeg(self, camera_id: str, overlay: bool = True, width: int | None = None, blur: bool = True,
+                         after: float | None = None) -> tuple[float, bytes] | None:
+        """The camera's newest analysed frame as JPEG (`CameraRuntime.frame_jpeg`), rendered off the tick loop."""
+        runtime = self.cameras.get(camera_id)
+        if runtime is None:
+            return None
+        return await asyncio.to_thread(runtime.frame_jpeg, overlay, width, blur, after)
+
     def recent_events(self, limit: int = 100) -> list[dict]:
         return [event.to_json() for event in list(self.events)[-limit:]]
 

@@ -26,7 +26,9 @@ class ApiConfig(StrictModel):
     )
     allow_anonymous: bool = Field(False, description="serve without MATAKOTA_TOKENS_FILE on an address other machines "
                                                      "reach (then anyone who reaches it is admin); refused otherwise")
-    max_sse_clients: int = Field(32, ge=1, le=10_000, description="live-stream clients per replica (503 beyond)")
+    max_sse_clients: int = Field(32, ge=1, le=10_000,
+                                 description="open streams per replica: events and camera live views (503 beyond)")
+    max_live_viewers_per_camera: int = Field(4, ge=1, le=1000, description="live views of one camera per replica")
     max_ongoing_requests: int = Field(256, ge=1, description="requests one API replica handles at once")
     max_queued_requests: int = Field(1024, ge=-1, description="requests queued before 503 + Retry-After (-1: no cap)")
 

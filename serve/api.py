@@ -17,7 +17,7 @@ from matakota.core import VERSION
 from matakota.serve import ui
 from matakota.serve.auth import READ, TokenFile, Tokens
 from matakota.serve.body import BodyLimit
-from matakota.serve.routes import DATA_ROUTERS, cameras, detect, events, fleet, health
+from matakota.serve.routes import DATA_ROUTERS, cameras, detect, events, fleet, health, live
 from matakota.serve.schemas import problems
 from matakota.store import Store
 
@@ -43,7 +43,7 @@ def create_app(config: ApiConfig, *, store: Store | None, detector=None, model_n
     app.add_middleware(BodyLimit, limit=min(config.max_body_bytes, MAX_JSON_BODY_BYTES),
                        own_limit=frozenset({detect.PATH}))
     app.add_exception_handler(RequestValidationError, invalid_request)
-    for router in (detect.router, health.router, cameras.router, fleet.router):
+    for router in (detect.router, health.router, cameras.router, live.router, fleet.router):
         app.include_router(router)
     for router in DATA_ROUTERS:
         app.include_router(router, dependencies=READ, responses=problems(401, 403))

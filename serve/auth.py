@@ -231,6 +231,11 @@ def active_tokens(request: Request) -> "Tokens | None":
     return source.current() if isinstance(source, TokenFile) else source
 
 
+def takes_token_in_query(path: str) -> bool:
+    """The event stream and camera live views: opened by browsers' EventSource and <img>, which send no headers."""
+    return path == STREAM_PATH or (path.startswith("/v1/cameras/") and path.endswith("/live.mjpg"))
+
+
 def authenticate(request: Request) -> Caller:
     """The caller of this request (cached on it): 401 without a valid bearer token."""
     if hasattr(request.state, "caller"):
@@ -242,8 +247,8 @@ def authenticate(request: Request) -> Caller:
     else:
         header = request.headers.get("authorization", "")
         kind, _, token = header.partition(" ")
-        if not header and request.url.path == STREAM_PATH and "access_token" in request.query_params:
-            # browsers' EventSource cannot send headers: the live stream (only) takes ?access_token= instead
+        if not header and takes_token_in_query(request.url.path) and "access_token" in request.query_params:
+            # browsers' EventSource and <img> cannot send headers: the live streams (only) take ?access_token=
             kind, token = "bearer", request.query_params["access_token"]
         if kind.lower() != "bearer" or not token:
             raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})

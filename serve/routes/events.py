@@ -70,18 +70,21 @@ def stream_slots(request: Request) -> StreamSlots:
     return state.stream_slots
 
 
-class _SlotStream(StreamingResponse):
-    """A stream that holds one live-stream slot until it ends, however it ends."""
+class SlotStream(StreamingResponse):
+    """A stream that holds one live-stream slot (and whatever `on_close` gives back) until it ends, however it
+    ends."""
 
-    def __init__(self, slots: StreamSlots, *args, **kwargs) -> None:
+    def __init__(self, slots: StreamSlots, *args, on_close=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.slots = slots
+        self.slots, self.on_close = slots, on_close
 
     async def __call__(self, scope, receive, send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             self.slots.release()
+            if self.on_close is not None:
+                self.on_close()
 
 
 def get_feed(request: Request):
@@ -168,7 +171,7 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
                         return
 
     slots.take()  # last: nothing between here and the response can fail and leak the slot
-    return _SlotStream(slots, messages(), media_type="text/event-stream",
+    return SlotStream(slots, messages(), media_type="text/event-stream",
                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
