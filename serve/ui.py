@@ -40,25 +40,40 @@ class _Asset:
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
 
 
-def _load() -> tuple[dict[str, _Asset], bytes]:
+def _load() -> tuple[dict[str, _Asset], dict[str, bytes]]:
     if not (STATIC / "index.html").is_file():  # a broken install must not take the data API down with it
         log.error("the dashboard's files are missing from %s (package data not installed?)", STATIC)
-        return {}, b"<!doctype html><title>matakota</title><p>The dashboard is not installed.</p>"
+        missing = b"<!doctype html><title>matakota</title><p>The dashboard is not installed.</p>"
+        return {}, dict.fromkeys(PAGES.values(), missing)
     assets = {p.name: _Asset(p) for p in sorted(STATIC.iterdir())
               if p.is_file() and p.suffix in TYPES and not p.name.startswith(".")}
-    page = (STATIC / "index.html").read_text()
-    for name, asset in assets.items():  # cache-busting: ui/static/app.js → ui/static/app.js?v=<hash>
-        page = page.replace(f"ui/static/{name}\"", f"ui/static/{name}?v={asset.etag.strip(chr(34))}\"")
-    return assets, page.encode()
+    pages = {}
+    for name in PAGES.values():
+        page = (STATIC / name).read_text()
+        for asset_name, asset in assets.items():  # cache-busting: ui/static/app.js → ui/static/app.js?v=<hash>
+            page = page.replace(f"ui/static/{asset_name}\"", f"ui/static/{asset_name}?v={asset.etag.strip(chr(34))}\"")
+        pages[name] = page.encode()
+    return assets, pages
 
 
-ASSETS, PAGE = _load()
+PAGES = {"/ui": "index.html", "/ui/wall": "wall.html"}  # the live counts and alarms; the camera wall
+ASSETS, PAGE_BODIES = _load()
 router = APIRouter(tags=["ui"], include_in_schema=False)
 
 
 @router.get("/ui")
 def page() -> Response:
-    return Response(PAGE, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache", **SECURITY})
+    return _page("/ui")
+
+
+@router.get("/ui/wall")
+def wall() -> Response:
+    return _page("/ui/wall")
+
+
+def _page(path: str) -> Response:
+    return Response(PAGE_BODIES[PAGES[path]], media_type="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-cache", **SECURITY})
 
 
 @router.get("/ui/")

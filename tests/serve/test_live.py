@@ -10,14 +10,18 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from matakota.cluster import bootstrap
 from matakota.config import parse_config
 from tests.conftest import ADMIN, READ, READ_TOKEN
+from tests.serve.browser import chromium, needs_chromium
+from tests.serve.browser import wait_for as browser_wait
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(180)
-CAMERA = "live-1"
+CAMERA, OTHER = "live-1", "live-2"
 ZONE = [[330, 250], [570, 250], [620, 432], [280, 432]]
 
 
@@ -31,7 +35,9 @@ def camera(api_url, people_clip, store_config):
     config = parse_config({"store": store_config, "fleet": {"allow_files": True, "cameras": [
         {"id": CAMERA, "site": "kota-lama", "url": str(people_clip), "analytics": {
             "fps": 2.0, "zones": [{"name": "table", "polygon": ZONE}],
-            "lines": [{"name": "door", "start": [100, 300], "end": [300, 300]}]}}]}})
+            "lines": [{"name": "door", "start": [100, 300], "end": [300, 300]}]}},
+        {"id": OTHER, "site": "simpang-lima", "url": str(people_clip), "decode": {"mode": "keyframes"},
+         "analytics": {"fps": 1.0}}]}})
     bootstrap.start_fleet(config, reset=True)
     url = f"{api_url}/v1/cameras/{CAMERA}"
     assert wait_for(lambda: httpx.get(f"{url}/frame.jpg", headers=READ, timeout=30).status_code == 200, 90)
@@ -116,3 +122,31 @@ def test_live_viewers_per_camera_are_bounded_and_given_back(camera):
             return again.status_code == 200 and len(parts(again, 1)) == 1
 
     assert wait_for(watch_one_frame, 20), "the slots of closed views were not given back"
+
+
+@needs_chromium
+def test_the_camera_wall_shows_each_camera_filters_and_opens_a_live_view(camera, api_url, tmp_path):
+    driver = chromium(tmp_path / "profile", 1280, 900)
+    try:
+        driver.get(f"{api_url}/ui/wall#token={READ_TOKEN}")
+        thumbnails = lambda d: d.execute_script(  # noqa: E731
+            "return [...document.querySelectorAll('.tile')].map(t => [t.dataset.camera, t.className,"
+            " t.querySelector('img').src.startsWith('blob:') && t.querySelector('img').naturalWidth])")
+        shown = browser_wait(driver, lambda d: (rows := thumbnails(d)) and all(w == 320 for _, _, w in rows)
+                             and len(rows) == 2 and rows, 60, "a thumbnail per camera")
+        assert sorted(c for c, _, _ in shown) == [CAMERA, OTHER] and all("online" in cls for _, cls, _ in shown)
+        assert "token" not in driver.current_url  # taken out of the address bar
+        Select(driver.find_element(By.ID, "site")).select_by_value("simpang-lima")
+        browser_wait(driver, lambda d: [c for c, _, _ in thumbnails(d)] == [OTHER], 10, "the site filter")
+        Select(driver.find_element(By.ID, "site")).select_by_value("")
+        browser_wait(driver, lambda d: len(thumbnails(d)) == 2, 10, "every camera again")
+        driver.find_element(By.CSS_SELECTOR, f'.tile[data-camera="{CAMERA}"]').click()
+        live = driver.find_element(By.ID, "viewer-live")
+        browser_wait(driver, lambda d: d.execute_script("return arguments[0].naturalWidth", live) == 768, 20,
+                     "the live view (never scaled up)")
+        first = live.screenshot_as_png
+        assert browser_wait(driver, lambda d: live.screenshot_as_png != first, 20, "the live image to change")
+        driver.find_element(By.ID, "viewer-close").click()
+        assert driver.execute_script("return document.getElementById('viewer-live').getAttribute('src')") is None
+    finally:
+        driver.quit()
