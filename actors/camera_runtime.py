@@ -128,7 +128,8 @@ class CameraRuntime:
             last_frame_age_s=None if age is None else round(age, 3), latency_p50_s=p50, latency_p99_s=p99,
             frames_decoded=reader.frames_decoded, reconnects=reader.reconnects, stalls=reader.stalls,
             occupancy=self._occupancy, reader_drops=reader.frames_dropped,
-            gauge=self.config.analytics.gauge is not None, owner=self.config.owner, **self.counters,
+            gauge=self.config.analytics.gauge is not None, owner=self.config.owner,
+            location=self.config.location_json, **self.counters,
         )
 
     @staticmethod

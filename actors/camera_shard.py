@@ -90,7 +90,8 @@ class CameraShard:
             log.warning("shard %s: camera %s %s", self.shard_id, camera.id, reason)
             self.failed[camera.id] = CameraStatus(camera.id, camera.site, camera.redacted_url, CameraState.ERROR,
                                                   reason=reason, shard=self.shard_id,
-                                                  gauge=camera.analytics.gauge is not None, owner=camera.owner)
+                                                  gauge=camera.analytics.gauge is not None, owner=camera.owner,
+                                                  location=camera.location_json)
             return None
         self.failed.pop(camera.id, None)
         self.cameras[camera.id] = runtime

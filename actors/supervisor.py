@@ -416,7 +416,8 @@ class FleetSupervisor:
     def _unreported(self, camera_id: str, shard: str | None) -> CameraStatus:
         camera = self.desired[camera_id]
         return CameraStatus(camera_id, camera.site, camera.redacted_url, CameraState.ASSIGNING, shard=shard,
-                            gauge=camera.analytics.gauge is not None, owner=camera.owner)
+                            gauge=camera.analytics.gauge is not None, owner=camera.owner,
+                            location=camera.location_json)
 
     def camera(self, camera_id: str) -> CameraDetail:
         """One camera's status and config; CameraError 404 for an unknown one."""

@@ -131,6 +131,42 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def _open_store(args):
+    """The store named by --store, else by the config's store section (its url, or url_env)."""
+    from matakota.config import is_postgres_url
+    from matakota.store import open_store
+
+    url = args.store or load_config(args.config).store.resolved_url()
+    path = Path(url.removeprefix("sqlite:///")).expanduser()
+    if not is_postgres_url(url) and not path.is_file():
+        raise FileNotFoundError(f"no store at {path} (pass --store or --config)")  # opening would create an empty one
+    return open_store(url)
+
+
+def cmd_audit(args) -> int:
+    from matakota.store import StoreError
+    from matakota.store.audit import parse_head
+
+    try:
+        expect = parse_head(args.expect_head) if getattr(args, "expect_head", None) else None
+    except ValueError as error:
+        return _fail(f"--expect-head: {error}", EXIT_USAGE)
+    try:
+        with _open_store(args) as store:
+            if args.action == "list":
+                for entry in store.audit(limit=args.limit).items:
+                    print(json.dumps(entry.to_json()), flush=True)
+                return 0
+            check = store.audit_verify(expect_head=expect)
+    except (ValueError, StoreError) as error:
+        return _fail(str(error))
+    if not check.ok:
+        return _fail(f"audit log broken at seq {check.first_bad_seq}: {check.reason} "
+                     f"({check.rows} rows before it check out)")
+    print(f"audit log intact: {check.rows} rows, head {check.head_seq} {check.head_hash}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="matakota", description="City-scale CCTV analytics on Ray.")
     root.add_argument("--version", action="version", version=f"matakota {VERSION}")
@@ -185,6 +221,21 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("metrics", help="the metrics catalogue (what Prometheus scrapes)")
     p.add_argument("--markdown", action="store_true", help="as the Markdown table in docs/metrics.md")
     p.set_defaults(run=cmd_metrics)
+
+    p = commands.add_parser("audit", help="the audit log: verify its hash chain, list recent entries")
+    actions = p.add_subparsers(dest="action", required=True)
+    where = argparse.ArgumentParser(add_help=False)
+    source = where.add_mutually_exclusive_group()
+    source.add_argument("--config", type=Path, help="matakota YAML config (its store section)")
+    source.add_argument("--store", help="the store itself: a SQLite path or a postgresql:// DSN")
+    a = actions.add_parser("verify", parents=[where],
+                           help="check the chain (exit 1 naming the first bad row); prints the head to keep")
+    a.add_argument("--expect-head", metavar="SEQ:HASH",
+                   help="a head printed earlier: that row must still be there with that hash (catches the newest "
+                        "rows deleted)")
+    a = actions.add_parser("list", parents=[where], help="recent entries, newest first, as JSON lines")
+    a.add_argument("--limit", type=int, default=20, help="how many (default 20, at most 1000)")
+    p.set_defaults(run=cmd_audit)
 
     p = commands.add_parser("check", help="validate a config; errors name file, YAML path and reason")
     p.add_argument("config", type=Path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from matakota.config.base import StrictModel
 
@@ -30,6 +30,10 @@ class ApiConfig(StrictModel):
                                  description="open streams per replica: events and camera live views (503 beyond)")
     max_live_viewers_per_camera: int = Field(4, ge=1, le=1000, description="live views of one camera per replica")
     max_ongoing_requests: int = Field(256, ge=1, description="requests one API replica handles at once")
+    map_tiles: str | None = Field(
+        None, pattern=r"^https?://[^\s\"'<>]+$",
+        description="the city's map tile server for the camera map, e.g. https://tiles.example/{z}/{x}/{y}.png "
+                    "(none: cameras on a plain projection; nothing is ever fetched from elsewhere)")
     max_queued_requests: int = Field(1024, ge=-1, description="requests queued before 503 + Retry-After (-1: no cap)")
 
     @property
@@ -41,6 +45,21 @@ class ApiConfig(StrictModel):
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+    @field_validator("map_tiles")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if value is not None and not all(part in value for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("must hold {z}, {x} and {y}")
+        return value
+
+    @property
+    def tiles_origin(self) -> str | None:
+        """scheme://host[:port] of the tile server (what the page's Content-Security-Policy allows)."""
+        if self.map_tiles is None:
+            return None
+        scheme, _, rest = self.map_tiles.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
 
     @model_validator(mode="after")
     def _streams_leave_room(self) -> ApiConfig:

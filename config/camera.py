@@ -47,6 +47,10 @@ class CameraConfig(StrictModel):
     analytics: CameraAnalyticsConfig = Field(default_factory=CameraAnalyticsConfig, description="zones, lines, rules")
 
     @property
+    def location_json(self) -> dict | None:
+        return None if self.location is None else self.location.model_dump()
+
+    @property
     def redacted_url(self) -> str:
         return redact_url(self.url)
 

@@ -50,6 +50,7 @@ class CameraStatus:
     detector_errors: Annotated[int, Field(description="frames whose detector request failed")] = 0
     gauge: Annotated[bool, Field(description="reads a flood gauge: its water levels are at GET /v1/levels")] = False
     owner: Annotated[str, Field(description="who owns the camera (tokens may be limited to owners)")] = "city"
+    location: Annotated[dict | None, Field(description="{lat, lon} where the camera stands, if configured")] = None
 
 
 @dataclass(frozen=True)

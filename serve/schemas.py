@@ -146,3 +146,23 @@ class EventPage(BaseModel):
 def problems(*codes: int) -> dict:
     """OpenAPI `responses` for these error statuses (422 lists fields)."""
     return {code: {"model": InputProblem if code == 422 else Problem} for code in codes}
+
+
+class AuditEntryOut(BaseModel):
+    """One audit log entry: who (a token's name, never the token), what, which target, when, from where."""
+
+    seq: int = Field(description="1, 2, 3, … without gaps", examples=[42])
+    t: float = Field(description="epoch seconds", examples=[T0 + 3600])
+    actor: str = Field(description="the token's name", examples=["dishub-ops"])
+    action: str = Field(examples=["PATCH /v1/cameras/{camera_id}"])
+    target: str = Field(description="what it acted on (empty when nothing in particular)", examples=["kota-lama-07"])
+    detail: dict[str, Any] = Field(default_factory=dict, examples=[{"query": {}}])
+    remote: str | None = Field(None, description="the client's address", examples=["10.42.0.17"])
+    prev_hash: str = Field(description="the previous entry's hash (64 zeros for seq 1)")
+    hash: str = Field(description="sha256 of prev_hash + canonical JSON [seq, t, actor, action, target, detail, "
+                                  "remote]")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last")

@@ -9,6 +9,7 @@ Assets are plain files from `serve/static/`, served only if their name is in the
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 from pathlib import Path
 
@@ -44,11 +45,11 @@ def _load() -> tuple[dict[str, _Asset], dict[str, bytes]]:
     if not (STATIC / "index.html").is_file():  # a broken install must not take the data API down with it
         log.error("the dashboard's files are missing from %s (package data not installed?)", STATIC)
         missing = b"<!doctype html><title>matakota</title><p>The dashboard is not installed.</p>"
-        return {}, dict.fromkeys(PAGES.values(), missing)
+        return {}, dict.fromkeys(PAGES, missing)
     assets = {p.name: _Asset(p) for p in sorted(STATIC.iterdir())
               if p.is_file() and p.suffix in TYPES and not p.name.startswith(".")}
     pages = {}
-    for name in PAGES.values():
+    for name in PAGES:
         page = (STATIC / name).read_text()
         for asset_name, asset in assets.items():  # cache-busting: ui/static/app.js → ui/static/app.js?v=<hash>
             page = page.replace(f"ui/static/{asset_name}\"", f"ui/static/{asset_name}?v={asset.etag.strip(chr(34))}\"")
@@ -56,24 +57,27 @@ def _load() -> tuple[dict[str, _Asset], dict[str, bytes]]:
     return assets, pages
 
 
-PAGES = {"/ui": "index.html", "/ui/wall": "wall.html"}  # the live counts and alarms; the camera wall
+PAGES = ("index.html", "wall.html")  # /ui: live counts and alarms; /ui/wall: the camera wall and map
 ASSETS, PAGE_BODIES = _load()
 router = APIRouter(tags=["ui"], include_in_schema=False)
 
 
 @router.get("/ui")
 def page() -> Response:
-    return _page("/ui")
+    return Response(PAGE_BODIES["index.html"], media_type="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-cache", **SECURITY})
 
 
 @router.get("/ui/wall")
-def wall() -> Response:
-    return _page("/ui/wall")
-
-
-def _page(path: str) -> Response:
-    return Response(PAGE_BODIES[PAGES[path]], media_type="text/html; charset=utf-8",
-                    headers={"Cache-Control": "no-cache", **SECURITY})
+def wall(request: Request) -> Response:
+    """The camera wall and map; with `api.map_tiles`, the page names the tile server and may load images from it."""
+    config = getattr(request.app.state, "config", None)
+    body, headers = PAGE_BODIES["wall.html"], dict(SECURITY)
+    if config is not None and config.map_tiles:
+        body = body.replace(b'data-tiles=""', f'data-tiles="{html.escape(config.map_tiles)}"'.encode(), 1)
+        headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
+            "img-src 'self'", f"img-src 'self' {config.tiles_origin}")
+    return Response(body, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache", **headers})
 
 
 @router.get("/ui/")

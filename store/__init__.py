@@ -6,7 +6,8 @@ SQLite (a file path or `sqlite:///path`; the default, nothing to install) and Po
 `Event` and `CountRecord` and inserted with `ON CONFLICT (id) DO NOTHING`, so a retried batch never
 duplicates; water-level readings are keyed by camera and time (`ON CONFLICT (camera, t)`). Evidence images are
 rows too, written in their event's transaction and pruned with it, so every API replica can serve them (in
-Kubernetes, from the one PostgreSQL; never from a pod's own disk).
+Kubernetes, from the one PostgreSQL; never from a pod's own disk). The audit log (`audit_append`, `audit`,
+`audit_verify`; store/audit.py) is append-only and hash-chained, and never pruned.
 
 Times are epoch seconds (UTC). Count buckets (`1m`, `1h`, `1d`) and level buckets (`1m` … `1d`) are aligned to
 the UTC epoch.
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from matakota.config import is_postgres_url
+
+from .audit import GENESIS, AuditCheck, AuditEntry, AuditPage
 
 BUCKETS = {"1m": 60, "1h": 3600, "1d": 86400}
 MAX_PAGE = 1000
@@ -195,7 +198,29 @@ class Store(ABC):
     def prune(self, older_than_s: float, now: float | None = None,
               originals_older_than_s: float | None = None) -> PruneResult:
         """Delete events, counts and water levels older than `older_than_s` seconds, and the events' evidence; the
-        unblurred originals of evidence older than `originals_older_than_s`."""
+        unblurred originals of evidence older than `originals_older_than_s`. The audit log is never pruned."""
+
+    @abstractmethod
+    def audit_append(self, actor: str, action: str, target: str, detail: Mapping | None = None,
+                     remote: str | None = None, t: float | None = None) -> AuditEntry:
+        """Append an entry to the audit log (its seq and hash follow the newest row's) and return it. Safe across
+        processes: appenders queue on a lock, and one that still finds its seq taken retries on the new newest row.
+        `actor` is a token's name, never the token; `detail` a JSON object; `t` defaults to now. InvalidRecord for
+        a detail that is not one, StoreError when the append kept colliding."""
+
+    @abstractmethod
+    def audit(self, *, since: float | None = None, until: float | None = None, actor: str | None = None,
+              action: str | None = None, limit: int = 100, cursor: str | None = None) -> AuditPage:
+        """Audit entries with t in [since, until), newest (highest seq) first, one page at a time."""
+
+    @abstractmethod
+    def audit_verify(self, expect_head: tuple[int, str] | None = None, chunk: int = 1000) -> AuditCheck:
+        """Walk the audit log in seq order, `chunk` rows at a time (never all in memory), and check the hash chain:
+        an edited row (its hash no longer matches), a deleted row (a gap in seq), a rewritten row (the next row's
+        prev_hash no longer matches) and a replaced first row (prev_hash not the genesis hash) are reported by seq
+        and reason. Deleting the newest rows leaves a shorter chain that is intact: that is detectable only against
+        a head kept outside the database. The result's head_seq/head_hash are what to keep (`matakota audit verify`
+        prints them); `expect_head` (seq, hash) checks a kept one: that row must still be there, with that hash."""
 
     @abstractmethod
     def schema_version(self) -> int: ...
@@ -252,8 +277,9 @@ def open_store(url: str | Path, *, schema: str | None = None) -> Store:
 
 
 __all__ = [
-    "AUTO_BUCKETS", "AUTO_RAW_READINGS", "AUTO_RAW_SPAN_S", "BUCKETS", "LEVEL_BUCKETS", "MAX_BUCKETS", "MAX_COUNT_ROWS",
-    "MAX_LEVEL_READINGS", "MAX_PAGE", "ORIGINAL_SUFFIX", "UNCERTAIN", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery",
-    "InvalidRecord", "LevelBucket", "LevelReading", "LevelSeries", "PruneResult", "Store", "StoreError",
-    "WriteResult", "decode_cursor", "encode_cursor", "open_store", "original_name", "split_evidence",
+    "AUTO_BUCKETS", "AUTO_RAW_READINGS", "AUTO_RAW_SPAN_S", "BUCKETS", "GENESIS", "LEVEL_BUCKETS", "MAX_BUCKETS",
+    "MAX_COUNT_ROWS", "MAX_LEVEL_READINGS", "MAX_PAGE", "ORIGINAL_SUFFIX", "UNCERTAIN", "AuditCheck", "AuditEntry",
+    "AuditPage", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery", "InvalidRecord", "LevelBucket",
+    "LevelReading", "LevelSeries", "PruneResult", "Store", "StoreError", "WriteResult", "decode_cursor",
+    "encode_cursor", "open_store", "original_name", "split_evidence",
 ]

@@ -16,6 +16,7 @@ from .sql import SqlStore
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 READERS = 4  # read connections per process (an API replica answers this many queries at once)
 MIGRATION_LOCK = 0x6D61_7461  # pg_advisory_xact_lock key: concurrent openers migrate one at a time
+AUDIT_LOCK = 0x6D61_7475  # pg_advisory_xact_lock key: API replicas append to the audit log one at a time
 
 
 class PostgresStore(SqlStore):
@@ -61,6 +62,10 @@ class PostgresStore(SqlStore):
         with self._conn.transaction():
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             super()._migrate()  # nested: a savepoint inside the locked transaction
+
+    def _lock_audit(self) -> None:
+        # READ COMMITTED: the next statement, run once the lock is ours, sees the previous holder's row
+        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
 
     def _bucket_expr(self, seconds: int, column: str = "start_ts") -> str:
         return f"(floor({column} / {int(seconds)}) * {int(seconds)})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import threading
 import time
 from abc import abstractmethod
@@ -25,6 +26,7 @@ from . import (
     UNCERTAIN,
     CountRow,
     EventPage,
+    InvalidCursor,
     InvalidQuery,
     InvalidRecord,
     LevelBucket,
@@ -37,6 +39,7 @@ from . import (
     decode_cursor,
     encode_cursor,
 )
+from .audit import AUDIT_COLUMNS, AuditCheck, AuditEntry, AuditPage, canonical, check_chain, new_entry
 
 EVENT_COLUMNS = ("id", "incident_id", "type", "camera", "site", "event_key", "state", "start_ts", "end_ts",
                  "payload", "box", "snapshot", "snapshot_crop")
@@ -46,6 +49,7 @@ COUNT_COLUMNS = ("id", "camera", "site", "kind", "name", "start_ts", "end_ts", "
 COUNT_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in COUNT_COLUMNS[7:])
 LEVEL_COLUMNS = ("camera", "site", "t", "level_cm", "confidence", "status")
 MAX_STATUS_CHARS = 32
+AUDIT_ATTEMPTS = 8  # an append that finds its seq taken (another process appended first) retries this often
 SCHEMA_VERSION_DDL = ("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                       "name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)")
 
@@ -134,6 +138,14 @@ def _auto_bucket(span_s: float) -> str:
                 list(LEVEL_BUCKETS)[-1])
 
 
+def _audit_cursor(cursor: str) -> int:
+    """The seq an audit page's cursor continues below; InvalidCursor when it is not one of ours."""
+    _, seq = decode_cursor(cursor)
+    if not (seq.isascii() and seq.isdigit()):
+        raise InvalidCursor("malformed cursor: pass back the next_cursor of a previous page unchanged")
+    return int(seq)
+
+
 def event_dict(row: tuple) -> dict[str, Any]:
     e = dict(zip(EVENT_COLUMNS, row))
     return {"id": e["id"], "incident_id": e["incident_id"], "type": e["type"], "camera": e["camera"],
@@ -174,6 +186,10 @@ class SqlStore(Store):
     @abstractmethod
     def _bucket_expr(self, seconds: int, column: str = "start_ts") -> str:
         """SQL for the start of the `seconds` bucket (UTC-aligned) that `column` (epoch seconds) falls in."""
+
+    def _lock_audit(self) -> None:
+        """Inside a write transaction: make other processes' audit appends wait until it ends. SQLite needs nothing
+        (BEGIN IMMEDIATE holds the database's write lock)."""
 
     def _sql(self, sql: str) -> str:
         return sql if self.param == "?" else sql.replace("?", self.param)
@@ -258,24 +274,87 @@ class SqlStore(Store):
         now = time.time() if now is None else now
         cutoff = now - older_than_s
         with self._lock, self._transaction():
-            n_snapshots = self._delete("DELETE FROM snapshots WHERE event_id IN "
-                                       "(SELECT id FROM events WHERE start_ts < ?)", (cutoff,))
+            n_snapshots = self._changed("DELETE FROM snapshots WHERE event_id IN "
+                                        "(SELECT id FROM events WHERE start_ts < ?)", (cutoff,))
             if originals_older_than_s is not None:
-                n_snapshots += self._delete(
+                n_snapshots += self._changed(
                     "DELETE FROM snapshots WHERE name LIKE ? AND event_id IN (SELECT id FROM events WHERE start_ts < ?)",
                     (f"%{ORIGINAL_SUFFIX}", now - originals_older_than_s))
-            n_events = self._delete("DELETE FROM events WHERE start_ts < ?", (cutoff,))
-            n_counts = self._delete("DELETE FROM counts WHERE end_ts <= ?", (cutoff,))
-            n_levels = self._delete("DELETE FROM levels WHERE t < ?", (cutoff,))
+            n_events = self._changed("DELETE FROM events WHERE start_ts < ?", (cutoff,))
+            n_counts = self._changed("DELETE FROM counts WHERE end_ts <= ?", (cutoff,))
+            n_levels = self._changed("DELETE FROM levels WHERE t < ?", (cutoff,))
         return PruneResult(events=n_events, counts=n_counts, snapshots=n_snapshots, levels=n_levels)
 
-    def _delete(self, sql: str, params) -> int:
+    def _changed(self, sql: str, params) -> int:
+        """Run one statement on the writer connection (inside a transaction); the rows it changed."""
         cur = self._conn.cursor()
         try:
             cur.execute(self._sql(sql), params)
             return max(cur.rowcount, 0)
         finally:
             cur.close()
+
+    # -- audit log (store/audit.py: the chain)
+    def audit_append(self, actor: str, action: str, target: str, detail: Mapping | None = None,
+                     remote: str | None = None, t: float | None = None) -> AuditEntry:
+        if detail is not None and not isinstance(detail, Mapping):
+            raise InvalidRecord(f"audit entry {action!r}: detail must be a JSON object, got {type(detail).__name__}")
+        t = time.time() if t is None else float(t)
+        fields = (str(actor), str(action), str(target), dict(detail or {}), None if remote is None else str(remote))
+        try:
+            new_entry(None, t, *fields)  # a bad detail or time fails here, not inside the transaction
+        except ValueError as error:
+            raise InvalidRecord(f"audit entry {action!r}: {error}") from None
+        for attempt in range(AUDIT_ATTEMPTS):
+            with self._lock, self._transaction():
+                self._lock_audit()
+                last = self._execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                entry = new_entry(last[0] if last else None, t, *fields)
+                row = (entry.seq, entry.t, entry.actor, entry.action, entry.target, canonical(entry.detail),
+                       entry.remote, entry.prev_hash, entry.hash)
+                if self._changed(f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES "
+                                 f"({', '.join('?' * len(AUDIT_COLUMNS))}) ON CONFLICT (seq) DO NOTHING", row):
+                    return entry
+            time.sleep(random.uniform(0, 0.005 * 2 ** attempt))  # another process took this seq: follow its row
+        raise StoreError(f"audit entry {action!r} not appended: seq taken by other writers {AUDIT_ATTEMPTS} times")
+
+    def audit(self, *, since: float | None = None, until: float | None = None, actor: str | None = None,
+              action: str | None = None, limit: int = 100, cursor: str | None = None) -> AuditPage:
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidQuery(f"limit must be 1..{MAX_PAGE}, got {limit}")
+        if since is not None and until is not None and not since < until:
+            raise InvalidQuery(f"since ({since}) must be before until ({until})")
+        clauses, params = [], []
+        for clause, value in (("actor = ?", actor), ("action = ?", action), ("t >= ?", since), ("t < ?", until)):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        if cursor is not None:
+            clauses.append("seq < ?")
+            params.append(_audit_cursor(cursor))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._read(f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit {where} ORDER BY seq DESC LIMIT ?",
+                          (*params, limit + 1))
+        items = [AuditEntry.from_row(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return AuditPage(items, encode_cursor(items[-1].t, str(items[-1].seq)) if more else None)
+
+    def audit_verify(self, expect_head: tuple[int, str] | None = None, chunk: int = 1000) -> AuditCheck:
+        if chunk < 1:
+            raise InvalidQuery(f"chunk must be ≥ 1, got {chunk}")
+
+        def rows():
+            after = None
+            while True:
+                page = self._read(f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit "
+                                  f"{'' if after is None else 'WHERE seq > ? '}ORDER BY seq LIMIT ?",
+                                  (chunk,) if after is None else (after, chunk))
+                yield from page
+                if len(page) < chunk:
+                    return
+                after = page[-1][0]
+
+        return check_chain(rows(), expect_head)
 
     # -- reads
     def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,

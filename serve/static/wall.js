@@ -23,6 +23,7 @@
     return blob ? response.blob() : response.json();
   };
 
+  const empty = $("wall-empty");  // shown in the wall when no camera matches
   const tiles = new Map();  // camera id → {node, img, url, visible, row}
   const visible = new IntersectionObserver((entries) => {
     for (const entry of entries) {
@@ -88,13 +89,90 @@
       }
     }
     for (const row of rows) tileFor(row);
-    $("wall").replaceChildren(...shown.map((r) => tiles.get(r.id).node));
-    $("wall-empty").hidden = shown.length > 0;
-    if (!shown.length) $("wall").append($("wall-empty"));
+    $("wall").replaceChildren(...(shown.length ? shown.map((r) => tiles.get(r.id).node) : [empty]));
     $("shown").textContent = `${shown.length} of ${rows.length} cameras`;
+    lastRows = shown;
+    if (view === "map") drawMap(shown);
+  }
+
+  // ---- the map: cameras at their `location`, coloured by state, ringed while an alarm is active, labelled by site.
+  // Web Mercator fitted to the cameras; tiles only from the tile server the deployment configures (api.map_tiles).
+  const SVG = "http://www.w3.org/2000/svg";
+  const TERMINAL = new Set(["cleared", "ended"]);
+  const svg = (tag, attrs, parent) => {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (parent) parent.appendChild(node);
+    return node;
+  };
+  const mercator = ({ lat, lon }) => {
+    const s = Math.sin(lat * Math.PI / 180);
+    return [(lon + 180) / 360, 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)];
+  };
+
+  async function activeAlarms() {
+    const since = Math.floor(Date.now() / 1000) - 86400;
+    const page = await api(`/v1/events?${new URLSearchParams({ since: String(since), limit: "1000" })}`);
+    const latest = new Map();  // newest first: the first event of an incident is its state now
+    for (const e of page.items) if (!latest.has(e.incident_id)) latest.set(e.incident_id, e);
+    return new Set([...latest.values()].filter((e) => !TERMINAL.has(e.state)).map((e) => e.camera));
+  }
+
+  async function drawMap(rows) {
+    const placed = rows.filter((r) => r.location);
+    $("map-note").textContent = placed.length < rows.length
+      ? `${rows.length - placed.length} of ${rows.length} cameras have no location (camera field \`location\`)` : "";
+    const dots = $("dots"), sites = $("sites"), tiles = $("tiles");
+    dots.replaceChildren(); sites.replaceChildren(); tiles.replaceChildren();
+    if (!placed.length) return;
+    let alarms = new Set();
+    try { alarms = await activeAlarms(); } catch (error) { console.warn(error.message); }
+    const points = placed.map((r) => mercator(r.location));
+    const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+    const pad = 0.00005;
+    const x0 = Math.min(...xs) - pad, x1 = Math.max(...xs) + pad, y0 = Math.min(...ys) - pad, y1 = Math.max(...ys) + pad;
+    const scale = Math.min(900 / (x1 - x0), 520 / (y1 - y0));
+    const at = ([x, y]) => [500 + (x - (x0 + x1) / 2) * scale, 300 + (y - (y0 + y1) / 2) * scale];
+    const template = document.body.dataset.tiles;
+    if (template) {  // whole tiles at the zoom nearest the fitted scale
+      const z = Math.max(0, Math.min(19, Math.round(Math.log2(scale / 256))));
+      const n = 2 ** z, size = scale / n;
+      const [left, top] = [(x0 + x1) / 2 - 500 / scale, (y0 + y1) / 2 - 300 / scale];
+      for (let tx = Math.floor(left * n); tx <= Math.floor((left + 1000 / scale) * n); tx++) {
+        for (let ty = Math.floor(top * n); ty <= Math.floor((top + 600 / scale) * n); ty++) {
+          const [x, y] = at([tx / n, ty / n]);
+          svg("image", { href: template.replace("{z}", z).replace("{x}", tx).replace("{y}", ty), x, y,
+                         width: size, height: size }, tiles);
+        }
+      }
+    }
+    const bySite = new Map();
+    placed.forEach((row, i) => {
+      const [x, y] = at(points[i]);
+      (bySite.get(row.site) || bySite.set(row.site, []).get(row.site)).push([x, y]);
+      if (alarms.has(row.id)) svg("circle", { class: "ring", cx: x, cy: y, r: 15 }, dots);
+      const dot = svg("circle", { class: `dot ${row.state}`, cx: x, cy: y, r: 8, "data-camera": row.id }, dots);
+      svg("title", {}, dot).textContent = `${row.id} · ${row.site} · ${row.state}${alarms.has(row.id) ? " · ALARM" : ""}`;
+      dot.addEventListener("click", () => openViewer(row.id));
+    });
+    for (const [site, spots] of bySite) {
+      const x = spots.reduce((a, p) => a + p[0], 0) / spots.length, y = Math.min(...spots.map((p) => p[1])) - 18;
+      svg("text", { class: "site-label", x, y, "text-anchor": "middle" }, sites).textContent = site;
+    }
+  }
+
+  let view = "wall", lastRows = [];
+  function show(which) {
+    view = which;
+    $("wall").hidden = which !== "wall";
+    $("map-view").hidden = which !== "map";
+    $("show-wall").setAttribute("aria-pressed", String(which === "wall"));
+    $("show-map").setAttribute("aria-pressed", String(which === "map"));
+    if (which === "map") drawMap(lastRows);
   }
 
   function refreshVisible() {
+    if (view !== "wall") return;
     for (const tile of tiles.values()) if (tile.visible) refresh(tile);
   }
 
@@ -123,6 +201,8 @@
   $("viewer-close").addEventListener("click", closeViewer);
   $("viewer").addEventListener("cancel", (event) => { event.preventDefault(); closeViewer(); });
   for (const id of ["site", "state"]) $(id).addEventListener("change", list);
+  $("show-wall").addEventListener("click", () => show("wall"));
+  $("show-map").addEventListener("click", () => show("map"));
   list();
   setInterval(list, CFG.listS * 1000);
   setInterval(refreshVisible, CFG.thumbS * 1000);

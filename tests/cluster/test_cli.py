@@ -65,3 +65,39 @@ def test_a_stopped_fleet_says_what_it_left_and_where_without_the_password(monkey
     line = up.closing_summary(config, {"online": 7, "cameras": 8, "detections": 1234})
     assert line.startswith("matakota: stopped; 7/8 cameras online at the end, 1234 detections; stored 0 count")
     assert "db.internal/matakota" in line and "s3cret" not in line
+
+
+def test_audit_verify_passes_an_intact_log_and_names_the_edited_row(tmp_path, capsys):
+    import sqlite3
+
+    from matakota.store import open_store
+
+    path = tmp_path / "matakota.db"
+    with open_store(path) as store:
+        for i in range(5):
+            store.audit_append("dishub-ops", "evidence.download", f"event-{i}", {"crop": False}, "10.0.0.7")
+    config = tmp_path / "matakota.yaml"
+    config.write_text(f"store:\n  url: {path}\n")
+    assert main(["audit", "verify", "--config", str(config)]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[:6] == ["audit", "log", "intact:", "5", "rows,", "head"] and out[6] == "5" and len(out[7]) == 64
+    head = f"{out[6]}:{out[7]}"
+    assert main(["audit", "list", "--store", str(path), "--limit", "2"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["seq"], e["actor"], e["target"]) for e in listed] == [(5, "dishub-ops", "event-4"),
+                                                                       (4, "dishub-ops", "event-3")]
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE audit SET target = 'event-x' WHERE seq = 3")
+    assert main(["audit", "verify", "--store", f"sqlite:///{path}"]) == 1
+    err = capsys.readouterr().err
+    assert "broken at seq 3" in err and "row 3 was changed" in err
+    with sqlite3.connect(path) as conn:  # put back, then the newest two rows deleted: caught only by the kept head
+        conn.execute("UPDATE audit SET target = 'event-2' WHERE seq = 3")
+        conn.execute("DELETE FROM audit WHERE seq > 3")
+    assert main(["audit", "verify", "--store", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["audit", "verify", "--store", str(path), "--expect-head", head]) == 1
+    assert "rows 4..5 are missing" in capsys.readouterr().err
+    assert main(["audit", "verify", "--store", str(path), "--expect-head", "5:nothex"]) == 2
+    assert main(["audit", "verify", "--store", str(tmp_path / "typo.db")]) == 1
+    assert "no store at" in capsys.readouterr().err and not (tmp_path / "typo.db").exists()

@@ -6,6 +6,8 @@ event or site outside its reach answers exactly as one that does not exist (404)
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -103,7 +105,7 @@ def test_events_counts_levels_and_snapshots_only_within_reach(api_url, service, 
         }
         for name, (answer, unknown) in answers.items():
             if reached:
-                assert answer.json().get("detail") != unknown, (name, camera, answer.text)
+                assert answer.status_code == 200, (name, camera, answer.text)
             else:
                 assert (answer.status_code, answer.json()) == (404, {"detail": unknown}), (name, camera)
     for site in ("kota-lama", "simpang-lima"):
@@ -175,3 +177,17 @@ def test_a_site_admin_changes_only_its_site_s_cameras(api_url, service, people_c
     assert httpx.get(f"{api_url}/v1/cameras/dishub-1", headers=ADMIN, timeout=30).status_code == 200  # untouched
     hotel_patch = httpx.patch(f"{api_url}/v1/cameras/hotel-1", headers=HOTEL, json={}, timeout=30)
     assert hotel_patch.status_code == 403  # reaches it, may only read it
+
+
+def test_privileged_calls_are_in_the_audit_log_by_token_name_and_the_chain_verifies(api_url, service, store_config):
+    assert httpx.get(f"{api_url}/v1/audit", headers=READ, timeout=30).status_code == 403
+    entries = httpx.get(f"{api_url}/v1/audit", headers=ADMIN, params={"limit": 1000}, timeout=30).json()["items"]
+    done = {(e["actor"], e["action"], e["target"]) for e in entries}
+    assert {("district", "PATCH /v1/cameras/{camera_id}", "hotel-1"), ("district", "POST /v1/cameras", ""),
+            ("district", "DELETE /v1/cameras/{camera_id}", "new-1"),
+            ("dishub-enforcement", "evidence.download", service["dishub-1"])} <= done
+    assert not any(token in repr(entries) for token in (DISTRICT_TOKEN, ENFORCEMENT_TOKEN))
+    assert all(e["remote"] == "127.0.0.1" for e in entries if e["actor"] == "district")
+    verified = subprocess.run([sys.executable, "-m", "matakota.cluster.cli", "audit", "verify", "--store",
+                               store_config["url"]], capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0 and "audit log intact" in verified.stdout, verified.stderr

@@ -5,16 +5,20 @@ a bounded number of viewers per camera, slots given back when viewers leave)."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import cv2
 import httpx
 import numpy as np
 import pytest
+import ray
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from matakota.cluster import bootstrap
 from matakota.config import parse_config
+from matakota.core.events import Event, EventState, EventType
+from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
 from tests.conftest import ADMIN, READ, READ_TOKEN
 from tests.serve.browser import chromium, needs_chromium
 from tests.serve.browser import wait_for as browser_wait
@@ -33,10 +37,12 @@ def image(response: httpx.Response) -> np.ndarray:
 @pytest.fixture(scope="module")
 def camera(api_url, people_clip, store_config):
     config = parse_config({"store": store_config, "fleet": {"allow_files": True, "cameras": [
-        {"id": CAMERA, "site": "kota-lama", "url": str(people_clip), "analytics": {
+        {"id": CAMERA, "site": "kota-lama", "url": str(people_clip), "location": {"lat": -6.968, "lon": 110.428},
+         "analytics": {
             "fps": 2.0, "zones": [{"name": "table", "polygon": ZONE}],
             "lines": [{"name": "door", "start": [100, 300], "end": [300, 300]}]}},
         {"id": OTHER, "site": "simpang-lima", "url": str(people_clip), "decode": {"mode": "keyframes"},
+         "location": {"lat": -6.990, "lon": 110.423},
          "analytics": {"fps": 1.0}}]}})
     bootstrap.start_fleet(config, reset=True)
     url = f"{api_url}/v1/cameras/{CAMERA}"
@@ -148,5 +154,21 @@ def test_the_camera_wall_shows_each_camera_filters_and_opens_a_live_view(camera,
         assert browser_wait(driver, lambda d: live.screenshot_as_png != first, 20, "the live image to change")
         driver.find_element(By.ID, "viewer-close").click()
         assert driver.execute_script("return document.getElementById('viewer-live').getAttribute('src')") is None
+
+        sink = ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)  # an alarm raised at live-1: ringed on the map
+        alarm = Event(EventType.INTRUSION, CAMERA, "kota-lama", "room", EventState.RAISED, time.time())
+        ray.get(sink.write.remote(uuid.uuid4().hex, [alarm.to_json()], []))
+        driver.find_element(By.ID, "show-map").click()
+        dots = browser_wait(driver, lambda d: d.execute_script(
+            "return [...document.querySelectorAll('#dots .dot')].map(c => [c.dataset.camera, c.getAttribute('class'),"
+            " +c.getAttribute('cx'), +c.getAttribute('cy')])"), 20, "the cameras on the map")
+        placed = {camera: (cls, x, y) for camera, cls, x, y in dots}
+        assert set(placed) == {CAMERA, OTHER} and all("online" in cls for cls, _, _ in placed.values())
+        assert placed[OTHER][2] > placed[CAMERA][2]  # further south: lower on the map
+        assert browser_wait(driver, lambda d: d.execute_script("return document.querySelectorAll('#dots .ring').length")
+                            == 1, 20, "the active alarm's ring")
+        labels = driver.execute_script("return [...document.querySelectorAll('#sites text')].map(t => t.textContent)")
+        assert sorted(labels) == ["kota-lama", "simpang-lima"]
+        assert driver.execute_script("return document.querySelectorAll('#tiles image').length") == 0  # no tile server
     finally:
         driver.quit()

@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from matakota.config import ApiConfig
 from matakota.serve.ui import STATIC, router
 
 
@@ -71,3 +72,23 @@ def test_nothing_is_loaded_from_outside():
     page = (STATIC / "index.html").read_text()
     assert "<script>" not in page  # scripts only from files
     assert not re.search(r"\son[a-z]+=", page)  # no inline event handlers
+
+
+def test_the_wall_page_loads_its_assets_and_a_tile_server_only_when_configured(client):
+    response = client.get("/ui/wall")
+    assert response.status_code == 200 and 'data-tiles=""' in response.text
+    assert "img-src 'self' blob: data:" in response.headers["content-security-policy"]
+    assets = re.findall(r'(?:src|href)="\.\./(ui/static/[^"]+)"', response.text)
+    assert sorted(a.split("?")[0] for a in assets) == ["ui/static/app.css", "ui/static/wall.css", "ui/static/wall.js"]
+    assert all(client.get("/" + asset).status_code == 200 for asset in assets)
+    client.app.state.config = ApiConfig(map_tiles="https://tiles.semarangkota.go.id/osm/{z}/{x}/{y}.png")
+    tiled = client.get("/ui/wall")
+    assert 'data-tiles="https://tiles.semarangkota.go.id/osm/{z}/{x}/{y}.png"' in tiled.text
+    assert "img-src 'self' https://tiles.semarangkota.go.id blob:" in tiled.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("template", ["https://tiles.example/osm.png", "javascript:alert(1)/{z}/{x}/{y}",
+                                      'https://x/{z}/{x}/{y}" onload="x'])
+def test_a_tile_server_must_be_an_http_url_template(template):
+    with pytest.raises(ValueError):
+        ApiConfig(map_tiles=template)
