@@ -28,12 +28,13 @@ def feed(runtime: CameraRuntime, seconds) -> list:
 def test_closing_hands_out_the_interval_in_progress_and_ends_open_incidents_only():
     runtime = CameraRuntime(CameraConfig.model_validate(CAMERA), allow_files=True, shard="shard-0")
     results = feed(runtime, range(150))  # two whole minutes and half of a third
-    closed_earlier = [c for r in results for c in r.counts]
-    assert {c.start for c in closed_earlier} == {T0, T0 + 60}  # each went out with the frame that closed it
+    sent = [c for r in results for c in r.counts]  # the closed minutes, and checkpoints of the one in progress
+    assert {c.start for c in sent if c.samples == 60} == {T0, T0 + 60}  # each went out with the frame that closed it
+    assert max(c.samples for c in sent if c.start == T0 + 120) == 21  # checkpointed at 10 and 20 s into it
     runtime.reader.stop()
     events, counts = runtime.close("camera removed")
     assert {c.start for c in counts} == {T0 + 120} and len(counts) == 1  # not the history: only what is open
-    assert counts[0].samples == 30 and counts[0].part == closed_earlier[0].part
+    assert counts[0].samples == 30 and counts[0].part == sent[0].part
     assert [(e.type.value, e.state.value, e.payload["closed"]) for e in events] == [
         ("crowding", "cleared", "camera removed")]
 
