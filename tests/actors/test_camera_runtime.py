@@ -50,7 +50,7 @@ def test_a_standby_camera_decodes_but_analyses_nothing_until_it_adopts_analytics
     assert target.analytics is source.analytics  # the open visit and raised warning go on: none doubled
     results = feed(target, range(30, 61))
     assert not [e for r in results for e in r.events]  # still crowded: no second "raised"
-    minute = [c for r in results for c in r.counts][-1]  # checkpoints at 40 and 50 s, then the closed minute
+    minute = [c for r in results for c in r.counts][-1]  # checkpoints at 30, 40 and 50 s, then the closed minute
     assert minute.samples == 60 and minute.visits == 1  # one person, one visit, across the move
     target.reader.stop()
 
