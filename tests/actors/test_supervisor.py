@@ -118,7 +118,7 @@ def test_a_change_the_moment_the_supervisor_restarts_never_runs_a_camera_twice(s
         return sorted(running) == sorted(everyone) and all(
             r.state is CameraState.ONLINE for r in rows(supervisor).values())
 
-    assert wait_for(each_camera_once_and_online, 30), shard_cameras()
+    assert wait_for(each_camera_once_and_online, 30), (shard_cameras(), {c: (r.state, r.reason) for c, r in rows(supervisor).items()})
     assert shards_before <= {s.name for s in ray.get(supervisor.fleet_view.remote()).shards}
     assert ray.get(supervisor.fleet_view.remote()).supervisor_started > view.supervisor_started
     victim = ray.get(supervisor.assignment.remote())["cam-late"]
