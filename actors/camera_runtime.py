@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 
 from matakota.analytics.camera import CameraAnalytics, FrameResult
 from matakota.analytics.counts import CountRecord
 from matakota.analytics.overlay import render_frame
 from matakota.config import CameraConfig
 from matakota.core.detections import Detections
-from matakota.core.events import Event
+from matakota.core.events import Event, EventState
 from matakota.core.messages import CameraStatus, Detection, LatestDetections
 from matakota.core.settings import settings
 from matakota.core.stats import RateMeter, percentiles
 from matakota.video import credentials, open_reader
+from matakota.video.clips import MAX_PENDING
 from matakota.video.decode import VideoFrame
 
 LATENCY_SAMPLES = 256
@@ -44,7 +45,8 @@ class CameraRuntime:
         self.shard = shard
         # the analytics first: a camera whose analytics cannot start leaves no reader thread behind
         self.analytics: CameraAnalytics | None = None if standby else self._new_analytics()
-        self.reader = open_reader(config.id, config.source(allow_files), config.decoding())
+        self.reader = open_reader(config.id, config.source(allow_files), config.decoding(),
+                                  config.clip.keep_s if config.clip else 0.0)
         self.detect = self.reader.source.detect  # parsed once: the tick loop asks for every frame
         self.period = 1.0 / config.analytics.fps
         self.next_due = 0.0
@@ -55,6 +57,7 @@ class CameraRuntime:
         self.analysed_rate = RateMeter()
         self._last: tuple[VideoFrame, Detections] | None = None  # the newest analysed frame, for `latest()`
         self._occupancy: dict[str, int] = {}
+        self._awaiting_clips: OrderedDict[str, dict] = OrderedDict()  # event id → the event, until its clip is cut
 
     def _new_analytics(self) -> CameraAnalytics:
         """Fresh analytics; `part` names this run in its count records (parts of a minute add up in the store)."""
@@ -93,7 +96,27 @@ class CameraRuntime:
         self.count("detections", len(detections))
         self._occupancy = result.occupancy
         self._last = (frame, result.detections)
+        self._ask_for_clips(result.events)
         return result
+
+    def _ask_for_clips(self, events) -> None:
+        """Each new alarm (raised, started) gets a clip of the stream around its moment, once it has been seen."""
+        clip, ring = self.config.clip, self.reader.ring
+        if clip is None or ring is None:
+            return
+        for event in events:
+            if event.state in (EventState.RAISED, EventState.STARTED):
+                ring.request(event.id, event.start - clip.before_s, event.start + clip.after_s)
+                self._awaiting_clips[event.id] = event.to_json()
+                while len(self._awaiting_clips) > MAX_PENDING:  # the ring drops the oldest requests too
+                    self._awaiting_clips.popitem(last=False)
+
+    def take_clips(self) -> list[dict]:
+        """Events whose clip has been cut, each with its MP4 (`clip_mp4`): the store keeps it with the event."""
+        if self.reader.ring is None:
+            return []
+        done = [(self._awaiting_clips.pop(key, None), data) for key, data in self.reader.ring.take_done()]
+        return [{**event, "clip_mp4": data} for event, data in done if event is not None and data]
 
     def latest(self) -> LatestDetections | None:
         """The detections of the newest analysed frame (built when asked, not for every frame)."""

@@ -148,6 +148,7 @@ class CameraShard:
         await asyncio.to_thread(CameraRuntime.stop_all, runtimes)
         for runtime in runtimes:
             self._states.pop(runtime.config.id, None)
+            self.outbox.put(events=runtime.take_clips())  # its reader cut the pending ones as it stopped
         return runtimes
 
     def _queue(self, events: list[Event], counts) -> None:
@@ -220,6 +221,9 @@ class CameraShard:
         sink = None  # looked up once (a lookup costs a GCS round trip) and again after a failure
         while True:
             await asyncio.sleep(FLUSH_PERIOD_S)
+            for runtime in list(self.cameras.values()):
+                if clips := runtime.take_clips():
+                    self.outbox.put(events=clips)
             try:
                 sink = sink or ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)
             except ValueError:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from matakota.core.messages import OutboxStats
 
 RECORD_BYTES = 512  # what a record weighs besides its images (its JSON, roughly)
-IMAGE_KEYS = ("snapshot_jpeg", "crop_jpeg", "snapshot_original_jpeg", "crop_original_jpeg")
+IMAGE_KEYS = ("snapshot_jpeg", "crop_jpeg", "snapshot_original_jpeg", "crop_original_jpeg", "clip_mp4")
 
 
 def record_bytes(record: dict) -> int:

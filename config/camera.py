@@ -23,6 +23,16 @@ class Category(str, Enum):
     OTHER = "other"
 
 
+class ClipConfig(StrictModel):
+    before_s: float = Field(5.0, ge=0.0, le=60.0, description="seconds of video before the event's moment")
+    after_s: float = Field(5.0, ge=1.0, le=60.0, description="seconds of video after it")
+
+    @property
+    def keep_s(self) -> float:
+        """Seconds of packets a camera keeps: the clip, and a GOP of margin to start on a keyframe."""
+        return self.before_s + self.after_s + 4.0
+
+
 class Location(StrictModel):
     lat: float = Field(ge=-90, le=90, description="latitude, WGS 84 degrees")
     lon: float = Field(ge=-180, le=180, description="longitude, WGS 84 degrees")
@@ -38,6 +48,9 @@ class CameraConfig(StrictModel):
     category: Category = Field(Category.OTHER, description="traffic, public_space, river, tourism, private or other")
     address: str = Field("", max_length=200, description="street address, for people")
     location: Location | None = Field(None, description="{lat, lon} where the camera stands")
+    clip: ClipConfig | None = Field(default_factory=ClipConfig,
+                                    description="an MP4 clip around each alarm, cut from the stream's packets "
+                                                "(no re-encode); null: none")
     url: str = Field(repr=False, description="rtsp(s)://, http(s)://, or a file path (demos, with fleet.allow_files)")
     rtsp_transport: RtspTransport = Field(RtspTransport.TCP, description="RTSP over tcp or udp")
     decode: DecodeConfig = Field(

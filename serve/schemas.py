@@ -127,6 +127,7 @@ class EventOut(BaseModel):
     box: list[float] | None = None
     snapshot_url: str | None = Field(None, description="evidence image (full frame, box drawn)")
     crop_url: str | None = Field(None, description="evidence crop around the box")
+    clip_url: str | None = Field(None, description="MP4 around the alarm's moment (operator/enforcement tokens)")
 
     @classmethod
     def of(cls, event: dict) -> EventOut:
@@ -134,7 +135,8 @@ class EventOut(BaseModel):
         base = f"/v1/events/{event['id']}/snapshot"
         return cls(**{k: v for k, v in event.items() if k in cls.model_fields},
                    snapshot_url=base if event.get("snapshot") else None,
-                   crop_url=f"{base}?crop=true" if event.get("snapshot_crop") else None)
+                   crop_url=f"{base}?crop=true" if event.get("snapshot_crop") else None,
+                   clip_url=f"/v1/events/{event['id']}/clip.mp4" if event.get("clip") else None)
 
 
 class EventPage(BaseModel):

@@ -237,9 +237,9 @@ class Store(ABC):
 
 def split_evidence(events: Iterable[Mapping]) -> tuple[list[dict], list[tuple[str, str, bytes]]]:
     """Events as shards send them may carry their evidence JPEGs (`snapshot_jpeg`, `crop_jpeg`, people blurred, and
-    `snapshot_original_jpeg`, `crop_original_jpeg` unblurred): the events with the names of the blurred images
-    instead (`snapshot`, `snapshot_crop`), and the images as `write` takes them (an original under
-    `original_name` of its blurred one)."""
+    `snapshot_original_jpeg`, `crop_original_jpeg` unblurred) and their clip (`clip_mp4`, sent again with the event
+    once cut): the events with the names of the blurred images instead (`snapshot`, `snapshot_crop`, `clip`), and
+    the files as `write` takes them (an original under `original_name` of its blurred one)."""
     out, snapshots = [], []
     for event in events:
         event = dict(event)
@@ -251,6 +251,10 @@ def split_evidence(events: Iterable[Mapping]) -> tuple[list[dict], list[tuple[st
                 snapshots.append((event[column], str(event.get("id")), data))
                 if original is not None:
                     snapshots.append((original_name(event[column]), str(event.get("id")), original))
+        clip = event.pop("clip_mp4", None)
+        if clip is not None:
+            event["clip"] = f"{event.get('id')}.mp4"
+            snapshots.append((event["clip"], str(event.get("id")), clip))
         out.append(event)
     return out, snapshots
 

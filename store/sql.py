@@ -42,7 +42,7 @@ from . import (
 from .audit import AUDIT_COLUMNS, AuditCheck, AuditEntry, AuditPage, canonical, check_chain, new_entry
 
 EVENT_COLUMNS = ("id", "incident_id", "type", "camera", "site", "event_key", "state", "start_ts", "end_ts",
-                 "payload", "box", "snapshot", "snapshot_crop")
+                 "payload", "box", "snapshot", "snapshot_crop", "clip")
 COUNT_COLUMNS = ("id", "camera", "site", "kind", "name", "start_ts", "end_ts", "samples", "occupancy_max",
                  "occupancy_mean", "visits", "in_count", "out_count")
 # a part's record with more samples (a later checkpoint, or the closed interval) replaces the one stored
@@ -84,7 +84,7 @@ def event_row(record: Mapping | Any) -> tuple:
                str(e["key"]), str(_value(e["state"])), float(e["start"]),
                None if e.get("end") is None else float(e["end"]), json.dumps(dict(e.get("payload") or {})),
                None if box is None else json.dumps([float(v) for v in box]), e.get("snapshot"),
-               e.get("snapshot_crop"))
+               e.get("snapshot_crop"), e.get("clip"))
     except (KeyError, TypeError, ValueError) as error:
         raise InvalidRecord(f"event {e.get('id', '?')!r}: bad or missing field {error}") from None
     if not math.isfinite(row[7]):
@@ -152,7 +152,7 @@ def event_dict(row: tuple) -> dict[str, Any]:
             "site": e["site"], "key": e["event_key"], "state": e["state"], "start": e["start_ts"],
             "end": e["end_ts"], "payload": json.loads(e["payload"]),
             "box": None if e["box"] is None else json.loads(e["box"]),
-            "snapshot": e["snapshot"], "snapshot_crop": e["snapshot_crop"]}
+            "snapshot": e["snapshot"], "snapshot_crop": e["snapshot_crop"], "clip": e["clip"]}
 
 
 class SqlStore(Store):
@@ -259,6 +259,9 @@ class SqlStore(Store):
                 "ON CONFLICT (id) DO NOTHING", event_rows)
             self._executemany("INSERT INTO snapshots (name, event_id, data) VALUES (?, ?, ?) "
                               "ON CONFLICT (name) DO NOTHING", snapshots)
+            # a clip arrives after its event (the shard cuts it once the seconds after the moment have come)
+            self._executemany("UPDATE events SET clip = ? WHERE id = ? AND clip IS NULL",
+                              [(row[-1], row[0]) for row in event_rows if row[-1] is not None])
             n_counts = self._executemany(
                 f"INSERT INTO counts ({', '.join(COUNT_COLUMNS)}) VALUES ({', '.join('?' * len(COUNT_COLUMNS))}) "
                 f"ON CONFLICT (id) DO UPDATE SET {COUNT_UPDATE} WHERE excluded.samples > counts.samples", count_rows)
@@ -277,9 +280,11 @@ class SqlStore(Store):
             n_snapshots = self._changed("DELETE FROM snapshots WHERE event_id IN "
                                         "(SELECT id FROM events WHERE start_ts < ?)", (cutoff,))
             if originals_older_than_s is not None:
+                unblurred_cutoff = now - originals_older_than_s  # originals and clips (people unblurred)
                 n_snapshots += self._changed(
-                    "DELETE FROM snapshots WHERE name LIKE ? AND event_id IN (SELECT id FROM events WHERE start_ts < ?)",
-                    (f"%{ORIGINAL_SUFFIX}", now - originals_older_than_s))
+                    "DELETE FROM snapshots WHERE (name LIKE ? OR name LIKE ?) AND event_id IN "
+                    "(SELECT id FROM events WHERE start_ts < ?)", (f"%{ORIGINAL_SUFFIX}", "%.mp4", unblurred_cutoff))
+                self._changed("UPDATE events SET clip = NULL WHERE clip IS NOT NULL AND start_ts < ?", (unblurred_cutoff,))
             n_events = self._changed("DELETE FROM events WHERE start_ts < ?", (cutoff,))
             n_counts = self._changed("DELETE FROM counts WHERE end_ts <= ?", (cutoff,))
             n_levels = self._changed("DELETE FROM levels WHERE t < ?", (cutoff,))

@@ -96,14 +96,17 @@ def configure_stream(stream: av.video.stream.VideoStream, cfg: DecodeConfig) -> 
 
 
 def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, stop: threading.Event, *,
-                  loop: bool = False, paced: bool = False) -> Iterator[Decoded]:
-    """Yield every decoded frame (image only on the emitted ones) until EOF or `stop`.
+                  loop: bool = False, paced: bool = False, ring=None) -> Iterator[Decoded]:
+    """Yield every decoded frame (image only on the emitted ones) until EOF or `stop`; every packet (decoded or
+    not) goes to `ring` (a `PacketRing`, for event clips) when given.
 
     Raises StreamStalledError (nothing decoded within `stall_timeout_s`) or StreamEndedError at the
     end of a live stream / a file that is not looped.
     """
     stream = container.streams.video[0]
     configure_stream(stream, cfg)
+    if ring is not None:
+        ring.start_session(stream)
     sampler = Sampler(cfg.sample_fps if cfg.mode is DecodeMode.SAMPLED else None)
     pacer = Pacer(stop) if paced else None
     size: tuple[int, int] | None = None
@@ -115,6 +118,8 @@ def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, sto
                 return
             if time.monotonic() - progress > cfg.stall_timeout_s:
                 raise StreamStalledError(f"no frame decoded for {cfg.stall_timeout_s:.1f}s")
+            if ring is not None:
+                ring.add(packet, time.time())
             if cfg.mode is DecodeMode.KEYFRAMES and packet.size and not packet.is_keyframe:
                 continue  # do not even hand it to the decoder
             for frame in packet.decode():

@@ -14,6 +14,7 @@ from matakota.core.messages import CameraState
 from matakota.core.redact import Redactor
 from matakota.core.stats import RateMeter
 from matakota.core.urls import SourceKind
+from matakota.video.clips import PacketRing
 from matakota.video.decode import VideoFrame, decode_frames
 from matakota.video.sources import classify, open_source
 
@@ -75,8 +76,9 @@ class CameraReader:
     """
 
     def __init__(self, camera_id: str, source: SourceConfig, decode: DecodeConfig | None = None, *,
-                 backoff: Backoff | None = None, start: bool = True):
+                 backoff: Backoff | None = None, start: bool = True, ring: PacketRing | None = None):
         self.camera_id, self.source = camera_id, source
+        self.ring = ring  # the last seconds of packets, for event clips (video/clips.py)
         self.decode = decode or DecodeConfig()
         self._backoff = backoff or Backoff()
         self._redact = Redactor(source.url)
@@ -171,7 +173,7 @@ class CameraReader:
         try:
             frames = decode_frames(container, self.decode, self._stop,
                                    loop=self.source.loop, paced=self.source.paced and
-                                   self.source.kind is SourceKind.FILE)
+                                   self.source.kind is SourceKind.FILE, ring=self.ring)
             try:
                 for item in frames:
                     self._on_decoded(item)
@@ -180,6 +182,8 @@ class CameraReader:
             except Exception as exc:  # noqa: BLE001 - decode errors carry the URL: classify = redact
                 raise classify(exc, self._redact) from None
         finally:
+            if self.ring is not None:
+                self.ring.end_session()  # pending clips are cut while the stream is still open
             container.close()
 
     def _on_decoded(self, item) -> None:

@@ -33,6 +33,8 @@ def blank_frame(width: int, height: int) -> np.ndarray:
 class SyntheticReader:
     """The CameraReader interface (take, latest, stats, stop) for a synthetic camera, on the clock, threadless."""
 
+    ring = None  # no compressed stream: no clips
+
     def __init__(self, camera_id: str, source: SourceConfig) -> None:
         self.camera_id, self.source = camera_id, source
         self.spec = parse_synthetic(source.url)

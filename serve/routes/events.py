@@ -212,3 +212,21 @@ async def snapshot(request: Request, event_id: str,
         raise HTTPException(404, f"event {event_id!r} has no {'unblurred ' if original else ''}{what}" +
                             (" (nobody to blur in it, or past store.original_retention_days)" if original else ""))
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/events/{event_id}/clip.mp4", response_class=Response, summary="Video clip of an alarm",
+            responses={**ERRORS, 200: {"content": {"video/mp4": {}}}})
+async def clip(request: Request, event_id: str, store: Store = Depends(get_store),
+               caller: Caller = Depends(authenticate)):
+    """The camera's own video around the alarm's moment (`clip.before_s`/`after_s` of the camera's config), remuxed,
+    not re-encoded: people are not blurred in it, so it is for `operator` and `enforcement` tokens, kept for
+    store.original_retention_days, and each download is in the audit log."""
+    if not (caller.can("operator") or caller.can("enforcement")):
+        raise HTTPException(403, "clips show people unblurred: this token needs the 'operator' or 'enforcement' scope")
+    found = await reached_event(request, caller, store, event_id)
+    data = await run_in_threadpool(store.snapshot, found["clip"]) if found.get("clip") else None
+    if data is None:
+        raise HTTPException(404, f"event {event_id!r} has no clip (not an alarm's start, not cut yet, or past "
+                                 "store.original_retention_days)")
+    await record(request, caller, "clip.download", event_id, {"camera": found["camera"]})
+    return Response(data, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"})

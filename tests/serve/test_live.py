@@ -4,9 +4,11 @@ a bounded number of viewers per camera, slots given back when viewers leave)."""
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 
+import av
 import cv2
 import httpx
 import numpy as np
@@ -39,8 +41,11 @@ def camera(api_url, people_clip, store_config):
     config = parse_config({"store": store_config, "fleet": {"allow_files": True, "cameras": [
         {"id": CAMERA, "site": "kota-lama", "url": str(people_clip), "location": {"lat": -6.968, "lon": 110.428},
          "analytics": {
-            "fps": 2.0, "zones": [{"name": "table", "polygon": ZONE}],
-            "lines": [{"name": "door", "start": [100, 300], "end": [300, 300]}]}},
+            "fps": 2.0, "zones": [{"name": "table", "polygon": ZONE},
+                                  {"name": "room", "kind": "restricted", "polygon": [[0, 0], [768, 0], [768, 432], [0, 432]]}],
+            "lines": [{"name": "door", "start": [100, 300], "end": [300, 300]}],
+            "rules": [{"type": "intrusion", "zone": "room", "hours": "00:00-24:00", "clear_s": 2}]},
+         "clip": {"before_s": 2.0, "after_s": 2.0}},
         {"id": OTHER, "site": "simpang-lima", "url": str(people_clip), "decode": {"mode": "keyframes"},
          "location": {"lat": -6.990, "lon": 110.423},
          "analytics": {"fps": 1.0}}]}})
@@ -128,6 +133,26 @@ def test_live_viewers_per_camera_are_bounded_and_given_back(camera):
             return again.status_code == 200 and len(parts(again, 1)) == 1
 
     assert wait_for(watch_one_frame, 20), "the slots of closed views were not given back"
+
+
+def test_an_alarm_has_a_clip_of_its_moment_for_operators(camera, api_url):
+    def alarm_with_clip():
+        page = httpx.get(f"{api_url}/v1/events", headers=ADMIN, params={"camera": CAMERA, "type": "intrusion"},
+                         timeout=30).json()
+        return next((e for e in page["items"] if e["clip_url"]), None)
+
+    event = wait_for(alarm_with_clip, 60, 0.5)
+    assert event and event["state"] == "raised", "no intrusion with a clip"
+    assert httpx.get(api_url + event["clip_url"], headers=READ, timeout=30).status_code == 403  # people unblurred
+    answer = httpx.get(api_url + event["clip_url"], headers=ADMIN, timeout=30)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "video/mp4"
+    with av.open(io.BytesIO(answer.content)) as clip:
+        start = float(clip.metadata["comment"].removeprefix("start="))
+        duration = float(clip.duration) / 1e6
+        frames = list(clip.decode(video=0))
+    assert abs(duration - 4.0) <= 1.0, duration  # 2 s before and after, from the keyframe before
+    assert start <= event["start"] <= start + duration  # the alarm's moment is in it
+    assert frames[0].key_frame and len(frames) >= 30 and frames[0].width == 768
 
 
 @needs_chromium

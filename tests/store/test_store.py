@@ -211,6 +211,20 @@ def test_unblurred_originals_are_pruned_sooner_than_the_blurred_images(store):
     assert store.snapshot(original_name(f"{new.id}-crop.jpg")) == b"\xff\xd8oc"
 
 
+def test_a_clip_that_comes_after_its_event_is_named_on_it_and_pruned_with_the_originals(store):
+    [event] = make_events(1, t0=T0)
+    rows, files = split_evidence([{**event.to_json(), "snapshot_jpeg": b"\xff\xd8blurred"}])
+    store.write(rows, [], files)
+    assert store.get_event(event.id)["clip"] is None
+    rows, files = split_evidence([{**event.to_json(), "clip_mp4": b"\x00\x00\x00\x18ftypisom"}])  # cut later
+    assert store.write(rows, [], files).events == 0  # the event itself is not written twice
+    assert store.get_event(event.id)["clip"] == f"{event.id}.mp4"
+    assert store.snapshot(f"{event.id}.mp4") == b"\x00\x00\x00\x18ftypisom"
+    store.prune(older_than_s=86400 * 30, now=T0 + 86400 * 8, originals_older_than_s=86400 * 7)
+    assert store.snapshot(f"{event.id}.mp4") is None and store.get_event(event.id)["clip"] is None
+    assert store.snapshot(f"{event.id}.jpg") == b"\xff\xd8blurred"  # the blurred evidence stays longer
+
+
 def test_evidence_is_written_once_with_its_event(store):
     [event] = make_events(1)
     rows, snapshots = split_evidence([{**event.to_json(), "snapshot_jpeg": b"\xff\xd8one"}])
