@@ -122,6 +122,11 @@ class EventSink:
         """Live events after sequence `after` (None: from now), waiting up to timeout_s: ([(seq, event)], last)."""
         return await self.outputs.broadcast.poll(after, min(timeout_s, 60.0), limit)
 
+    async def announce(self, note: dict) -> None:
+        """Put a note on the live stream beside the events (`kind` says what it is: "handled", an operator's
+        acknowledgement or resolution), so every open console updates."""
+        self.outputs.broadcast.publish([note])
+
     async def recent(self, limit: int = 100) -> list[dict]:
         return self.outputs.broadcast.recent(limit)
 

@@ -111,6 +111,16 @@ class LevelsResponse(BaseModel):
     buckets: list[LevelBucketOut] = Field(default_factory=list)
 
 
+class AlarmAction(BaseModel):
+    by: str = Field(description="the name of the token that did it")
+    at: float = Field(description="epoch seconds")
+    comment: str = ""
+
+
+class HandleIn(BaseModel):
+    comment: str = Field("", max_length=500, description="what the operator saw or did", examples=["petugas dikirim"])
+
+
 class EventOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [EVENT_EXAMPLE]})
 
@@ -128,6 +138,8 @@ class EventOut(BaseModel):
     snapshot_url: str | None = Field(None, description="evidence image (full frame, box drawn)")
     crop_url: str | None = Field(None, description="evidence crop around the box")
     clip_url: str | None = Field(None, description="MP4 around the alarm's moment (operator/enforcement tokens)")
+    acknowledged: AlarmAction | None = Field(None, description="an operator acknowledged the alarm (its incident)")
+    resolved: AlarmAction | None = Field(None, description="an operator resolved it")
 
     @classmethod
     def of(cls, event: dict) -> EventOut:

@@ -26,8 +26,8 @@ TYPES = {
     ".ico": "image/x-icon",
 }
 SECURITY = {
-    # Same-origin only: no CDN, no inline script; snapshots are shown from blob: URLs.
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    # Same-origin only: no CDN, no inline script; snapshots and clips are shown from blob: URLs.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; media-src blob:; "
                                "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -57,6 +57,17 @@ class InvalidRecord(StoreError, ValueError):
     """An event, count or level record lacks a field or has one of the wrong type."""
 
 
+ALARM_ACTIONS = ("acknowledged", "resolved")  # what an operator can do about an alarm, once each
+
+
+class AlreadyHandled(StoreError):
+    """The alarm was acknowledged (or resolved) already: `done` says by whom, when, with what comment."""
+
+    def __init__(self, action: str, done: dict) -> None:
+        super().__init__(f"already {action} by {done['by']!r}", action, done)
+        self.action, self.done = action, done
+
+
 @dataclass(frozen=True)
 class WriteResult:
     events: int  # rows newly inserted (a retried batch inserts 0)
@@ -178,8 +189,16 @@ class Store(ABC):
     @abstractmethod
     def events(self, *, type: str | None = None, camera: str | None = None, site: str | None = None,
                since: float | None = None, until: float | None = None, limit: int = 100,
-               cursor: str | None = None, cameras: Collection[str] | None = None) -> EventPage:
-        """Events with start in [since, until), newest first, one page at a time (only of `cameras`, when given)."""
+               cursor: str | None = None, cameras: Collection[str] | None = None,
+               acknowledged: bool | None = None) -> EventPage:
+        """Events with start in [since, until), newest first, one page at a time (only of `cameras`, when given;
+        only of incidents acknowledged or not, when `acknowledged` is given). Each says what operators did about its
+        incident: `acknowledged` and `resolved`, each None or {by, at, comment}."""
+
+    @abstractmethod
+    def handle_alarm(self, incident_id: str, action: str, by: str, comment: str = "",
+                     at: float | None = None) -> dict:
+        """Record that `by` acknowledged or resolved an incident ({by, at, comment}); AlreadyHandled when it was."""
 
     @abstractmethod
     def get_event(self, event_id: str) -> dict[str, Any] | None: ...
@@ -282,7 +301,8 @@ def open_store(url: str | Path, *, schema: str | None = None) -> Store:
 
 __all__ = [
     "AUTO_BUCKETS", "AUTO_RAW_READINGS", "AUTO_RAW_SPAN_S", "BUCKETS", "GENESIS", "LEVEL_BUCKETS", "MAX_BUCKETS",
-    "MAX_COUNT_ROWS", "MAX_LEVEL_READINGS", "MAX_PAGE", "ORIGINAL_SUFFIX", "UNCERTAIN", "AuditCheck", "AuditEntry",
+    "MAX_COUNT_ROWS", "MAX_LEVEL_READINGS", "MAX_PAGE", "ORIGINAL_SUFFIX", "UNCERTAIN", "ALARM_ACTIONS", "AlreadyHandled",
+    "AuditCheck", "AuditEntry",
     "AuditPage", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery", "InvalidRecord", "LevelBucket",
     "LevelReading", "LevelSeries", "PruneResult", "Store", "StoreError", "WriteResult", "decode_cursor",
     "encode_cursor", "open_store", "original_name", "split_evidence",

@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from . import (
+    ALARM_ACTIONS,
     AUTO_BUCKETS,
     AUTO_RAW_READINGS,
     AUTO_RAW_SPAN_S,
@@ -24,6 +25,7 @@ from . import (
     MAX_PAGE,
     ORIGINAL_SUFFIX,
     UNCERTAIN,
+    AlreadyHandled,
     CountRow,
     EventPage,
     InvalidCursor,
@@ -286,6 +288,8 @@ class SqlStore(Store):
                     "(SELECT id FROM events WHERE start_ts < ?)", (f"%{ORIGINAL_SUFFIX}", "%.mp4", unblurred_cutoff))
                 self._changed("UPDATE events SET clip = NULL WHERE clip IS NOT NULL AND start_ts < ?", (unblurred_cutoff,))
             n_events = self._changed("DELETE FROM events WHERE start_ts < ?", (cutoff,))
+            if n_events:  # what operators did about incidents no event is left of
+                self._changed("DELETE FROM alarm_actions WHERE incident_id NOT IN (SELECT incident_id FROM events)", ())
             n_counts = self._changed("DELETE FROM counts WHERE end_ts <= ?", (cutoff,))
             n_levels = self._changed("DELETE FROM levels WHERE t < ?", (cutoff,))
         return PruneResult(events=n_events, counts=n_counts, snapshots=n_snapshots, levels=n_levels)
@@ -437,7 +441,8 @@ class SqlStore(Store):
 
     def events(self, *, type: str | None = None, camera: str | None = None, site: str | None = None,
                since: float | None = None, until: float | None = None, limit: int = 100,
-               cursor: str | None = None, cameras: Collection[str] | None = None) -> EventPage:
+               cursor: str | None = None, cameras: Collection[str] | None = None,
+               acknowledged: bool | None = None) -> EventPage:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidQuery(f"limit must be 1..{MAX_PAGE}, got {limit}")
         if since is not None and until is not None and not since < until:
@@ -452,6 +457,9 @@ class SqlStore(Store):
                 return EventPage([], None)
             clauses.append(f"camera IN ({', '.join('?' * len(cameras))})")
             params += sorted(cameras)
+        if acknowledged is not None:
+            clauses.append(f"incident_id {'' if acknowledged else 'NOT '}IN "
+                           "(SELECT incident_id FROM alarm_actions WHERE action = 'acknowledged')")
         if since is not None:
             clauses.append("start_ts >= ?")
             params.append(since)
@@ -465,13 +473,39 @@ class SqlStore(Store):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._read(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events {where} "
                           "ORDER BY start_ts DESC, id DESC LIMIT ?", (*params, limit + 1))
-        items = [event_dict(r) for r in rows[:limit]]
+        items = self._with_handling([event_dict(r) for r in rows[:limit]])
         more = len(rows) > limit
         return EventPage(items, encode_cursor(items[-1]["start"], items[-1]["id"]) if more else None)
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         rows = self._read(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE id = ?", (event_id,))
-        return event_dict(rows[0]) if rows else None
+        return self._with_handling([event_dict(rows[0])])[0] if rows else None
+
+    def _with_handling(self, events: list[dict]) -> list[dict]:
+        """Each event with what operators did about its incident: `acknowledged`, `resolved` (None or {by, at,
+        comment})."""
+        incidents = sorted({e["incident_id"] for e in events})
+        done: dict[tuple[str, str], dict] = {}
+        if incidents:
+            rows = self._read("SELECT incident_id, action, by_name, at, comment FROM alarm_actions WHERE incident_id "
+                              f"IN ({', '.join('?' * len(incidents))})", incidents)
+            done = {(i, a): {"by": by, "at": float(at), "comment": c} for i, a, by, at, c in rows}
+        return [{**e, **{action: done.get((e["incident_id"], action)) for action in ALARM_ACTIONS}} for e in events]
+
+    def handle_alarm(self, incident_id: str, action: str, by: str, comment: str = "",
+                     at: float | None = None) -> dict:
+        if action not in ALARM_ACTIONS:
+            raise InvalidQuery(f"action must be one of {', '.join(ALARM_ACTIONS)}, got {action!r}")
+        record = {"by": str(by), "at": time.time() if at is None else float(at), "comment": str(comment)}
+        with self._lock, self._transaction():
+            added = self._changed("INSERT INTO alarm_actions (incident_id, action, by_name, at, comment) VALUES "
+                                  "(?, ?, ?, ?, ?) ON CONFLICT (incident_id, action) DO NOTHING",
+                                  (incident_id, action, record["by"], record["at"], record["comment"]))
+        if not added:
+            [(by_name, when, said)] = self._read("SELECT by_name, at, comment FROM alarm_actions WHERE incident_id = ? "
+                                                 "AND action = ?", (incident_id, action))
+            raise AlreadyHandled(action, {"by": by_name, "at": float(when), "comment": said})
+        return record
 
     def snapshot(self, name: str) -> bytes | None:
         rows = self._read("SELECT data FROM snapshots WHERE name = ?", (name,))

@@ -9,11 +9,12 @@ that reconnects sends `Last-Event-ID`; what is still in the ring is replayed (ol
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import ray
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
@@ -21,11 +22,11 @@ from matakota.config import ApiConfig
 from matakota.core.events import EventType
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
 from matakota.serve.audit_trail import record
-from matakota.serve.auth import Caller, authenticate
+from matakota.serve.auth import Caller, authenticate, require
 from matakota.serve.reach import reach_camera, reach_site, reachable
-from matakota.serve.schemas import EventOut, EventPage, problems
+from matakota.serve.schemas import EventOut, EventPage, HandleIn, problems
 from matakota.serve.stored import get_store, known, parse_time
-from matakota.store import MAX_PAGE, InvalidQuery, Store, original_name
+from matakota.store import MAX_PAGE, AlreadyHandled, InvalidQuery, Store, original_name
 
 router = APIRouter(prefix="/v1", tags=["data"])
 ERRORS = problems(400, 404, 503)
@@ -109,7 +110,9 @@ async def events(request: Request, store: Store = Depends(get_store), caller: Ca
            since: str | None = Query(None, description="start ≥ since (ISO-8601 or epoch)"),
            until: str | None = Query(None, description="start < until (ISO-8601 or epoch)"),
            limit: int = Query(100, description=f"page size, 1..{MAX_PAGE}"),
-           cursor: str | None = Query(None, description="next_cursor of the previous page")) -> EventPage:
+           cursor: str | None = Query(None, description="next_cursor of the previous page"),
+           acknowledged: bool | None = Query(None, description="only alarms acknowledged (true) or not (false)")
+           ) -> EventPage:
     if not 1 <= limit <= MAX_PAGE:
         raise HTTPException(400, f"limit must be 1..{MAX_PAGE}, got {limit}")
     t0, t1 = parse_time(since, "since"), parse_time(until, "until")
@@ -123,7 +126,8 @@ async def events(request: Request, store: Store = Depends(get_store), caller: Ca
         await reach_site(request, caller, site, f"unknown site {site!r}")
     try:
         page = await run_in_threadpool(lambda: store.events(type=_type(type), camera=camera, site=site, since=t0,
-                                                             until=t1, limit=limit, cursor=cursor, cameras=cameras))
+                                                             until=t1, limit=limit, cursor=cursor, cameras=cameras,
+                                                             acknowledged=acknowledged))
     except InvalidQuery as error:
         raise HTTPException(400, str(error)) from None
     return EventPage(items=[EventOut.of(e) for e in page.items], next_cursor=page.next_cursor)
@@ -164,7 +168,11 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
                 yield ": keepalive\n\n"
             cameras = await reached() if items else None
             for seq, event in items:
-                if wanted(event, cameras):
+                if event.get("kind") == "handled":  # an operator acknowledged or resolved an alarm
+                    if (cameras is None or event.get("camera") in cameras) and camera in (None, event.get("camera")) \
+                            and site in (None, event.get("site")):
+                        yield f"id: {seq}\nevent: handled\ndata: {json.dumps(event)}\n\n"
+                elif wanted(event, cameras):
                     yield f"id: {seq}\nevent: event\ndata: {EventOut.of(event).model_dump_json()}\n\n"
                     sent += 1
                     if max_events is not None and sent >= max_events:
@@ -230,3 +238,35 @@ async def clip(request: Request, event_id: str, store: Store = Depends(get_store
                                  "store.original_retention_days)")
     await record(request, caller, "clip.download", event_id, {"camera": found["camera"]})
     return Response(data, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def _handle(request: Request, caller: Caller, store: Store, event_id: str, action: str, comment: str) -> EventOut:
+    """Record what an operator did about the event's alarm (its incident), audit it, and tell every open console."""
+    found = await reached_event(request, caller, store, event_id)
+    try:
+        done = await run_in_threadpool(store.handle_alarm, found["incident_id"], action, caller.name, comment)
+    except AlreadyHandled as error:
+        raise HTTPException(409, f"this alarm was {action} already by {error.done['by']!r}") from None
+    await record(request, caller, f"alarm.{action}", found["incident_id"], {"event": event_id, "comment": comment})
+    note = {"kind": "handled", "action": action, "incident_id": found["incident_id"], "event_id": event_id,
+            "camera": found["camera"], "site": found["site"], **done}
+    try:
+        sink = ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE)
+        await sink.announce.remote(note)
+    except (ValueError, ray.exceptions.RayActorError):
+        pass  # no sink (no fleet) or it restarts: consoles see it on their next resync
+    return EventOut.of({**found, action: done})
+
+
+@router.post("/events/{event_id}/acknowledge", response_model=EventOut, responses=problems(400, 404, 409, 422, 503),
+             summary="Acknowledge an alarm (operator): who and when are stored and pushed to every console")
+async def acknowledge(request: Request, event_id: str, body: HandleIn = Body(default_factory=HandleIn),
+                      store: Store = Depends(get_store), caller: Caller = Depends(require("operator"))) -> EventOut:
+    return await _handle(request, caller, store, event_id, "acknowledged", body.comment)
+
+
+@router.post("/events/{event_id}/resolve", response_model=EventOut, responses=problems(400, 404, 409, 422, 503),
+             summary="Resolve an alarm (operator), with a comment")
+async def resolve(request: Request, event_id: str, body: HandleIn = Body(default_factory=HandleIn),
+                  store: Store = Depends(get_store), caller: Caller = Depends(require("operator"))) -> EventOut:
+    return await _handle(request, caller, store, event_id, "resolved", body.comment)

@@ -95,6 +95,41 @@
     return blob ? response.blob() : response.json();
   }
 
+  async function post(path, body) {  // an operator action: a refusal (403, 409) is answered, not a lost token
+    const headers = { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+    const response = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body),
+                                                signal: AbortSignal.timeout(CFG.requestTimeoutMs) });
+    const answer = await response.json().catch(() => ({}));
+    return { ok: response.ok, status: response.status, body: answer };
+  }
+
+  // ---- the alarm sound (Web Audio): two tones on each new alarm from the live stream, unless muted
+  const MUTE_KEY = "matakota.mute";
+  let audio = null;
+  function alarmSound() {
+    if (localStorage.getItem(MUTE_KEY) === "1") return;
+    audio = audio || new AudioContext();
+    if (audio.state === "suspended") audio.resume().catch(noop);  // until the page has had a click
+    [880, 660].forEach((hz, i) => {
+      const tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = hz;
+      gain.gain.value = 0.2;
+      tone.connect(gain).connect(audio.destination);
+      tone.start(audio.currentTime + i * 0.25);
+      tone.stop(audio.currentTime + i * 0.25 + 0.2);
+    });
+  }
+  function showMute() {
+    const muted = localStorage.getItem(MUTE_KEY) === "1";
+    setText($("mute"), muted ? "sound off" : "sound on");
+    $("mute").setAttribute("aria-pressed", String(muted));
+  }
+  $("mute").addEventListener("click", () => {
+    localStorage.setItem(MUTE_KEY, localStorage.getItem(MUTE_KEY) === "1" ? "0" : "1");
+    showMute();
+  });
+  showMute();
+
   function poller(run, seconds) {  // run(), then again `seconds()` after it finished; one timer at most
     let timer = 0, active = false;
     const tick = async () => {
@@ -429,13 +464,15 @@
   const closed = new Map();     // recently closed incident ids, so a replayed "raised" cannot reopen one
   const cards = new Map();      // incident_id → card view
   const recent = new Map();     // event id → event, the newest CFG.historySize
+  const handled = new Map();    // incident_id → {acknowledged, resolved}: what operators did (each null or {by, at, comment})
   const historyRows = new Map();
   let renderQueued = false;
   const when = (e) => e.end ?? e.start;
 
   function applyEvent(event) {
     recent.set(event.id, event);
-    if (TERMINAL.has(event.state)) {
+    for (const action of ["acknowledged", "resolved"]) if (event[action]) noteHandled(event.incident_id, action, event[action]);
+    if (TERMINAL.has(event.state) || handled.get(event.incident_id)?.resolved) {
       incidents.delete(event.incident_id);
       closed.set(event.incident_id, true);
       if (closed.size > CFG.closedMemory) closed.delete(closed.keys().next().value);
@@ -443,6 +480,36 @@
       incidents.set(event.incident_id, event);
     }
     if (!renderQueued) { renderQueued = true; setTimeout(renderAlarms, 50); }  // coalesce bursts
+  }
+
+  function noteHandled(incident, action, done) {
+    handled.set(incident, { ...(handled.get(incident) || {}), [action]: done });
+    if (handled.size > CFG.closedMemory) handled.delete(handled.keys().next().value);
+  }
+
+  function applyHandled(note) {  // an operator acknowledged or resolved an alarm (here or on another console)
+    noteHandled(note.incident_id, note.action, { by: note.by, at: note.at, comment: note.comment });
+    if (note.action === "resolved") {
+      incidents.delete(note.incident_id);
+      closed.set(note.incident_id, true);
+    }
+    if (!renderQueued) { renderQueued = true; setTimeout(renderAlarms, 50); }
+  }
+
+  async function handle(card, action) {
+    const comment = card.comment.value.trim();
+    const verb = action === "acknowledged" ? "acknowledge" : "resolve";
+    let answer;
+    try { answer = await post(`/v1/events/${encodeURIComponent(card.eventId)}/${verb}`, { comment }); }
+    catch (error) { setText(card.message, "not sent: the API did not answer"); return; }
+    if (answer.ok) {
+      card.comment.value = "";
+      setText(card.message, "");
+      applyHandled({ incident_id: card.incident, action, ...answer.body[action] });
+    } else {
+      setText(card.message, answer.status === 403 ? "needs a token with the operator scope"
+                            : String(answer.body.detail || `HTTP ${answer.status}`));
+    }
   }
 
   function renderAlarms() {
@@ -473,7 +540,22 @@
     root.dataset.type = event.type;
     const card = { root, title: el("div", "title", root), media: el("div", "media", root),
                    where: el("div", "where", root), detail: el("div", "detail", root),
-                   since: el("div", "since", root), start: event.start, blob: null, gone: false };
+                   since: el("div", "since", root), start: event.start, blob: null, gone: false,
+                   incident: event.incident_id, eventId: event.id, clipTries: 0 };
+    const form = el("div", "handle", root);
+    card.handledBy = el("div", "handled-by", form);
+    card.comment = el("input", "comment", form);
+    card.comment.placeholder = "comment";
+    card.comment.maxLength = 500;
+    card.ack = el("button", "ack", form);
+    setText(card.ack, "Acknowledge");
+    card.ack.type = "button";
+    card.ack.addEventListener("click", () => handle(card, "acknowledged"));
+    card.resolve = el("button", "resolve", form);
+    setText(card.resolve, "Resolve");
+    card.resolve.type = "button";
+    card.resolve.addEventListener("click", () => handle(card, "resolved"));
+    card.message = el("div", "handle-message", form);
     if (event.type === "flood_level") {
       const g = svg("svg", { class: "gauge", viewBox: "0 0 72 104", width: 72, height: 104 }, card.media);
       svg("rect", { class: "tube", x: 4, y: 4, width: 18, height: 92, rx: 3 }, g);
@@ -481,7 +563,7 @@
                      mark: svg("line", { x1: 0, x2: 26 }, g), label: svg("text", { x: 28 }, g),
                      level: svg("text", { x: 28, y: 100 }, g) };
     }
-    if (event.type === "parking_violation") card.img = el("img", "", card.media);
+    if (event.type === "parking_violation" || event.snapshot_url) card.img = el("img", "", card.media);
     return card;
   }
 
@@ -499,17 +581,54 @@
       detail = `rising ${p.rate_cm_per_min ?? "?"} cm/min (alarm at ${p.threshold_cm_per_min ?? "?"}), water ${p.level_cm ?? "?"} cm`;
     } else if (event.type === "parking_violation") {
       detail = `${p.class || "vehicle"} stopped over ${duration(p.limit_s || 0)}`;
-      const url = event.snapshot_url || event.crop_url;
-      if (url && card.snapshotFor !== url) loadSnapshot(card, url);
-      if (!url) card.img.alt = "no snapshot";
     } else if (event.type === "crowding") {
       detail = `${p.occupancy ?? "?"} people (limit ${p.limit ?? "?"}, peak ${p.peak ?? "?"})`;
     } else if (event.type === "intrusion") {
       detail = `${p.count ?? "?"} in a restricted zone${p.hours ? ` (${p.hours})` : ""}`;
     }
     setText(card.detail, detail);
+    if (card.img) {
+      const url = event.snapshot_url || event.crop_url;
+      if (url && card.snapshotFor !== url) loadSnapshot(card, url);
+      if (!url && !card.snapshotFor) card.img.alt = "no snapshot";
+    }
+    showClip(card, event);
+    const done = handled.get(event.incident_id) || {};
+    const ack = done.acknowledged;
+    setText(card.handledBy, ack ? `acknowledged by ${ack.by} at ${timeOf(ack.at)}${ack.comment ? `: ${ack.comment}` : ""}` : "");
+    card.root.classList.toggle("acknowledged", Boolean(ack));
+    card.ack.hidden = Boolean(ack);
     card.start = event.start;
     updateSince(card);
+  }
+
+  function showClip(card, event) {  // the clip is cut a few seconds after the alarm: look again until it is there
+    if (event.clip_url && !card.clipUrl) {
+      card.clipUrl = event.clip_url;
+      const button = el("button", "clip-button", card.media);
+      button.type = "button";
+      setText(button, "▶ clip");
+      button.addEventListener("click", () => loadClip(card, button));
+    } else if (!event.clip_url && !card.clipUrl && card.clipTries < 6 && !card.clipTimer) {
+      card.clipTimer = setTimeout(async () => {
+        card.clipTimer = 0;
+        card.clipTries += 1;
+        try { if (!card.gone) applyEvent(await api(`/v1/events/${encodeURIComponent(event.id)}`)); } catch (error) { /* next render */ }
+      }, 5000);
+    }
+  }
+
+  async function loadClip(card, button) {
+    try {
+      const blob = await api(card.clipUrl, true);
+      if (card.gone) return;
+      card.clipBlob = URL.createObjectURL(blob);
+      const video = el("video", "clip", card.media);
+      Object.assign(video, { src: card.clipBlob, controls: true, muted: true, autoplay: true, playsInline: true });
+      button.remove();
+    } catch (error) {
+      setText(card.message, "the clip needs a token with the operator scope");
+    }
   }
 
   function drawGauge(gauge, level, threshold) {
@@ -540,6 +659,8 @@
 
   function dropCard(card) {
     card.gone = true;
+    clearTimeout(card.clipTimer);
+    if (card.clipBlob) URL.revokeObjectURL(card.clipBlob);
     if (card.blob) URL.revokeObjectURL(card.blob);
     card.blob = null;
     card.root.remove();
@@ -563,8 +684,12 @@
         const level = event.type === "flood_level" && p.level_cm != null ? ` ${p.level_cm} cm` : "";
         setText(el("span", "", li), `${TITLES[event.type] || event.type}${level} · ${event.site} · ${event.camera}`);
         setText(el("span", `state ${event.state}`, li), event.state);
+        el("span", "handled", li);
         historyRows.set(event.id, li);
       }
+      const done = handled.get(event.incident_id) || {};
+      const last = done.resolved ? ["resolved", done.resolved] : done.acknowledged ? ["acknowledged", done.acknowledged] : null;
+      setText(li.querySelector(".handled"), last ? `${last[0]} by ${last[1].by}` : "");
       place($("history"), li, index);
     });
     $("history-empty").hidden = events.length > 0;
@@ -605,7 +730,16 @@
     };
     source.addEventListener("event", (message) => {
       armSilence();
-      try { applyEvent(JSON.parse(message.data)); } catch (error) { console.warn("bad event", error); }
+      try {
+        const event = JSON.parse(message.data);
+        const fresh = !recent.has(event.id) && (event.state === "raised" || event.state === "started");
+        applyEvent(event);
+        if (fresh) alarmSound();
+      } catch (error) { console.warn("bad event", error); }
+    });
+    source.addEventListener("handled", (message) => {
+      armSilence();
+      try { applyHandled(JSON.parse(message.data)); } catch (error) { console.warn("bad note", error); }
     });
     source.onerror = () => {
       if (stream.source !== source) return;
