@@ -103,6 +103,15 @@ def test_events_counts_levels_and_snapshots_only_within_reach(api_url, service, 
             "levels": (get(api_url, "/v1/levels", who, camera=camera, **{"from": T0, "to": T0 + 3600}),
                        f"unknown camera {camera!r}"),
         }
+        if not reached:  # what a camera shows, and what operators do about its alarms: as if it did not exist
+            answers |= {
+                "frame": (get(api_url, f"/v1/cameras/{camera}/frame.jpg", who), f"no camera {camera!r}"),
+                "live": (get(api_url, f"/v1/cameras/{camera}/live.mjpg", who), f"no camera {camera!r}")}
+            if who == "district":  # an admin, so an operator: the scope is not what refuses it
+                answers |= {
+                    "clip": (get(api_url, f"/v1/events/{event_id}/clip.mp4", who), f"unknown event {event_id!r}"),
+                    "acknowledge": (httpx.post(f"{api_url}/v1/events/{event_id}/acknowledge", headers=DISTRICT,
+                                               json={}, timeout=30), f"unknown event {event_id!r}")}
         for name, (answer, unknown) in answers.items():
             if reached:
                 assert answer.status_code == 200, (name, camera, answer.text)
