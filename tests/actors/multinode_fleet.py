@@ -147,8 +147,9 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
         node_back = {"new_shards_on": [shard_nodes().get(name) for name in new], "moved": len(moved),
                      "moved_again": len(ray.get(supervisor.rebalance_now.remote())),
                      "cameras_on_new_node": wait_for(lambda: sum(
-                         shard_nodes().get(r.shard) == "worker-new" for r in rows().values()), 30) or 0,
-                     "online": bool(wait_for(lambda: all(r.state is CameraState.ONLINE for r in rows().values()), 30))}
+                         shard_nodes().get(r.shard) == "worker-new" for r in rows().values()), 60) or 0,
+                     "online": bool(wait_for(lambda: all(r.state is CameraState.ONLINE for r in rows().values()), 30)),
+                     "seen": {c: [shard_nodes().get(r.shard), r.state.value, r.reason] for c, r in rows().items()}}
         time.sleep(2 * WINDOW_S)
         bootstrap.stop_fleet()  # the survivors hand over their open windows
         frames = stored_frames(db, lost_epoch - WINDOW_S, time.time() - WINDOW_S)

@@ -71,6 +71,7 @@ def test_nothing_doubled_and_the_lost_node_s_cameras_miss_only_the_failover_seco
 
 def test_a_node_added_back_takes_cameras_without_thrashing(lost_node):
     back = lost_node["node_back"]
-    assert back["new_shards_on"] == ["worker-new"] and back["online"], back
-    assert back["moved"] >= 1 and back["cameras_on_new_node"] >= 1, back
-    assert back["moved_again"] == 0, back  # balanced: a second round moves nothing
+    said = json.dumps(back)  # whole (pytest shortens a dict)
+    assert back["new_shards_on"] == ["worker-new"] and back["online"], said
+    assert back["moved"] >= 1 and back["cameras_on_new_node"] >= 1, said
+    assert back["moved_again"] == 0, said  # balanced: a second round moves nothing

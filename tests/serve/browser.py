@@ -61,6 +61,14 @@ class ServerThread:
         self.sock.close()
 
 
+def screenshot(driver, name: str) -> None:
+    """Keep what the page shows as MATAKOTA_SCREENSHOTS/name.png when that folder is set (for notes and reviews)."""
+    folder = os.environ.get("MATAKOTA_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(folder) / f"{name}.png"))
+
+
 def chromium(profile: Path, width: int = 1680, height: int = 1050):
     """A fresh headless Chromium (its own profile directory) under chromedriver."""
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything

@@ -24,7 +24,7 @@ from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
 from matakota.core.settings import settings
 from matakota.video.clips import PacketRing
 from tests.conftest import ADMIN, READ, READ_TOKEN
-from tests.serve.browser import chromium, needs_chromium
+from tests.serve.browser import chromium, needs_chromium, screenshot
 from tests.serve.browser import wait_for as browser_wait
 
 pytestmark = pytest.mark.timeout(240)
@@ -149,6 +149,7 @@ def test_two_consoles_an_alarm_sounds_shows_its_evidence_and_an_acknowledgement_
         assert browser_wait(operator, lambda d: d.execute_script(
             f"const v = document.querySelector('{card_of} video'); return v && v.readyState >= 1 && v.duration"),
             20, "the clip to load") >= 2.5
+        screenshot(operator, "alarm-with-clip")
         reader.find_element(By.CSS_SELECTOR, f"{card_of} .comment").send_keys("try")
         reader.find_element(By.CSS_SELECTOR, f"{card_of} .ack").click()  # a read token may not
         browser_wait(reader, lambda d: "operator scope" in d.find_element(By.CSS_SELECTOR, f"{card_of} .handle-message").text,
@@ -159,6 +160,7 @@ def test_two_consoles_an_alarm_sounds_shows_its_evidence_and_an_acknowledgement_
             said = browser_wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, f"{card_of} .handled-by").text, 20,
                                 "the acknowledgement")
             assert said.startswith("acknowledged by ops-1") and "patroli menuju lokasi" in said
+        screenshot(operator, "alarm-acknowledged")
         assert reader.find_element(By.ID, "live").text.lower() == "live"  # the refusal did not stop the console
     finally:
         for driver in consoles:

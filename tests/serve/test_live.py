@@ -22,7 +22,7 @@ from matakota.config import parse_config
 from matakota.core.events import Event, EventState, EventType
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
 from tests.conftest import ADMIN, READ, READ_TOKEN
-from tests.serve.browser import chromium, needs_chromium
+from tests.serve.browser import chromium, needs_chromium, screenshot
 from tests.serve.browser import wait_for as browser_wait
 from tests.waiting import wait_for
 
@@ -167,6 +167,7 @@ def test_the_camera_wall_shows_each_camera_filters_and_opens_a_live_view(camera,
                              and len(rows) == 2 and rows, 60, "a thumbnail per camera")
         assert sorted(c for c, _, _ in shown) == [CAMERA, OTHER] and all("online" in cls for _, cls, _ in shown)
         assert "token" not in driver.current_url  # taken out of the address bar
+        screenshot(driver, "wall")
         Select(driver.find_element(By.ID, "site")).select_by_value("simpang-lima")
         browser_wait(driver, lambda d: [c for c, _, _ in thumbnails(d)] == [OTHER], 10, "the site filter")
         Select(driver.find_element(By.ID, "site")).select_by_value("")
@@ -176,6 +177,7 @@ def test_the_camera_wall_shows_each_camera_filters_and_opens_a_live_view(camera,
         browser_wait(driver, lambda d: d.execute_script("return arguments[0].naturalWidth", live) == 768, 20,
                      "the live view (never scaled up)")
         first = live.screenshot_as_png
+        screenshot(driver, "live-view")
         assert browser_wait(driver, lambda d: live.screenshot_as_png != first, 20, "the live image to change")
         driver.find_element(By.ID, "viewer-close").click()
         assert driver.execute_script("return document.getElementById('viewer-live').getAttribute('src')") is None
@@ -188,12 +190,14 @@ def test_the_camera_wall_shows_each_camera_filters_and_opens_a_live_view(camera,
             "return [...document.querySelectorAll('#dots .dot')].map(c => [c.dataset.camera, c.getAttribute('class'),"
             " +c.getAttribute('cx'), +c.getAttribute('cy')])"), 20, "the cameras on the map")
         placed = {camera: (cls, x, y) for camera, cls, x, y in dots}
+        assert driver.execute_script("return document.getElementById('wall').offsetParent") is None  # one view
         assert set(placed) == {CAMERA, OTHER} and all("online" in cls for cls, _, _ in placed.values())
         assert placed[OTHER][2] > placed[CAMERA][2]  # further south: lower on the map
         assert browser_wait(driver, lambda d: d.execute_script("return document.querySelectorAll('#dots .ring').length")
                             == 1, 20, "the active alarm's ring")
         labels = driver.execute_script("return [...document.querySelectorAll('#sites text')].map(t => t.textContent)")
         assert sorted(labels) == ["kota-lama", "simpang-lima"]
+        screenshot(driver, "map")
         assert driver.execute_script("return document.querySelectorAll('#tiles image').length") == 0  # no tile server
     finally:
         driver.quit()
