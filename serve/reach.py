@@ -27,11 +27,13 @@ async def directory(request: Request) -> dict[str, tuple[str, str]]:
     return {r.id: (r.site, r.owner) for r in rows}
 
 
-async def reachable(request: Request, caller: Caller) -> frozenset[str] | None:
-    """The ids of the cameras the caller reaches; None for a caller that is not limited (every camera)."""
+async def reachable(request: Request, caller: Caller, cameras: dict | None = None) -> frozenset[str] | None:
+    """The ids of the cameras (of `directory`, asked when not given) the caller reaches; None for a caller that is
+    not limited (every camera)."""
     if not caller.limited:
         return None
-    return frozenset(c for c, (site, owner) in (await directory(request)).items() if caller.reaches(site, owner))
+    cameras = await directory(request) if cameras is None else cameras
+    return frozenset(c for c, (site, owner) in cameras.items() if caller.reaches(site, owner))
 
 
 async def reach_camera(request: Request, caller: Caller, camera: str, unknown: str) -> None:
@@ -43,9 +45,10 @@ async def reach_camera(request: Request, caller: Caller, camera: str, unknown: s
 
 async def reach_site(request: Request, caller: Caller, site: str, unknown: str) -> frozenset[str] | None:
     """The caller's cameras (None: every camera); 404 (`unknown`) for a site where it reaches none."""
-    cameras = await reachable(request, caller)
-    if cameras is not None:
-        sites = await directory(request)
-        if not any(sites[c][0] == site for c in cameras):
-            raise HTTPException(404, unknown)
+    if not caller.limited:
+        return None
+    fleet = await directory(request)
+    cameras = await reachable(request, caller, fleet)
+    if not any(fleet[c][0] == site for c in cameras):
+        raise HTTPException(404, unknown)
     return cameras
