@@ -20,9 +20,9 @@ from matakota.actors.camera_runtime import CameraRuntime
 from matakota.actors.event_sink import flush_async
 from matakota.actors.outbox import Outbox
 from matakota.actors.shard_metrics import ShardMetrics
-from matakota.analytics.evidence import PERSON, event_evidence
+from matakota.analytics.evidence import event_evidence
 from matakota.config import CameraConfig, ShardConfig
-from matakota.core.detections import Detections
+from matakota.core.detections import PERSON, Detections
 from matakota.core.events import Event
 from matakota.core.messages import CameraState, CameraStatus, LatestDetections, ShardHeartbeat, StatusChange
 from matakota.core.names import APP_NAME, DETECTOR_NAME, EVENT_SINK_NAME, NAMESPACE

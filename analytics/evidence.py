@@ -14,7 +14,6 @@ BOX_BGR = (0, 0, 255)
 LINE_BGR = (0, 255, 255)  # the water line as read
 CROP_PAD = 0.25  # context around the box in the crop, as a fraction of its size
 PIXEL_BLOCKS = 6  # a person's box is pixelated to this many blocks across its width (faces: one or two blocks)
-PERSON = 0  # the detector's class id for a person
 
 
 def _jpeg(image: np.ndarray, quality: int) -> bytes:

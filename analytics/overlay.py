@@ -6,8 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from matakota.analytics.evidence import PERSON, blur_boxes
-from matakota.core.detections import Detections
+from matakota.analytics.evidence import blur_boxes
+from matakota.core.detections import PERSON, Detections
 
 ZONE_BGR = (255, 200, 0)
 LINE_BGR = (0, 255, 255)

@@ -36,18 +36,20 @@ async def reachable(request: Request, caller: Caller, cameras: dict | None = Non
     return frozenset(c for c, (site, owner) in cameras.items() if caller.reaches(site, owner))
 
 
-async def reach_camera(request: Request, caller: Caller, camera: str, unknown: str) -> None:
-    """404 (with the message an unknown camera gets, `unknown`) for a camera outside the caller's reach."""
-    cameras = await reachable(request, caller)
+async def reach_camera(request: Request, caller: Caller, camera: str, unknown: str, fleet: dict | None = None) -> None:
+    """404 (with the message an unknown camera gets, `unknown`) for a camera outside the caller's reach (among
+    `fleet`, the `directory` already asked, when given)."""
+    cameras = await reachable(request, caller, fleet)
     if cameras is not None and camera not in cameras:
         raise HTTPException(404, unknown)
 
 
-async def reach_site(request: Request, caller: Caller, site: str, unknown: str) -> frozenset[str] | None:
+async def reach_site(request: Request, caller: Caller, site: str, unknown: str,
+                     fleet: dict | None = None) -> frozenset[str] | None:
     """The caller's cameras (None: every camera); 404 (`unknown`) for a site where it reaches none."""
     if not caller.limited:
         return None
-    fleet = await directory(request)
+    fleet = await directory(request) if fleet is None else fleet
     cameras = await reachable(request, caller, fleet)
     if not any(fleet[c][0] == site for c in cameras):
         raise HTTPException(404, unknown)

@@ -23,7 +23,7 @@ from matakota.core.events import EventType
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
 from matakota.serve.audit_trail import record
 from matakota.serve.auth import Caller, authenticate, require
-from matakota.serve.reach import reach_camera, reach_site, reachable
+from matakota.serve.reach import directory, reach_camera, reach_site, reachable
 from matakota.serve.schemas import EventOut, EventPage, HandleIn, problems
 from matakota.serve.stored import get_store, known, parse_time
 from matakota.store import MAX_PAGE, AlreadyHandled, InvalidQuery, Store, original_name
@@ -119,11 +119,12 @@ async def events(request: Request, store: Store = Depends(get_store), caller: Ca
     if t0 is not None and t1 is not None and not t0 < t1:
         raise HTTPException(400, "since must be before until")
     await run_in_threadpool(known, store, site, camera)
-    cameras = await reachable(request, caller)
+    fleet = await directory(request) if caller.limited else {}  # asked once for every check below
+    cameras = await reachable(request, caller, fleet)
     if camera is not None:
-        await reach_camera(request, caller, camera, f"unknown camera {camera!r}")
+        await reach_camera(request, caller, camera, f"unknown camera {camera!r}", fleet)
     if site is not None:
-        await reach_site(request, caller, site, f"unknown site {site!r}")
+        await reach_site(request, caller, site, f"unknown site {site!r}", fleet)
     try:
         page = await run_in_threadpool(lambda: store.events(type=_type(type), camera=camera, site=site, since=t0,
                                                              until=t1, limit=limit, cursor=cursor, cameras=cameras,
@@ -157,8 +158,9 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
         return reach["cameras"]
 
     def wanted(event: dict, cameras: frozenset[str] | None) -> bool:
-        return (cameras is None or event.get("camera") in cameras) and all(
-            v is None or event.get(k) == v for k, v in (("type", type), ("camera", camera), ("site", site)))
+        """An event, or an operator's note about one ("handled": it has no type), for this stream."""
+        return ((cameras is None or event.get("camera") in cameras) and camera in (None, event.get("camera"))
+                and site in (None, event.get("site")) and type in (None, event.get("type", type)))
 
     async def messages():
         cursor, sent = after, 0
@@ -168,11 +170,11 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
                 yield ": keepalive\n\n"
             cameras = await reached() if items else None
             for seq, event in items:
+                if not wanted(event, cameras):
+                    continue
                 if event.get("kind") == "handled":  # an operator acknowledged or resolved an alarm
-                    if (cameras is None or event.get("camera") in cameras) and camera in (None, event.get("camera")) \
-                            and site in (None, event.get("site")):
-                        yield f"id: {seq}\nevent: handled\ndata: {json.dumps(event)}\n\n"
-                elif wanted(event, cameras):
+                    yield f"id: {seq}\nevent: handled\ndata: {json.dumps(event)}\n\n"
+                else:
                     yield f"id: {seq}\nevent: event\ndata: {EventOut.of(event).model_dump_json()}\n\n"
                     sent += 1
                     if max_events is not None and sent >= max_events:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from matakota.actors.camera_shard import with_evidence
-from matakota.analytics.evidence import PERSON, blur_boxes
+from matakota.analytics.evidence import blur_boxes
+from matakota.core.detections import PERSON
 from matakota.core.events import Event, EventState, EventType
 from matakota.models.yolox import YoloxDetector
 from matakota.store import original_name, split_evidence
