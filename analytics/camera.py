@@ -79,8 +79,10 @@ class CameraAnalytics:
         for name, zone in self.zones.items():
             before = zone.visits_total
             occupancy[name] = zone.update(tracked, t)
-            self.counter.add_zone(name, occupancy[name], zone.visits_total - before)
-            self.visits[name].extend(zone.take_closed())
+            closed = zone.take_closed()
+            self.counter.add_zone(name, occupancy[name], zone.visits_total - before, t,
+                                  tuple(v.dwell_s for v in closed))
+            self.visits[name].extend(closed)
         return occupancy
 
     def _update_lines(self, tracked: Detections, t: float) -> list[Crossing]:
@@ -115,7 +117,9 @@ class CameraAnalytics:
         """Records of the interval in progress (call when the camera stops); open visits are closed."""
         for name, zone in self.zones.items():
             zone.close_all()
-            self.visits[name].extend(zone.take_closed())
+            closed = zone.take_closed()
+            self.counter.add_stays(name, tuple(v.dwell_s for v in closed))
+            self.visits[name].extend(closed)
         return self.counter.flush()
 
     def close(self, t: float, reason: str) -> tuple[list[Event], list[CountRecord]]:

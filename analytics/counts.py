@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from matakota.core.dwell import DWELL_BINS, dwell_bin
 from matakota.core.events import stable_id
 
 ALL_CAMERAS = "*"
@@ -36,13 +37,18 @@ class CountRecord:
     in_count: int = 0
     out_count: int = 0
     part: str = ""  # the run of the camera's analytics that counted this (see the module's docstring)
+    peak_ts: float | None = None  # when occupancy first reached occupancy_max (None: no samples, or a line)
+    dwell_count: int = 0  # zone stays that ended in the interval …
+    dwell_sum_s: float = 0.0  # … their total seconds …
+    dwell_hist: tuple[int, ...] = ()  # … and how many fell in each bin of core/dwell.DWELL_EDGES (empty: none)
 
     @property
     def id(self) -> str:
         return stable_id(self.camera, self.kind, self.name, float(self.start), float(self.end), self.part)
 
     def to_json(self) -> dict:
-        return {"id": self.id, **{k: getattr(self, k) for k in self.__dataclass_fields__}}
+        return {"id": self.id, **{k: getattr(self, k) for k in self.__dataclass_fields__},
+                "dwell_hist": list(self.dwell_hist)}
 
 
 @dataclass
@@ -50,9 +56,12 @@ class _Bucket:
     samples: int = 0
     occupancy_sum: int = 0
     occupancy_max: int = 0
+    peak_ts: float | None = None
     visits: int = 0
     in_count: int = 0
     out_count: int = 0
+    dwell_sum_s: float = 0.0
+    dwell_hist: list[int] = field(default_factory=lambda: [0] * DWELL_BINS)
 
 
 class IntervalCounter:
@@ -98,15 +107,28 @@ class IntervalCounter:
 
     def _record(self, kind: str, name: str, b: _Bucket) -> CountRecord:
         mean = b.occupancy_sum / b.samples if b.samples else 0.0
+        stays = sum(b.dwell_hist)
         return CountRecord(self.camera, self.site, kind, name, self._start, self._start + self.interval_s,
-                           b.samples, b.occupancy_max, round(mean, 3), b.visits, b.in_count, b.out_count, self.part)
+                           b.samples, b.occupancy_max, round(mean, 3), b.visits, b.in_count, b.out_count, self.part,
+                           b.peak_ts, stays, round(b.dwell_sum_s, 1), tuple(b.dwell_hist) if stays else ())
 
-    def add_zone(self, name: str, occupancy: int, new_visits: int) -> None:
+    def add_zone(self, name: str, occupancy: int, new_visits: int, t: float | None = None,
+                 stays_s: tuple[float, ...] = ()) -> None:
+        """One frame of a zone at time t: its occupancy, visits begun, and the seconds of stays that ended."""
         bucket = self._buckets[("zone", name)]
         bucket.samples += 1
         bucket.occupancy_sum += occupancy
-        bucket.occupancy_max = max(bucket.occupancy_max, occupancy)
+        if occupancy > bucket.occupancy_max or bucket.peak_ts is None:
+            bucket.occupancy_max, bucket.peak_ts = max(bucket.occupancy_max, occupancy), t
         bucket.visits += new_visits
+        self.add_stays(name, stays_s)
+
+    def add_stays(self, name: str, stays_s: tuple[float, ...]) -> None:
+        """Stays in a zone that ended without a frame (the camera stopped): their dwell, no sample."""
+        bucket = self._buckets[("zone", name)]
+        for seconds in stays_s:
+            bucket.dwell_sum_s += seconds
+            bucket.dwell_hist[dwell_bin(seconds)] += 1
 
     def add_line(self, name: str, ins: int, outs: int) -> None:
         bucket = self._buckets[("line", name)]
@@ -142,7 +164,12 @@ def _merge(group: list[CountRecord], camera: str, start: float, interval_s: floa
     else:
         occupancy_max = max(r.occupancy_max for r in group)
         mean = weighted / samples if samples else 0.0
+    peak = max(group, key=lambda r: (r.occupancy_max, -(r.peak_ts or 0.0)))
+    hists = [r.dwell_hist for r in group if r.dwell_hist]
     return replace(group[0], camera=camera, start=start, end=start + interval_s, samples=samples,
                    occupancy_max=occupancy_max, occupancy_mean=round(mean, 3),
                    visits=sum(r.visits for r in group), in_count=sum(r.in_count for r in group),
-                   out_count=sum(r.out_count for r in group), part="")
+                   out_count=sum(r.out_count for r in group), part="",
+                   peak_ts=None if per_site else peak.peak_ts, dwell_count=sum(r.dwell_count for r in group),
+                   dwell_sum_s=round(sum(r.dwell_sum_s for r in group), 1),
+                   dwell_hist=tuple(map(sum, zip(*hists))) if hists else ())

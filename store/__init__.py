@@ -9,8 +9,9 @@ rows too, written in their event's transaction and pruned with it, so every API 
 Kubernetes, from the one PostgreSQL; never from a pod's own disk). The audit log (`audit_append`, `audit`,
 `audit_verify`; store/audit.py) is append-only and hash-chained, and never pruned.
 
-Times are epoch seconds (UTC). Count buckets (`1m`, `1h`, `1d`) and level buckets (`1m` … `1d`) are aligned to
-the UTC epoch.
+Times are epoch seconds (UTC). Count buckets are the stored minutes (`1m`) or local calendar buckets (`hour`, `day`,
+`week`, `month` in the deployment's time zone), read from roll-ups (store/rollups.py); level buckets (`1m` … `1d`)
+are aligned to the UTC epoch.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from matakota.config import is_postgres_url
+from matakota.core.calendar import CALENDAR_BUCKETS, DEFAULT_TIMEZONE
+from matakota.core.dwell import median_dwell
 
 from .audit import GENESIS, AuditCheck, AuditEntry, AuditPage
 
-BUCKETS = {"1m": 60, "1h": 3600, "1d": 86400}
+COUNT_BUCKETS = ("1m", *CALENDAR_BUCKETS)  # minutes as stored, or local calendar buckets (core/calendar.py)
+BUCKET_ALIASES = {"1h": "hour", "1d": "day"}  # earlier names (1d was a UTC day; it is now the local one)
 MAX_PAGE = 1000
 MAX_BUCKETS = 10_080  # buckets one counts query may span: a week of minutes, a year of hours, 27 years of days
 MAX_COUNT_ROWS = 50_000  # rows one counts query may answer (cameras × zones and lines × buckets)
@@ -99,6 +103,19 @@ class CountRow:
     visits: int
     in_count: int
     out_count: int
+    peak_ts: float | None = None  # when occupancy first reached occupancy_max (None: not known)
+    dwell_count: int = 0  # zone stays that ended in the bucket …
+    dwell_sum_s: float = 0.0  # … their seconds, and how many fell in each bin of core/dwell.DWELL_EDGES
+    dwell_hist: tuple[int, ...] = ()
+    peak_site: str | None = None  # the city's rows: the site whose peak this is
+
+    @property
+    def dwell_mean_s(self) -> float | None:
+        return round(self.dwell_sum_s / self.dwell_count, 1) if self.dwell_count else None
+
+    @property
+    def dwell_median_s(self) -> float | None:
+        return median_dwell(self.dwell_hist)
 
 
 @dataclass(frozen=True)
@@ -171,12 +188,24 @@ class Store(ABC):
         readings ({camera, site, t, level_cm, confidence, status}); one whose (camera, t) exists is skipped."""
 
     @abstractmethod
-    def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,
-               site: str | None = None, cameras: Collection[str] | None = None) -> list[CountRow]:
-        """Intervals starting in [start, end) of one camera or all cameras of one site (only `cameras` among
-        them, when given: what a token limited to owners or sites reaches), per bucket:
-        sums of visits/in/out, max of occupancy_max, samples-weighted mean of occupancy_mean. Bounded: a range
-        over MAX_BUCKETS buckets, or an answer over MAX_COUNT_ROWS rows, is an InvalidQuery saying what to ask."""
+    def counts(self, *, start: float, end: float, bucket: str = "hour", cameras: Collection[str] | None = None,
+               sites: Collection[str] | None = None, timezone: str = DEFAULT_TIMEZONE) -> list[CountRow]:
+        """Figures per camera, zone or line and bucket over [start, end), of `cameras` and `sites` (None: every one):
+        `1m` the stored minutes, or `hour`, `day`, `week`, `month` in `timezone` (the range widened to whole buckets;
+        read from the roll-ups, store/rollups.py). Sums of visits, crossings and stays, the highest occupancy and when
+        it was first reached, the samples-weighted mean. Bounded: over MAX_BUCKETS buckets or MAX_COUNT_ROWS rows is
+        an InvalidQuery saying what to ask."""
+
+    @abstractmethod
+    def visits(self, *, start: float, end: float, bucket: str = "day", sites: Collection[str] | None = None,
+               timezone: str = DEFAULT_TIMEZONE) -> list[CountRow]:
+        """Sites' own figures per calendar bucket (camera "*", kind "site"), by their counting plans: visits from
+        entrances only, occupancy and dwell from area zones only (store/rollups.py)."""
+
+    @abstractmethod
+    def refresh_rollups(self, timezone: str, now: float | None = None, settle_s: float = 120.0,
+                        minutes_since: float | None = None) -> int:
+        """Roll up the hours whose counts changed (store/rollups.py); the hours rolled up."""
 
     @abstractmethod
     def levels(self, *, camera: str, start: float, end: float, bucket: str = "auto") -> LevelSeries:
@@ -300,7 +329,7 @@ def open_store(url: str | Path, *, schema: str | None = None) -> Store:
 
 
 __all__ = [
-    "AUTO_BUCKETS", "AUTO_RAW_READINGS", "AUTO_RAW_SPAN_S", "BUCKETS", "GENESIS", "LEVEL_BUCKETS", "MAX_BUCKETS",
+    "AUTO_BUCKETS", "AUTO_RAW_READINGS", "AUTO_RAW_SPAN_S", "BUCKET_ALIASES", "COUNT_BUCKETS", "GENESIS", "LEVEL_BUCKETS", "MAX_BUCKETS",
     "MAX_COUNT_ROWS", "MAX_LEVEL_READINGS", "MAX_PAGE", "ORIGINAL_SUFFIX", "UNCERTAIN", "ALARM_ACTIONS", "AlreadyHandled",
     "AuditCheck", "AuditEntry",
     "AuditPage", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery", "InvalidRecord", "LevelBucket",

@@ -12,12 +12,16 @@ from collections.abc import Collection, Iterable, Mapping
 from importlib import resources
 from typing import Any
 
+from matakota.core.calendar import CALENDAR_BUCKETS, DEFAULT_TIMEZONE
+from matakota.core.dwell import DWELL_BINS
+
 from . import (
     ALARM_ACTIONS,
     AUTO_BUCKETS,
     AUTO_RAW_READINGS,
     AUTO_RAW_SPAN_S,
-    BUCKETS,
+    BUCKET_ALIASES,
+    COUNT_BUCKETS,
     LEVEL_BUCKETS,
     MAX_BUCKETS,
     MAX_COUNT_ROWS,
@@ -42,11 +46,13 @@ from . import (
     encode_cursor,
 )
 from .audit import AUDIT_COLUMNS, AuditCheck, AuditEntry, AuditPage, canonical, check_chain, new_entry
+from .rollups import ADDED, DWELL_COLUMNS, Rollups, _filters, figures_row
 
 EVENT_COLUMNS = ("id", "incident_id", "type", "camera", "site", "event_key", "state", "start_ts", "end_ts",
                  "payload", "box", "snapshot", "snapshot_crop", "clip")
 COUNT_COLUMNS = ("id", "camera", "site", "kind", "name", "start_ts", "end_ts", "samples", "occupancy_max",
-                 "occupancy_mean", "visits", "in_count", "out_count")
+                 "occupancy_mean", "visits", "in_count", "out_count", "peak_ts", "dwell_count", "dwell_sum",
+                 *DWELL_COLUMNS)
 # a part's record with more samples (a later checkpoint, or the closed interval) replaces the one stored
 COUNT_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in COUNT_COLUMNS[7:])
 LEVEL_COLUMNS = ("camera", "site", "t", "level_cm", "confidence", "status")
@@ -95,15 +101,22 @@ def event_row(record: Mapping | Any) -> tuple:
 
 
 def count_row(record: Mapping | Any) -> tuple:
+    """A count record as a `counts` row. Peak time and dwell are optional (records of older shards lack them)."""
     c = _as_dict(record)
     try:
+        peak = c.get("peak_ts")
+        hist = [int(n) for n in c.get("dwell_hist") or ()]
         row = (str(c["id"]), str(c["camera"]), str(c["site"]), str(c["kind"]), str(c["name"]), float(c["start"]),
                float(c["end"]), int(c["samples"]), int(c["occupancy_max"]), float(c["occupancy_mean"]),
-               int(c["visits"]), int(c["in_count"]), int(c["out_count"]))
+               int(c["visits"]), int(c["in_count"]), int(c["out_count"]), None if peak is None else float(peak),
+               int(c.get("dwell_count") or 0), float(c.get("dwell_sum_s") or 0.0),
+               *(hist + [0] * (DWELL_BINS - len(hist))))
     except (KeyError, TypeError, ValueError) as error:
         raise InvalidRecord(f"count {c.get('id', '?')!r}: bad or missing field {error}") from None
-    if not (math.isfinite(row[5]) and math.isfinite(row[6])):
-        raise InvalidRecord(f"count {row[0]!r}: start/end are not finite numbers")
+    if not all(math.isfinite(v) for v in (row[5], row[6], row[15], 0.0 if peak is None else row[13])):
+        raise InvalidRecord(f"count {row[0]!r}: start, end, peak_ts and dwell_sum_s must be finite numbers")
+    if len(hist) > DWELL_BINS or min(row[7:13] + row[14:15] + row[16:]) < 0 or row[15] < 0:
+        raise InvalidRecord(f"count {row[0]!r}: counts must be ≥ 0 and dwell_hist at most {DWELL_BINS} bins")
     return row
 
 
@@ -157,7 +170,7 @@ def event_dict(row: tuple) -> dict[str, Any]:
             "snapshot": e["snapshot"], "snapshot_crop": e["snapshot_crop"], "clip": e["clip"]}
 
 
-class SqlStore(Store):
+class SqlStore(Rollups, Store):
     """Everything but the connections. SQL is written with `?` placeholders; `param` rewrites them.
 
     Writes go through one connection, one transaction at a time (`_lock`). Reads never touch it: they run on
@@ -264,6 +277,7 @@ class SqlStore(Store):
             # a clip arrives after its event (the shard cuts it once the seconds after the moment have come)
             self._executemany("UPDATE events SET clip = ? WHERE id = ? AND clip IS NULL",
                               [(row[-1], row[0]) for row in event_rows if row[-1] is not None])
+            self._mark_dirty(row[5] for row in count_rows)  # first: see Rollups.refresh_rollups
             n_counts = self._executemany(
                 f"INSERT INTO counts ({', '.join(COUNT_COLUMNS)}) VALUES ({', '.join('?' * len(COUNT_COLUMNS))}) "
                 f"ON CONFLICT (id) DO UPDATE SET {COUNT_UPDATE} WHERE excluded.samples > counts.samples", count_rows)
@@ -366,40 +380,44 @@ class SqlStore(Store):
         return check_chain(rows(), expect_head)
 
     # -- reads
-    def counts(self, *, start: float, end: float, bucket: str = "1h", camera: str | None = None,
-               site: str | None = None, cameras: Collection[str] | None = None) -> list[CountRow]:
-        if bucket not in BUCKETS:
-            raise InvalidQuery(f"bucket must be one of {', '.join(BUCKETS)}, got {bucket!r}")
-        if (camera is None) == (site is None):
-            raise InvalidQuery("give exactly one of camera or site")
+    def counts(self, *, start: float, end: float, bucket: str = "hour", cameras: Collection[str] | None = None,
+               sites: Collection[str] | None = None, timezone: str = DEFAULT_TIMEZONE) -> list[CountRow]:
+        bucket = BUCKET_ALIASES.get(bucket, bucket)
+        if bucket not in COUNT_BUCKETS:
+            raise InvalidQuery(f"bucket must be one of {', '.join(COUNT_BUCKETS)}, got {bucket!r}")
+        if bucket != "1m":
+            return self._capped(self._figures(start=start, end=end, bucket=bucket, timezone=timezone,
+                                              sites_only=False, cameras=cameras, sites=sites))
         if not start < end:
             raise InvalidQuery(f"from ({start}) must be before to ({end})")
-        seconds = BUCKETS[bucket]
-        spanned = math.ceil((end - start) / seconds)
+        spanned = math.ceil((end - start) / 60)
         if spanned > MAX_BUCKETS:
-            raise InvalidQuery(f"from..to spans {spanned:,} buckets of {bucket}; at most {MAX_BUCKETS:,} at once: "
-                               f"ask for a larger bucket ({', '.join(BUCKETS)}) or a shorter range")
-        b = self._bucket_expr(seconds)
-        where, params = ("camera = ?", [camera]) if camera is not None else ("site = ?", [site])
-        if cameras is not None:
-            if not cameras:
-                return []
-            where += f" AND camera IN ({', '.join('?' * len(cameras))})"
-            params += sorted(cameras)
+            raise InvalidQuery(f"from..to spans {spanned:,} minutes; at most {MAX_BUCKETS:,} at once: ask for a larger "
+                               f"bucket ({', '.join(COUNT_BUCKETS[1:])}) or a shorter range")
+        filters, params = _filters(cameras, sites)
+        columns = ", ".join(f"SUM({c})" for c in ADDED)
         rows = self._read(
-            f"SELECT camera, site, kind, name, {b} AS b, SUM(samples), MAX(occupancy_max), "
-            "SUM(occupancy_mean * samples), SUM(visits), SUM(in_count), SUM(out_count) "
-            f"FROM counts WHERE {where} AND start_ts >= ? AND start_ts < ? "
-            f"GROUP BY camera, site, kind, name, {b} ORDER BY b, camera, kind, name LIMIT ?",
-            (*params, start, end, MAX_COUNT_ROWS + 1))
+            f"SELECT site, camera, kind, name, start_ts, SUM(samples), MAX(occupancy_max), MIN(peak_ts), "
+            f"SUM(occupancy_mean * samples), {columns} FROM counts WHERE start_ts >= ? AND start_ts < ?{filters} "
+            "GROUP BY site, camera, kind, name, start_ts ORDER BY start_ts, camera, kind, name LIMIT ?",
+            (start, end, *params, MAX_COUNT_ROWS + 1))
+        return self._capped([figures_row(tuple(r[:4]), float(r[4]), float(r[4]) + 60,
+                                         (r[5], r[6], r[7], float(r[8]) / float(r[5]) if r[5] else 0.0, *r[9:]))
+                             for r in rows])
+
+    def visits(self, *, start: float, end: float, bucket: str = "day", sites: Collection[str] | None = None,
+               timezone: str = DEFAULT_TIMEZONE) -> list[CountRow]:
+        if bucket not in CALENDAR_BUCKETS:
+            raise InvalidQuery(f"bucket must be one of {', '.join(CALENDAR_BUCKETS)}, got {bucket!r}")
+        return self._capped(self._figures(start=start, end=end, bucket=bucket, timezone=timezone, sites_only=True,
+                                          cameras=None, sites=sites))
+
+    @staticmethod
+    def _capped(rows: list[CountRow]) -> list[CountRow]:
         if len(rows) > MAX_COUNT_ROWS:
             raise InvalidQuery(f"the answer has more than {MAX_COUNT_ROWS:,} rows: ask for a larger bucket, a shorter "
-                               "range, or one camera at a time")
-        return [CountRow(camera=c, site=s, kind=k, name=n, start=float(bs), end=float(bs) + seconds,
-                         samples=int(sm), occupancy_max=int(om),
-                         occupancy_mean=round(float(ow) / float(sm), 3) if sm else 0.0,
-                         visits=int(v), in_count=int(i), out_count=int(o))
-                for c, s, k, n, bs, sm, om, ow, v, i, o in rows]
+                               "range, or fewer sites or cameras")
+        return rows
 
     def levels(self, *, camera: str, start: float, end: float, bucket: str = "auto") -> LevelSeries:
         if bucket not in ("auto", "raw", *LEVEL_BUCKETS):
