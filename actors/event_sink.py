@@ -26,7 +26,7 @@ from ray.exceptions import RayError
 
 from matakota.actors.outbox import Outbox
 from matakota.actors.sink_metrics import SinkMetrics
-from matakota.config import OutputsConfig, StoreConfig
+from matakota.config import OutputsConfig, PlanEntry, ReportsConfig, StoreConfig
 from matakota.core.messages import StatusChange
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE, ON_HEAD_NODE
 from matakota.outputs import Outputs
@@ -58,13 +58,17 @@ class _Recent(OrderedDict):
 
 @ray.remote(max_restarts=-1, max_task_retries=0)
 class EventSink:
-    def __init__(self, store: StoreConfig, outputs: OutputsConfig | None = None, pg_schema: str | None = None):
+    def __init__(self, store: StoreConfig, outputs: OutputsConfig | None = None, pg_schema: str | None = None,
+                 reports: ReportsConfig | None = None, plan: list[PlanEntry] = ()):
+        """`reports` and `plan` (Config.counting_plan()): the time zone and counting plans counts are rolled up by."""
         self.config = store
+        self.reports = reports or ReportsConfig()
         self.store = open_store(store.resolved_url(), schema=pg_schema)
+        self.store.set_counting_plan(plan)
         self.outputs = Outputs(outputs or OutputsConfig())
         self.counters = {"batches": 0, "duplicate_batches": 0, "events_stored": 0, "counts_stored": 0,
                          "levels_stored": 0, "rejected": 0, "store_errors": 0, "pruned_events": 0, "pruned_counts": 0,
-                         "pruned_levels": 0}
+                         "pruned_levels": 0, "hours_rolled_up": 0}
         self._batches = _Recent(SEEN_BATCHES)  # batch id → ack, to answer resends without a write
         self._fanned = _Recent(SEEN_EVENTS)
         self.metrics = SinkMetrics()
@@ -152,6 +156,7 @@ class EventSink:
             self._background = [loop.create_task(self._export_forever())]
             if self.config.prunes:
                 self._background.append(loop.create_task(self._prune_forever()))
+            self._background.append(loop.create_task(self._roll_up_forever()))
 
     async def _prune_forever(self) -> None:
         while True:
@@ -160,6 +165,24 @@ class EventSink:
             except Exception as error:  # noqa: BLE001 - a failed prune is retried next interval
                 log.warning("prune failed: %s", error)
             await asyncio.sleep(self.config.prune_interval_s)
+
+    async def roll_up(self) -> int:
+        """Roll up the hours whose counts changed (store/rollups.py); prune hourly roll-ups past their retention."""
+        now = time.time()
+        kept = None if self.config.retention_s is None else now - self.config.retention_s
+        hours = await asyncio.to_thread(self.store.refresh_rollups, self.reports.timezone, now, minutes_since=kept)
+        if self.config.hourly_rollup_retention_s is not None:
+            await asyncio.to_thread(self.store.prune_rollups, "hour", now - self.config.hourly_rollup_retention_s)
+        self.counters["hours_rolled_up"] += hours
+        return hours
+
+    async def _roll_up_forever(self) -> None:
+        while True:
+            try:
+                await self.roll_up()
+            except Exception as error:  # noqa: BLE001 - retried next interval; queries read the minutes meanwhile
+                log.warning("roll-up failed: %s", error)
+            await asyncio.sleep(self.config.rollup_interval_s)
 
     async def _export_forever(self) -> None:
         while True:
@@ -175,10 +198,11 @@ class EventSink:
 
 
 def start_event_sink(store: StoreConfig, outputs: OutputsConfig | None = None, *, name: str = EVENT_SINK_NAME,
-                     pg_schema: str | None = None, **options):
+                     pg_schema: str | None = None, reports: ReportsConfig | None = None, plan: list[PlanEntry] = (),
+                     **options):
     """The named EventSink (created if missing). Extra options go to `.options()` (e.g. lifetime="detached")."""
     return EventSink.options(name=name, namespace=NAMESPACE, get_if_exists=True, num_cpus=0, resources=ON_HEAD_NODE,
-                             max_concurrency=256, **options).remote(store, outputs, pg_schema)
+                             max_concurrency=256, **options).remote(store, outputs, pg_schema, reports, list(plan))
 
 
 def flush(outbox: Outbox, sink, timeout_s: float = 30.0, max_batches: int = 1000) -> int:

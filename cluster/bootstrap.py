@@ -98,7 +98,8 @@ def start_fleet(config: Config, reset: bool = False):
     from matakota.actors.event_sink import start_event_sink
     from matakota.actors.supervisor import FleetSupervisor
 
-    sink = start_event_sink(config.store, config.outputs, lifetime="detached")
+    sink = start_event_sink(config.store, config.outputs, reports=config.reports, plan=config.counting_plan(),
+                            lifetime="detached")
     ray.get(sink.check_health.remote())
     if reset or desired_state.load() is None:
         desired_state.save({camera.id: camera for camera in config.fleet.cameras})

@@ -9,6 +9,7 @@ from matakota.config.detector import PREFERRED_PROVIDERS, DetectorConfig
 from matakota.config.fleet import FleetConfig, ShardConfig
 from matakota.config.load import load_config, load_file, parse_config
 from matakota.config.outputs import MqttConfig, OutputsConfig, WebhookConfig
+from matakota.config.reports import OpenDataConfig, PlanEntry, ReportsConfig, SitePlan
 from matakota.config.root import Config
 from matakota.config.store import StoreConfig, is_postgres_url
 from matakota.config.video import DecodeConfig, DecodeMode, RtspTransport, SourceConfig
@@ -16,6 +17,7 @@ from matakota.config.video import DecodeConfig, DecodeMode, RtspTransport, Sourc
 __all__ = [
     "OPENABLE_PATHS", "PREFERRED_PROVIDERS", "ApiConfig", "CameraAnalyticsConfig", "CameraConfig", "Config",
     "ConfigError", "DecodeConfig", "DecodeMode", "DetectorConfig", "FleetConfig", "GaugeConfig", "MqttConfig",
-    "OutputsConfig", "RtspTransport", "ShardConfig", "SourceConfig", "StoreConfig", "StrictModel", "WebhookConfig",
+    "OpenDataConfig", "OutputsConfig", "PlanEntry", "ReportsConfig", "RtspTransport",
+    "SitePlan", "ShardConfig", "SourceConfig", "StoreConfig", "StrictModel", "WebhookConfig",
     "error_reason", "is_postgres_url", "load_config", "load_file", "merge_patch", "parse_config",
 ]

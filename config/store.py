@@ -41,6 +41,11 @@ class StoreConfig(StrictModel):
         description="unblurred originals of evidence images (served to enforcement tokens only) are pruned after "
                     "this; the blurred images stay for retention_days (null: keep them as long)")
     prune_interval_s: float = Field(3600.0, ge=10.0, description="how often the EventSink prunes")
+    rollup_interval_s: float = Field(60.0, ge=1.0, le=3600.0,
+                                     description="how often the EventSink rolls up the hours whose counts changed")
+    hourly_rollup_retention_days: float | None = Field(
+        400.0, gt=0.0, le=36500.0,
+        description="hourly roll-ups older than this are pruned; daily and monthly ones are kept (null: keep all)")
 
     @field_validator("url")
     @classmethod
@@ -59,6 +64,11 @@ class StoreConfig(StrictModel):
     @property
     def retention_s(self) -> float | None:
         return None if self.retention_days is None else self.retention_days * 86400.0
+
+    @property
+    def hourly_rollup_retention_s(self) -> float | None:
+        days = self.hourly_rollup_retention_days
+        return None if days is None else days * 86400.0
 
     @property
     def original_retention_s(self) -> float | None:

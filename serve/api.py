@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from matakota.config import ApiConfig
+from matakota.config import ApiConfig, ReportsConfig
 from matakota.core import VERSION
 from matakota.serve import ui
 from matakota.serve.auth import READ, TokenFile, Tokens
@@ -31,12 +31,15 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
 
 
 def create_app(config: ApiConfig, *, store: Store | None, detector=None, model_name: str = "",
-               tokens: Tokens | TokenFile | None = None, event_feed=None) -> FastAPI:
-    """The API over a Detector handle, a store and a live event feed; `tokens` None means no token needed."""
+               tokens: Tokens | TokenFile | None = None, event_feed=None,
+               reports: ReportsConfig | None = None) -> FastAPI:
+    """The API over a Detector handle, a store and a live event feed; `tokens` None means no token needed;
+    `reports` the time zone and site titles of counts and reports."""
     app = FastAPI(title="matakota", version=VERSION,
                   description="City-scale CCTV analytics: detections, cameras, counts and events.")
     app.state.config, app.state.detector, app.state.model_name = config, detector, model_name
     app.state.store, app.state.event_feed, app.state.tokens = store, event_feed, tokens
+    app.state.reports = reports or ReportsConfig()
     app.state.open_paths = frozenset(config.open_paths)
     app.state.stream_slots = events.StreamSlots(config.max_sse_clients)
     app.state.decoding = asyncio.Semaphore(1)

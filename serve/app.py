@@ -49,7 +49,8 @@ def build_app(config: Config) -> Application:
         ray_actor_options={"num_cpus": 0},
     )
     return api.bind(detector, config.api.model_dump(mode="json"), detector_config.model,
-                    config.store.model_dump(mode="json"), tokens.current().export() if tokens is not None else None)
+                    config.store.model_dump(mode="json"), tokens.current().export() if tokens is not None else None,
+                    config.reports.model_dump(mode="json"))
 
 
 def app_builder(args: dict) -> Application:

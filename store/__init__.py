@@ -198,9 +198,10 @@ class Store(ABC):
 
     @abstractmethod
     def visits(self, *, start: float, end: float, bucket: str = "day", sites: Collection[str] | None = None,
-               timezone: str = DEFAULT_TIMEZONE) -> list[CountRow]:
+               timezone: str = DEFAULT_TIMEZONE, per_site: bool = True) -> list[CountRow]:
         """Sites' own figures per calendar bucket (camera "*", kind "site"), by their counting plans: visits from
-        entrances only, occupancy and dwell from area zones only (store/rollups.py)."""
+        entrances only, occupancy and dwell from area zones only (store/rollups.py). Not `per_site`: one row per
+        bucket, added up across the sites (its peak the highest site's, without its time)."""
 
     @abstractmethod
     def refresh_rollups(self, timezone: str, now: float | None = None, settle_s: float = 120.0,

@@ -18,8 +18,8 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 
+from matakota.config import PlanEntry
 from matakota.core.calendar import bucket_start, next_start, zone
 from matakota.core.dwell import DWELL_BINS, median_dwell
 
@@ -41,18 +41,6 @@ VISITS = "CASE WHEN ps.site IS NULL THEN c.visits WHEN p.visits = 1 THEN c.visit
 IN_OUT = "CASE WHEN ps.site IS NULL OR p.visits = 1 THEN c.{} ELSE 0 END"
 AREA = ("(CASE WHEN ps.site IS NULL THEN (CASE WHEN c.kind = 'zone' THEN 1 ELSE 0 END) "
         "ELSE COALESCE(p.occupancy, 0) END)")
-
-
-@dataclass(frozen=True)
-class PlanEntry:
-    """One zone or line of a site's counting plan."""
-
-    site: str
-    camera: str
-    kind: str  # zone | line
-    name: str
-    visits: bool  # an entrance: its visits (zone) or in-crossings (line) are the site's visits
-    occupancy: bool  # part of the site's area: its occupancy and dwell are the site's
 
 
 def figures_row(key: tuple, start: float, end: float, values: Iterable) -> CountRow:
@@ -241,9 +229,11 @@ class Rollups:
 
     # -- reads
     def _figures(self, *, start: float, end: float, bucket: str, timezone: str, sites_only: bool,
-                 cameras: Collection[str] | None, sites: Collection[str] | None) -> list[CountRow]:
+                 cameras: Collection[str] | None, sites: Collection[str] | None,
+                 per_site: bool = True) -> list[CountRow]:
         """Rows per key and `bucket` over [start, end) widened to whole buckets: site rows (`sites_only`) or camera
-        rows, of the given cameras and sites (None: all)."""
+        rows, of the given cameras and sites (None: all); site rows added up across sites unless `per_site` (the
+        highest of their peaks, without its time)."""
         if sites_only and cameras is not None:
             raise InvalidQuery("a site's figures cover all its cameras: ask for sites, or for cameras' counts")
         tz = zone(timezone)
@@ -259,10 +249,14 @@ class Rollups:
         filters, params = _filters(cameras, sites)
         which = "camera = ?" if sites_only else "camera <> ?"
         rows: list[tuple] = []
+        together = sites_only and not per_site
+        select = (f"'{SITE}', '{SITE}', 'site', '', start_ts, SUM(samples), MAX(occupancy_max), NULL, "
+                  f"SUM(occupancy_mean), {', '.join(f'SUM({c})' for c in ADDED)}" if together else
+                  f"{', '.join(KEYS)}, start_ts, {', '.join(FIGURES)}")
         for lvl, lo, hi in ((level, begin, level_until), ("hour", level_until, fresh_until)):
             if lo < hi:
-                rows += self._read(f"SELECT {', '.join(KEYS)}, start_ts, {', '.join(FIGURES)} FROM rollups "
-                                   f"WHERE level = ? AND {which} AND start_ts >= ? AND start_ts < ?{filters} LIMIT ?",
+                rows += self._read(f"SELECT {select} FROM rollups WHERE level = ? AND {which} AND start_ts >= ? AND "
+                                   f"start_ts < ?{filters}{' GROUP BY start_ts' if together else ''} LIMIT ?",
                                    (lvl, SITE, lo, hi, *params, MAX_ROWS + 1))
         if fresh_until < finish:
             where = f"start_ts >= ? AND start_ts < ?{filters}"
@@ -274,7 +268,7 @@ class Rollups:
                                "range, or fewer cameras")
         groups: dict[tuple, list[CountRow]] = defaultdict(list)
         for row in rows:
-            key, t = tuple(row[:4]), float(row[4])
+            key, t = (SITE, SITE, "site", "") if together else tuple(row[:4]), float(row[4])
             b = bucket_start(t, bucket, tz)
             groups[(b, key)].append(figures_row(key, t, t, row[5:]))
         return [merge(group, b, next_start(b, bucket, tz)) for (b, key), group in
