@@ -167,6 +167,28 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from matakota.core.calendar import parse_period, zone
+    from matakota.store import StoreError
+    from matakota.store.reports import report_csv, report_markdown, visit_report
+
+    reports = load_config(args.config).reports
+    timezone = args.timezone or reports.timezone
+    try:
+        period = parse_period(args.period, zone(timezone))
+    except ValueError as error:
+        return _fail(f"--period: {error}" if "period" in str(error) else f"--timezone: {error}", EXIT_USAGE)
+    try:
+        with _open_store(args) as store:
+            report = visit_report(store, period, args.site, {s: plan.title for s, plan in reports.sites.items()})
+    except (ValueError, StoreError) as error:
+        return _fail(str(error))
+    writers = {"json": lambda r: json.dumps(r, indent=2, ensure_ascii=False) + "\n", "csv": report_csv,
+               "md": report_markdown}
+    sys.stdout.write(writers[args.format](report))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="matakota", description="City-scale CCTV analytics on Ray.")
     root.add_argument("--version", action="version", version=f"matakota {VERSION}")
@@ -236,6 +258,16 @@ def parser() -> argparse.ArgumentParser:
     a = actions.add_parser("list", parents=[where], help="recent entries, newest first, as JSON lines")
     a.add_argument("--limit", type=int, default=20, help="how many (default 20, at most 1000)")
     p.set_defaults(run=cmd_audit)
+
+    p = commands.add_parser("report", help="a period's visit report (month by day, year by month, day by hour)")
+    actions = p.add_subparsers(dest="report", required=True)
+    a = actions.add_parser("visits", parents=[where], help="visits, busiest days and hours, dwell, peak, change")
+    a.add_argument("--period", required=True, help="2026-11, 2026-W47, 2026-11-05 or 2026 (local time)")
+    a.add_argument("--site", action="append", help="a site (repeat; none: every site, the city)")
+    a.add_argument("--format", choices=("md", "csv", "json"), default="md", help="md (default), csv (the rows) or json")
+    a.add_argument("--timezone", help="IANA zone of days and months (default: the config's reports.timezone, "
+                                      "Asia/Jakarta)")
+    p.set_defaults(run=cmd_report)
 
     p = commands.add_parser("check", help="validate a config; errors name file, YAML path and reason")
     p.add_argument("config", type=Path)

@@ -4,10 +4,12 @@ water levels.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from matakota.core.calendar import label
 from matakota.core.messages import Detection
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z, for examples
@@ -51,30 +53,67 @@ class Health(BaseModel):
     batches: dict[int, int] = Field(description="inference batches run so far, by number of frames")
 
 
-class CountBucket(BaseModel):
-    camera: str = Field(examples=["cam-0042"])
-    site: str = Field(examples=["simpang-lima"])
-    kind: str = Field(description="zone or line", examples=["zone"])
-    name: str = Field(examples=["plaza"])
-    start: float = Field(description="bucket start, epoch seconds (UTC-aligned)", examples=[T0])
+class Figures(BaseModel):
+    start: float = Field(description="bucket start, epoch seconds (a local hour, day, week or month, or a minute)",
+                         examples=[T0])
     end: float = Field(examples=[T0 + 3600])
+    period: str = Field(description="the bucket as people write it, in local time", examples=["2026-11-05T14"])
     samples: int = Field(description="analysed frames", examples=[3600])
-    occupancy_max: int = Field(examples=[37])
+    occupancy_max: int = Field(description="the most people at once", examples=[37])
+    peak_at: float | None = Field(None, description="when occupancy first reached occupancy_max, epoch seconds")
     occupancy_mean: float = Field(description="samples-weighted mean occupancy", examples=[12.4])
     visits: int = Field(examples=[812])
     in_count: int = Field(examples=[0])
     out_count: int = Field(examples=[0])
+    dwell_count: int = Field(description="stays that ended in the bucket", examples=[790])
+    dwell_mean_s: float | None = Field(None, description="their mean length, seconds", examples=[412.5])
+    dwell_median_s: float | None = Field(None, description="their median length, seconds (estimated from bins of "
+                                                            "10 s … 4 h)", examples=[300.0])
+
+    @classmethod
+    def of(cls, row, bucket: str, tz) -> dict:
+        """A store CountRow's fields, its dwell, and its bucket's name in `tz`."""
+        period = (datetime.fromtimestamp(row.start, tz).strftime("%Y-%m-%dT%H:%M") if bucket == "1m"
+                  else label(row.start, bucket, tz))
+        return {**{k: v for k, v in vars(row).items() if k in cls.model_fields}, "peak_at": row.peak_ts,
+                "dwell_mean_s": row.dwell_mean_s, "dwell_median_s": row.dwell_median_s, "period": period}
+
+
+class CountBucket(Figures):
+    camera: str = Field(examples=["cam-0042"])
+    site: str = Field(examples=["simpang-lima"])
+    kind: str = Field(description="zone or line", examples=["zone"])
+    name: str = Field(examples=["plaza"])
 
 
 class CountsResponse(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    bucket: str = Field(examples=["1h"])
+    bucket: str = Field(examples=["hour"])
+    timezone: str = Field(description="the IANA zone of every bucket", examples=["Asia/Jakarta"])
+    from_: float = Field(alias="from", description="start of the first whole bucket", examples=[T0])
+    to: float = Field(description="end of the last whole bucket", examples=[T0 + 86400])
+    cameras: list[str] | None = Field(None, description="the cameras asked for (null: every one reached)")
+    sites: list[str] | None = Field(None, examples=[["simpang-lima"]])
+    items: list[CountBucket]
+
+
+class SiteBucket(Figures):
+    site: str = Field(description="the site, or * for the sites added up", examples=["simpang-lima"])
+    peak_site: str | None = Field(None, description="sites added up: the site of the highest peak")
+
+
+class VisitsResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    bucket: str = Field(examples=["day"])
+    timezone: str = Field(examples=["Asia/Jakarta"])
     from_: float = Field(alias="from", examples=[T0])
     to: float = Field(examples=[T0 + 86400])
-    camera: str | None = Field(None, examples=[None])
-    site: str | None = Field(None, examples=["simpang-lima"])
-    items: list[CountBucket]
+    sites: list[str] | None = Field(None, description="the sites asked for (null: every one reached)")
+    items: list[SiteBucket] = Field(description="per site and bucket by the sites' counting plans (visits from "
+                                                "entrances, occupancy and dwell from area zones), or per bucket "
+                                                "added up across sites (per_site=false)")
 
 
 class LevelReadingOut(BaseModel):

@@ -1,0 +1,127 @@
+"""Visit reports for people who do not write queries: one period (a month, week, day or year) of one site, several,
+or the whole city, in local time: visits per day (per month for a year, per hour for a day), the busiest days and
+hours, dwell, the peak, and the change from the period before. As JSON, CSV (the rows) or Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from datetime import datetime
+
+from matakota.core.calendar import Period, iso, label
+
+from . import CountRow, Store
+from .rollups import city, merge
+
+TOP = 3  # busiest days and hours listed
+ROW_FIELDS = ("period", "start", "end", "visits", "in", "out", "peak_occupancy", "peak_at", "peak_site",
+              "dwell_mean_s", "dwell_median_s")
+
+
+def _figures(row: CountRow, tz) -> dict:
+    return {"visits": row.visits, "in": row.in_count, "out": row.out_count, "peak_occupancy": row.occupancy_max,
+            "peak_at": None if row.peak_ts is None else iso(row.peak_ts, tz), "peak_site": row.peak_site,
+            "dwell_mean_s": row.dwell_mean_s, "dwell_median_s": row.dwell_median_s}
+
+
+def visit_report(store: Store, period: Period, sites: Collection[str] | None = None,
+                 titles: Mapping[str, str] | None = None) -> dict:
+    """The report of `period` over `sites` (None: every site, the city) as one JSON-ready dict."""
+    tz, titles = period.tz, titles or {}
+    zone_name = str(tz.key)
+    per_site = store.visits(start=period.start, end=period.end, bucket=period.rows, sites=sites, timezone=zone_name)
+    by_bucket: dict[float, list[CountRow]] = defaultdict(list)
+    by_site: dict[str, list[CountRow]] = defaultdict(list)
+    for row in per_site:
+        by_bucket[row.start].append(row)
+        by_site[row.site].append(row)
+    rows = [city(group, start, group[0].end) for start, group in sorted(by_bucket.items())]
+    totals = city([merge(group, period.start, period.end) for group in by_site.values()], period.start,
+                  period.end) if per_site else None
+    before = period.previous()
+    previous = store.visits(start=before.start, end=before.end, bucket="month" if before.kind == "year" else
+                            before.kind, sites=sites, timezone=zone_name, per_site=False)
+    previous_visits = sum(r.visits for r in previous)
+    visits = totals.visits if totals else 0
+    report = {
+        "report": "visits", "period": period.name, "timezone": zone_name,
+        "from": iso(period.start, tz), "to": iso(period.end, tz), "rows_by": period.rows,
+        "sites": sorted(sites) if sites is not None else None,
+        "totals": _figures(totals, tz) if totals else _empty(),
+        "previous": {"period": before.name, "visits": previous_visits,
+                     "change_pct": round(100.0 * (visits - previous_visits) / previous_visits, 1)
+                     if previous_visits else None},
+        "rows": [{"period": label(r.start, period.rows, tz), "start": iso(r.start, tz), "end": iso(r.end, tz),
+                  **_figures(r, tz)} for r in rows],
+        "busiest": [{"period": label(r.start, period.rows, tz), "visits": r.visits}
+                    for r in sorted(rows, key=lambda r: (-r.visits, r.start))[:TOP] if r.visits],
+        "busiest_hours": _busiest_hours(store, period, sites) if period.kind != "year" else [],
+        "by_site": [{"site": site, "title": titles.get(site, ""), **_figures(merge(group, period.start, period.end),
+                                                                               tz)}
+                    for site, group in sorted(by_site.items(), key=lambda item: -sum(r.visits for r in item[1]))],
+    }
+    return report
+
+
+def _empty() -> dict:
+    return {"visits": 0, "in": 0, "out": 0, "peak_occupancy": 0, "peak_at": None, "peak_site": None,
+            "dwell_mean_s": None, "dwell_median_s": None}
+
+
+def _busiest_hours(store: Store, period: Period, sites: Collection[str] | None) -> list[dict]:
+    """The hours of the day (local) with the most visits over the period, e.g. 16:00–17:00."""
+    hours = store.visits(start=period.start, end=period.end, bucket="hour", sites=sites, timezone=str(period.tz.key),
+                         per_site=False)
+    by_hour: dict[int, int] = defaultdict(int)
+    for row in hours:
+        by_hour[datetime.fromtimestamp(row.start, period.tz).hour] += row.visits
+    total = sum(by_hour.values())
+    ranked = sorted(by_hour.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+    return [{"hour": f"{h:02d}:00-{(h + 1) % 24:02d}:00", "visits": n, "share_pct": round(100.0 * n / total, 1)}
+            for h, n in ranked if n]
+
+
+def report_csv(report: dict) -> str:
+    """The report's rows (one per day, month or hour) as CSV; times carry their UTC offset."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=ROW_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in report["rows"]:
+        writer.writerow({k: "" if row[k] is None else row[k] for k in ROW_FIELDS})
+    return out.getvalue()
+
+
+def report_markdown(report: dict) -> str:
+    """The report as a page people read (Markdown)."""
+    totals, previous = report["totals"], report["previous"]
+    where = ", ".join(report["sites"]) if report["sites"] else "all sites"
+    change = "" if previous["change_pct"] is None else f" ({previous['change_pct']:+.1f} % on {previous['period']})"
+    lines = [f"# Visits, {report['period']}: {where}", "",
+             f"{report['from']} to {report['to']} ({report['timezone']})", "",
+             f"- **Visits**: {totals['visits']:,}{change}",
+             f"- **In / out** (entrance lines): {totals['in']:,} / {totals['out']:,}",
+             f"- **Mean stay**: {_duration(totals['dwell_mean_s'])}, median {_duration(totals['dwell_median_s'])}",
+             f"- **Peak**: {totals['peak_occupancy']:,} people"
+             + (f" at {totals['peak_at']}" if totals["peak_at"] else "")
+             + (f" ({totals['peak_site']})" if totals["peak_site"] and not report["sites"] else ""), ""]
+    if report["busiest"]:
+        lines += ["Busiest: " + ", ".join(f"{b['period']} ({b['visits']:,})" for b in report["busiest"]), ""]
+    if report["busiest_hours"]:
+        lines += ["Busiest hours: " + ", ".join(f"{h['hour']} ({h['share_pct']} %)" for h in report["busiest_hours"]),
+                  ""]
+    lines += [f"| {report['rows_by']} | visits | in | out | peak | mean stay |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['period']} | {r['visits']:,} | {r['in']:,} | {r['out']:,} | {r['peak_occupancy']:,} | "
+              f"{_duration(r['dwell_mean_s'])} |" for r in report["rows"]]
+    if len(report["by_site"]) > 1:
+        lines += ["", "| site | visits | peak | mean stay |", "|---|---:|---:|---:|"]
+        lines += [f"| {s['title'] or s['site']} | {s['visits']:,} | {s['peak_occupancy']:,} | "
+                  f"{_duration(s['dwell_mean_s'])} |" for s in report["by_site"][:20]]
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
