@@ -78,11 +78,11 @@ def bench(store, cameras: int, minutes: int) -> dict:
     out["bulk count rows/s (batch 10k)"] = total / seconds
 
     day = dict(start=T0, end=T0 + 60 * minutes)
-    for label, kwargs in [("camera, 1m", {"camera": "cam-00042", "bucket": "1m"}),
-                          ("camera, 1h", {"camera": "cam-00042", "bucket": "1h"}),
-                          ("camera, 1d", {"camera": "cam-00042", "bucket": "1d"}),
-                          (f"site ({cameras // 10} cams), 1h", {"site": "site-3", "bucket": "1h"}),
-                          (f"site ({cameras // 10} cams), 1d", {"site": "site-3", "bucket": "1d"})]:
+    for label, kwargs in [("camera, 1m", {"cameras": ["cam-00042"], "bucket": "1m"}),
+                          ("camera, hour", {"cameras": ["cam-00042"], "bucket": "hour"}),
+                          ("camera, day", {"cameras": ["cam-00042"], "bucket": "day"}),
+                          (f"site ({cameras // 10} cams), hour", {"sites": ["site-3"], "bucket": "hour"}),
+                          (f"site ({cameras // 10} cams), day", {"sites": ["site-3"], "bucket": "day"})]:
         seconds, result = timed(lambda: store.counts(**day, **kwargs), repeat=5)
         out[f"query {label}, ms ({len(result)} rows)"] = seconds * 1000
     seconds, page = timed(lambda: store.events(site="site-3", limit=100), repeat=5)

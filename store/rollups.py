@@ -9,7 +9,8 @@ arrived, and a year of months never reads a minute.
 A site's figures follow its counting plan (`counting_plan`, from config `reports.sites`): visits from its entrances
 only (a zone's visits, a line's in-crossings), occupancy and dwell from its area zones only; a site without a plan
 adds up every zone and line, as cameras that overlap double count. A site's peak occupancy is the most its area
-zones held together in one count interval (each zone's most in that interval, added up).
+zones held together in one count interval (each zone's most in that interval, added up), at the moment the last of
+them reached its most.
 """
 
 from __future__ import annotations
@@ -109,13 +110,16 @@ class Rollups:
             f"SELECT c.site, c.b, SUM({AREA} * c.samples), SUM({AREA} * c.occupancy_mean), SUM({VISITS}), "
             f"SUM({IN_OUT.format('in_count')}), SUM({IN_OUT.format('out_count')}), {added} "
             f"FROM ({cameras}) c {PLAN_JOIN} GROUP BY c.site, c.b", params)
+        # per site and interval: its area zones' most at once, added up, and by when the last of them got there
         minutes = self._read(
-            f"SELECT c.site, c.start_ts, SUM({AREA} * c.occupancy_max) FROM (SELECT site, camera, kind, name, "
-            f"start_ts, MAX(occupancy_max) AS occupancy_max FROM counts WHERE kind = 'zone' AND {where} "
+            f"SELECT c.site, c.start_ts, SUM({AREA} * c.occupancy_max), MAX(CASE WHEN {AREA} = 1 THEN c.peak_ts END) "
+            "FROM (SELECT site, camera, kind, name, start_ts, MAX(occupancy_max) AS occupancy_max, "
+            f"MIN(peak_ts) AS peak_ts FROM counts WHERE kind = 'zone' AND {where} "
             f"GROUP BY site, camera, kind, name, start_ts) c {PLAN_JOIN} GROUP BY c.site, c.start_ts", params)
         peaks: dict[tuple, tuple[float, float]] = {}
-        for site, t, held in minutes:
-            key, held, t = (site, float(t) - float(t) % 3600), float(held or 0), float(t)
+        for site, start, held, t in minutes:
+            key, held = (site, float(start) - float(start) % 3600), float(held or 0)
+            t = float(start if t is None else t)
             best = peaks.get(key)
             if best is None or held > best[0] or (held == best[0] and t < best[1]):
                 peaks[key] = (held, t)

@@ -58,7 +58,7 @@ def test_an_interval_with_a_restart_a_reconfiguration_and_a_failover_keeps_every
         rows = wait_for(parts, 30)
         assert rows, ("not every run's part of the interval reached the store",
                       store._read("SELECT id, samples FROM counts WHERE camera = ? AND start_ts = ?", ("counted", start)))
-        [minute] = store.counts(start=start, end=start + INTERVAL_S, bucket="1m", camera="counted")
+        [minute] = store.counts(start=start, end=start + INTERVAL_S, bucket="1m", cameras=["counted"])
     expected = FPS * INTERVAL_S
     # the run before the reconfiguration (the restart kept it going) and the one after the failover; the run in
     # between died with its shard, and with it the ~3 s it had counted but not yet closed

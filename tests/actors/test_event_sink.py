@@ -79,7 +79,7 @@ def test_kill_mid_stream_loses_nothing_and_doubles_nothing(sink_factory):
             stored += page.items
             if not (cursor := page.next_cursor):
                 break
-        rows = store.counts(site="simpang-lima", start=T0, end=T0 + 86400, bucket="1m")
+        rows = store.counts(sites=["simpang-lima"], start=T0, end=T0 + 86400, bucket="1m")
     assert sorted(e["id"] for e in stored) == sorted(emitted_events)  # none lost, none doubled
     assert len(rows) == len(emitted_counts) and sum(r.visits for r in rows) == 2 * len(emitted_counts)
 

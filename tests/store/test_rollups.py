@@ -1,0 +1,149 @@
+"""Roll-ups (store/rollups.py) on SQLite and PostgreSQL: whatever has been rolled up, an answer is what the minutes
+say (checked against sums computed here from the records); late records, new counting plans, a new time zone and
+pruned minutes change nothing a reader sees that they should not."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import datetime
+
+import pytest
+
+from matakota.analytics.counts import CountRecord
+from matakota.config import PlanEntry
+from matakota.core.calendar import bucket_start, zone
+from matakota.core.dwell import DWELL_BINS
+
+WIB = zone("Asia/Jakarta")
+T0 = datetime(2026, 10, 30, 20, tzinfo=WIB).timestamp()  # a month's edge inside the data
+DAYS = 4
+FAR = T0 + 86400 * 365  # "now" for a refresh that rolls up everything
+
+
+def records(seed: int, cameras=(("cam-1", "pasar"), ("cam-2", "pasar"), ("cam-3", "tugu")), days=DAYS,
+            t0=T0) -> list[CountRecord]:
+    rng = random.Random(seed)
+    out = []
+    for camera, site in cameras:
+        for minute in range(int(days * 1440)):
+            if rng.random() < 0.4:
+                continue  # cameras down now and then: gaps
+            t = t0 + 60 * minute
+            hist = [0] * DWELL_BINS
+            for _ in range(rng.randrange(3)):
+                hist[rng.randrange(DWELL_BINS)] += 1
+            out.append(CountRecord(camera, site, "zone", "plaza", t, t + 60, 10, rng.randrange(9), 2.0,
+                                   rng.randrange(4), 0, 0, "run-1", t + rng.randrange(60), sum(hist),
+                                   30.0 * sum(hist), tuple(hist) if sum(hist) else ()))
+            out.append(CountRecord(camera, site, "line", "gate", t, t + 60, 10, 0, 0.0, 0, rng.randrange(3),
+                                   rng.randrange(3), "run-1"))
+    return out
+
+
+def truth(recs, bucket: str, key) -> dict:
+    """Sums per (key, local bucket) computed straight from the records."""
+    sums = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for r in recs:
+        s = sums[(key(r), bucket_start(r.start, bucket, WIB))]
+        s[0] += r.visits
+        s[1] += r.in_count
+        s[2] += r.out_count
+        s[3] = max(s[3], r.occupancy_max)
+        s[4] += r.dwell_count
+    return dict(sums)
+
+
+def answers(store, start=T0, end=T0 + DAYS * 86400) -> dict:
+    return {bucket: (store.counts(start=start, end=end, bucket=bucket),
+                     store.visits(start=start, end=end, bucket=bucket)) for bucket in ("hour", "day", "week", "month")}
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_rolled_up_or_not_the_answer_is_the_minutes(store, seed):
+    recs = records(seed)
+    store.write([], recs)
+    before = answers(store)
+    for bucket in ("hour", "day", "week", "month"):
+        got = {((r.camera, r.kind), r.start): [r.visits, r.in_count, r.out_count, r.occupancy_max, r.dwell_count]
+               for r in before[bucket][0]}
+        assert got == {k: v for k, v in truth(recs, bucket, lambda r: (r.camera, r.kind)).items()}
+    # part of it rolled up (hours that closed before "now" in the middle of the data), then all of it
+    assert 0 < store.refresh_rollups("Asia/Jakarta", now=T0 + 2 * 86400) < DAYS * 24
+    assert answers(store) == before
+    assert store.refresh_rollups("Asia/Jakarta", now=FAR) > 0
+    assert answers(store) == before
+    assert store.refresh_rollups("Asia/Jakarta", now=FAR) == 0  # nothing changed since
+
+
+def test_a_late_record_counts_at_once_and_after_the_next_roll_up(store):
+    recs = records(5)
+    store.write([], recs)
+    store.refresh_rollups("Asia/Jakarta", now=FAR)
+    day = datetime(2026, 10, 31, tzinfo=WIB).timestamp()
+    [before] = store.visits(start=day, end=day + 86400, bucket="day", sites=["tugu"])
+    late = CountRecord("cam-3", "tugu", "zone", "plaza", day + 3600, day + 3660, 10, 40, 20.0, 25, 0, 0, "run-2",
+                       day + 3630)
+    store.write([], [late])
+    [now] = store.visits(start=day, end=day + 86400, bucket="day", sites=["tugu"])
+    assert (now.visits, now.occupancy_max, now.peak_ts) == (before.visits + 25, 40, day + 3630)
+    store.refresh_rollups("Asia/Jakarta", now=FAR)
+    [rolled] = store.visits(start=day, end=day + 86400, bucket="day", sites=["tugu"])
+    assert rolled == now
+    [month] = store.visits(start=day, end=day + 86400, bucket="month", sites=["tugu"])
+    assert month.occupancy_max == 40 and month.peak_ts == day + 3630
+
+
+def test_a_checkpoint_replaced_by_its_closed_interval_is_counted_once(store):
+    t = T0 + 600
+    checkpoint = CountRecord("cam-1", "pasar", "zone", "plaza", t, t + 60, 4, 2, 1.0, 3, part="run-1")
+    closed = CountRecord("cam-1", "pasar", "zone", "plaza", t, t + 60, 10, 5, 2.0, 7, part="run-1")
+    store.write([], [checkpoint])
+    store.refresh_rollups("Asia/Jakarta", now=FAR)
+    store.write([], [closed, checkpoint])  # the closed interval, and the checkpoint resent: the closed one stays
+    store.refresh_rollups("Asia/Jakarta", now=FAR)
+    [day] = store.counts(start=t, end=t + 60, bucket="day")
+    assert (day.visits, day.samples, day.occupancy_max) == (7, 10, 5)
+
+
+def test_a_counting_plan_counts_people_seen_by_two_cameras_once(store):
+    # cam-1 and cam-2 watch the same square from two sides: both see every visitor; cam-1's gate line counts entries
+    store.write([], records(7, cameras=(("cam-1", "pasar"), ("cam-2", "pasar")), days=1))
+    span = dict(start=T0, end=T0 + 86400, bucket="month", sites=["pasar"])
+    [unplanned] = store.visits(**span)
+    zones = {r.camera: r for r in store.counts(start=T0, end=T0 + 86400, bucket="month") if r.kind == "zone"}
+    gates = {r.camera: r for r in store.counts(start=T0, end=T0 + 86400, bucket="month") if r.kind == "line"}
+    assert unplanned.visits == zones["cam-1"].visits + zones["cam-2"].visits  # no plan: every zone, twice
+    assert store.set_counting_plan([PlanEntry("pasar", "cam-1", "line", "gate", True, False),
+                                    PlanEntry("pasar", "cam-2", "zone", "plaza", False, True)])
+    assert not store.set_counting_plan([PlanEntry("pasar", "cam-1", "line", "gate", True, False),
+                                        PlanEntry("pasar", "cam-2", "zone", "plaza", False, True)])
+    for _ in range(2):  # the minutes under the new plan, then its roll-ups
+        [planned] = store.visits(**span)
+        assert (planned.visits, planned.in_count, planned.out_count) == (
+            gates["cam-1"].in_count, gates["cam-1"].in_count, gates["cam-1"].out_count)
+        assert planned.dwell_count == zones["cam-2"].dwell_count  # dwell and occupancy from the area zone only
+        assert planned.occupancy_max == zones["cam-2"].occupancy_max
+        store.refresh_rollups("Asia/Jakarta", now=FAR)
+
+
+def test_roll_ups_outlive_the_minutes_and_a_new_time_zone_recuts_days(store):
+    recs = records(9, days=2)
+    store.write([], recs)
+    store.refresh_rollups("Asia/Jakarta", now=FAR)
+    expected = answers(store)
+    store.prune(older_than_s=0, now=FAR)
+    assert store.counts(start=T0, end=T0 + DAYS * 86400, bucket="1m") == []  # the minutes are gone …
+    assert answers(store) == expected  # … the roll-ups answer as before
+    late = CountRecord("cam-1", "pasar", "zone", "plaza", T0 + 60, T0 + 120, 10, 1, 1.0, 1, part="x")
+    store.write([], [late])  # a record for an hour whose minutes were pruned: never rebuilt from it alone
+    store.refresh_rollups("Asia/Jakarta", now=FAR, minutes_since=FAR)
+    assert answers(store) == expected
+    # the same hours cut into days of another zone (UTC): totals keep, the days move
+    utc_days = {r.start: r.visits for r in store.visits(start=T0, end=T0 + 3 * 86400, bucket="day",
+                                                         timezone="UTC", per_site=False)}
+    store.refresh_rollups("UTC", now=FAR)
+    assert {r.start: r.visits for r in store.visits(start=T0, end=T0 + 3 * 86400, bucket="day", timezone="UTC",
+                                                    per_site=False)} == utc_days
+    assert sum(utc_days.values()) == sum(r.visits for r in recs if r.kind == "zone")
+    assert min(utc_days) % 86400 == 0  # UTC midnights
