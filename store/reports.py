@@ -10,10 +10,10 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from matakota.core.calendar import Period, iso, label
+from matakota.core.calendar import Period, boundaries, iso, label
 
 from . import CountRow, Store
-from .rollups import city, merge
+from .rollups import SITE, city, merge
 
 TOP = 3  # busiest days and hours listed
 ROW_FIELDS = ("period", "start", "end", "visits", "in", "out", "peak_occupancy", "peak_at", "peak_site",
@@ -37,7 +37,9 @@ def visit_report(store: Store, period: Period, sites: Collection[str] | None = N
     for row in per_site:
         by_bucket[row.start].append(row)
         by_site[row.site].append(row)
-    rows = [city(group, start, group[0].end) for start, group in sorted(by_bucket.items())]
+    edges = boundaries(period.start, period.end, period.rows, tz)
+    rows = [city(by_bucket[start], start, end) if by_bucket.get(start) else _nothing(start, end)
+            for start, end in zip(edges, edges[1:])]  # every day of the month, with or without counts
     totals = city([merge(group, period.start, period.end) for group in by_site.values()], period.start,
                   period.end) if per_site else None
     before = period.previous()
@@ -63,6 +65,11 @@ def visit_report(store: Store, period: Period, sites: Collection[str] | None = N
                     for site, group in sorted(by_site.items(), key=lambda item: -sum(r.visits for r in item[1]))],
     }
     return report
+
+
+def _nothing(start: float, end: float) -> CountRow:
+    return CountRow(camera=SITE, site=SITE, kind="site", name="", start=start, end=end, samples=0, occupancy_max=0,
+                    occupancy_mean=0.0, visits=0, in_count=0, out_count=0)
 
 
 def _empty() -> dict:

@@ -187,3 +187,25 @@ def test_closing_a_camera_ends_its_open_incidents_and_returns_only_the_interval_
     assert all(e.payload["closed"] == "camera removed" and e.end is not None for e in events)
     assert {c.start for c in counts} == {(T0 + 74) // 60 * 60}  # the minute in progress only
     assert camera.close(T0 + 76, "camera removed") == ([], [])  # nothing is left open twice
+
+
+def test_count_records_carry_each_stay_and_when_the_zone_was_fullest(run):
+    camera, results = run
+    records = [r for result in results for r in result.counts if r.kind == "zone" and r.name == "plaza"]
+    closed = {r.start: r for r in records}  # the last record of each minute (checkpoints replaced by it)
+    stays = [s["dwell_s"] for s in camera.summary()["zones"]["plaza"]["stays"]]
+    assert len(stays) == 3 and sum(r.dwell_count for r in closed.values()) == 3
+    assert sum(r.dwell_sum_s for r in closed.values()) == pytest.approx(sum(stays), abs=0.5)
+    assert sum(sum(r.dwell_hist) for r in closed.values()) == 3  # each stay in its bin (10-30 s or 30-60 s)
+    fullest = max(closed.values(), key=lambda r: r.occupancy_max)
+    first_full = next(result.t for result in results if result.occupancy["plaza"] == fullest.occupancy_max)
+    assert fullest.peak_ts == first_full  # the first frame at the most, not the last
+
+
+def test_stays_still_open_when_the_camera_stops_are_in_its_last_record():
+    plaza = {"name": "plaza", "polygon": CONFIG["zones"][1]["polygon"]}
+    camera = CameraAnalytics("c", "s", CameraAnalyticsConfig.model_validate({"zones": [plaza]}))
+    for t in range(10):
+        camera.update(dets([person_at(650, 400)], cls=[0]), float(t))
+    [last] = camera.flush()
+    assert (last.dwell_count, last.dwell_sum_s, last.dwell_hist[0]) == (1, 7.0, 1)  # 7 s: the first bin, 0-10 s

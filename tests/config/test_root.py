@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from matakota.config import Config, ConfigError, load_config, parse_config
 
@@ -54,3 +55,39 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as error:
         parse_config({"detector": {"score_threshold": 2, "iou_threshold": 0}}, "x.yaml")
     assert len(str(error.value).splitlines()) == 2
+
+
+CAMERAS = ("fleet:\n  cameras:\n"
+           "    - {id: gate-cam, site: tugu, url: rtsp://h/s, analytics: {lines: [{name: gate, start: [0, 0], "
+           "end: [9, 9]}], zones: [{name: square, polygon: [[0, 0], [9, 0], [9, 9]]}]}}\n"
+           "    - {id: other, site: pasar, url: rtsp://h/t}\n")
+
+
+@pytest.mark.parametrize(("plan", "message"), [
+    ("{entrances: [nobody/gate]}", "reports.sites.tugu.entrances[0]: no camera 'nobody' in fleet.cameras"),
+    ("{entrances: [gate-cam/door]}", "entrances[0]: 'door' is not a zone or line of camera 'gate-cam'"),
+    ("{entrances: [gate-cam/gate], area: [gate-cam/gate]}", "area[0]: 'gate' is not a zone of camera 'gate-cam'"),
+    ("{entrances: [other/x]}", "camera 'other' belongs to site 'pasar', not 'tugu'"),
+    ("{entrances: [gate]}", "reports.sites.tugu.entrances: [0] 'gate': write camera/zone or camera/line"),
+])
+def test_counting_plans_must_name_real_zones_and_lines(tmp_path, plan, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(CAMERAS + f"reports:\n  sites:\n    tugu: {plan}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_a_counting_plan_becomes_store_entries(tmp_path):
+    config = parse_config({**yaml.safe_load(CAMERAS),
+                           "reports": {"sites": {"tugu": {"title": "Tugu Muda",
+                                                          "entrances": ["gate-cam/gate", "gate-cam/square"]}}}})
+    assert sorted((e.kind, e.name, e.visits, e.occupancy) for e in config.counting_plan()) == [
+        ("line", "gate", True, False), ("zone", "square", True, True)]  # the zone among entrances is the area too
+
+
+def test_a_time_zone_whose_days_start_off_the_hour_is_refused(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("reports:\n  timezone: Asia/Kathmandu\n")
+    with pytest.raises(ConfigError, match="reports.timezone: time zone 'Asia/Kathmandu' has an offset of 5:45:00"):
+        load_config(path)
