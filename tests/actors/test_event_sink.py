@@ -9,7 +9,7 @@ import pytest
 
 from matakota.actors.outbox import Outbox
 from matakota.analytics.counts import CountRecord
-from matakota.config import StoreConfig
+from matakota.config import PlanEntry, ReportsConfig, StoreConfig
 from matakota.core.events import Event, EventState, EventType
 from matakota.store import open_store
 
@@ -35,8 +35,8 @@ def sink_factory(ray_cluster, tmp_path):
     config = StoreConfig(url=str(tmp_path / "sink.db"), retention_days=None)
     made = []
 
-    def make():
-        made.append(start_event_sink(config, name=f"event-sink-test-{uuid.uuid4().hex[:8]}"))
+    def make(**options):
+        made.append(start_event_sink(config, name=f"event-sink-test-{uuid.uuid4().hex[:8]}", **options))
         return made[-1]
     yield make, config
     for sink in made:
@@ -154,3 +154,25 @@ def test_the_outbox_is_bounded_by_bytes_too_and_batches_stay_sendable():
     outbox.ack(first.id)
     second = outbox.next_batch()
     assert len(second.events) == 1 and len(second.counts) == 2
+
+
+@pytest.mark.timeout(120)
+def test_the_sink_rolls_up_under_the_counting_plan_it_was_given(sink_factory):
+    import ray
+
+    from matakota.actors.event_sink import flush
+
+    make, config = sink_factory
+    plan = [PlanEntry("simpang-lima", "cam-0", "zone", "plaza", True, True)]  # cam-1 sees the same people
+    sink = make(reports=ReportsConfig(timezone="Asia/Jakarta"), plan=plan)
+    outbox = Outbox(max_items=1000, max_batch=10)
+    for i in range(3):
+        outbox.put([], counts(i))
+    flush(outbox, sink, timeout_s=60)
+    ray.get(sink.roll_up.remote())  # the one hour, long closed (its background loop may have rolled it up first)
+    with open_store(config.url) as store:
+        [day] = store.visits(start=T0, end=T0 + 86400, bucket="day")
+        assert day.visits == 3 * 2  # cam-0's visits only
+        assert store.counts(start=T0, end=T0 + 86400, bucket="day") != []
+        [(rolled,)] = store._read("SELECT COUNT(*) FROM rollups WHERE level = 'day' AND camera = '*'")
+    assert rolled == 1 and ray.get(sink.stats.remote())["hours_rolled_up"] >= 1
