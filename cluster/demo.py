@@ -14,18 +14,23 @@ SITES = ("simpang-lima", "kota-lama")
 
 
 def demo_config(cameras: int, port: int) -> Config:
-    """`cameras` cameras from the two demo clips, on two sites; the people clip's cameras count visits."""
+    """`cameras` cameras from the two demo clips, on two sites; the people clip's cameras count visits. They all
+    show the same room, so each site's counting plan counts its visitors at its first people camera only."""
     people = yaml.safe_load(EXAMPLES.joinpath("cameras", "one-by-one.yaml").read_text())
-    fleet = []
+    fleet, plans = [], {}
     for index in range(cameras):
         is_people = index % 2 == 0
+        site = SITES[index % 4 // 2]
         fleet.append({
             "id": f"cam-{index}",
-            "site": SITES[index % 4 // 2],
+            "site": site,
             "url": "asset:one-by-one-person-detection" if is_people else "asset:car-detection",
             "analytics": people if is_people else {"fps": 1.0},
         })
-    return parse_config({"api": {"port": port}, "fleet": {"allow_files": True, "cameras": fleet}}, "demo")
+        if is_people and site not in plans:
+            plans[site] = {"entrances": [f"cam-{index}/{zone['name']}" for zone in people["zones"]]}
+    return parse_config({"api": {"port": port}, "fleet": {"allow_files": True, "cameras": fleet},
+                         "reports": {"sites": plans}}, "demo")
 
 
 def run_demo(cameras: int, duration: float, port: int) -> int:

@@ -51,8 +51,10 @@ class SitePlan(StrictModel):
 class OpenDataConfig(StrictModel):
     """The city's open-data portal (CKAN) that `matakota export --publish` updates."""
 
-    ckan_url: str | None = Field(None, pattern=r"^https?://", description="the portal, e.g. https://data.semarangkota.go.id")
-    organization: str | None = Field(None, pattern=r"^[a-z0-9_-]{2,100}$", description="the CKAN organisation that owns the datasets")
+    ckan_url: str | None = Field(None, pattern=r"^https?://",
+                                 description="the portal, e.g. https://data.semarangkota.go.id")
+    organization: str | None = Field(None, pattern=r"^[a-z0-9_-]{2,100}$",
+                                     description="the CKAN organisation that owns the datasets")
     api_key_env: str = Field("MATAKOTA_CKAN_API_KEY", pattern=ENV_NAME,
                              description="environment variable holding the portal's API key (from a Secret)")
     dataset_prefix: str = Field("matakota", pattern=r"^[a-z0-9_-]{2,60}$",
@@ -60,7 +62,8 @@ class OpenDataConfig(StrictModel):
     licence: str = Field("CC-BY-4.0", max_length=100, description="SPDX id of the data's licence")
     producer: str = Field("Pemerintah Kota Semarang", max_length=200, description="who publishes the data")
     area_code: str = Field("3374", pattern=r"^[0-9]{2,10}$",
-                           description="BPS (Statistics Indonesia) code of the area the data covers (3374: Kota Semarang)")
+                           description="BPS (Statistics Indonesia) code of the area the data covers "
+                                       "(3374: Kota Semarang)")
 
 
 class ReportsConfig(StrictModel):

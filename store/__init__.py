@@ -330,10 +330,9 @@ def open_store(url: str | Path, *, schema: str | None = None) -> Store:
 
 
 __all__ = [
-    "AUTO_BUCKETS", "AUTO_RAW_READINGS", "AUTO_RAW_SPAN_S", "BUCKET_ALIASES", "COUNT_BUCKETS", "GENESIS", "LEVEL_BUCKETS", "MAX_BUCKETS",
-    "MAX_COUNT_ROWS", "MAX_LEVEL_READINGS", "MAX_PAGE", "ORIGINAL_SUFFIX", "UNCERTAIN", "ALARM_ACTIONS", "AlreadyHandled",
-    "AuditCheck", "AuditEntry",
-    "AuditPage", "CountRow", "EventPage", "InvalidCursor", "InvalidQuery", "InvalidRecord", "LevelBucket",
-    "LevelReading", "LevelSeries", "PruneResult", "Store", "StoreError", "WriteResult", "decode_cursor",
-    "encode_cursor", "open_store", "original_name", "split_evidence",
+    "ALARM_ACTIONS", "AUTO_BUCKETS", "AUTO_RAW_READINGS", "AUTO_RAW_SPAN_S", "BUCKET_ALIASES", "COUNT_BUCKETS",
+    "GENESIS", "LEVEL_BUCKETS", "MAX_BUCKETS", "MAX_COUNT_ROWS", "MAX_LEVEL_READINGS", "MAX_PAGE", "ORIGINAL_SUFFIX",
+    "UNCERTAIN", "AlreadyHandled", "AuditCheck", "AuditEntry", "AuditPage", "CountRow", "EventPage", "InvalidCursor",
+    "InvalidQuery", "InvalidRecord", "LevelBucket", "LevelReading", "LevelSeries", "PruneResult", "Store",
+    "StoreError", "WriteResult", "decode_cursor", "encode_cursor", "open_store", "original_name", "split_evidence",
 ]

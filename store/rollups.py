@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable
 
 from matakota.config import PlanEntry
 from matakota.core.calendar import bucket_start, next_start, zone
-from matakota.core.dwell import DWELL_BINS, median_dwell
+from matakota.core.dwell import DWELL_BINS
 
 from . import CountRow, InvalidQuery
 

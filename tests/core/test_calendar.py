@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from matakota.core.calendar import bucket_start, boundaries, label, next_start, parse_period, zone
+from matakota.core.calendar import boundaries, bucket_start, label, next_start, parse_period, zone
 
 WIB = zone("Asia/Jakarta")
 

@@ -1,0 +1,165 @@
+"""Reports benchmark on PostgreSQL at city scale: a year of roll-ups for 10,417 cameras, then the reports people ask
+for, each against a plain scan of the same rows in the same run.
+
+    .venv/bin/python -m loadtest.bench_reports [--cameras 10417] [--cameras-per-site 5] [--repeat 5]
+
+Rows are generated inside PostgreSQL (generate_series), as the EventSink's roll-ups would leave them for 2026:
+per camera one zone and one line, a row per local day and month (10,417 × 2 × 365 days ≈ 7.6 M); per site a row per
+local hour, day and month (hours for every site over November, and for the benchmarked site over the whole year).
+Camera-hour rows are left out (182 M for a year: they serve per-camera hour queries, which read a camera's own
+rows by index and are not what is benchmarked here). Then one site's November of 1-minute counts, to time the same
+report straight from the minutes (what a query reads for hours not yet rolled up).
+
+Each report is timed (median of --repeat) beside a plain scan: `SELECT count(*)` with the same WHERE over the same
+rows; the ratio is report time / scan time. PostgreSQL runs in a throwaway schema of MATAKOTA_BENCH_PG (default the
+local `test` database), dropped after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+import uuid
+
+from matakota.core.calendar import parse_period, zone
+from matakota.store import open_store
+from matakota.store.reports import visit_report
+from matakota.store.rollups import ADDED, DWELL_COLUMNS, ROLLUP_COLUMNS
+
+PG = os.environ.get("MATAKOTA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+TZ = "Asia/Jakarta"
+SITE = "site-00003"
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def _rows_sql(level: str, step: str, first: str, last: str, who: str, extra: str = "") -> str:
+    """INSERT … SELECT of roll-up rows: `who` gives (site, camera, kind, name) per generated row."""
+    dwell = ", ".join("(random() * 3)::int" for _ in DWELL_COLUMNS)
+    return (f"INSERT INTO rollups ({', '.join(ROLLUP_COLUMNS)}) SELECT '{level}', {who}, extract(epoch FROM t), "
+            f"extract(epoch FROM t + interval '{step}'), 600, (random() * 40)::int, "
+            f"extract(epoch FROM t) + (random() * 3600)::int, random() * 10, (random() * 900)::int, "
+            f"(random() * 300)::int, (random() * 300)::int, {len(DWELL_COLUMNS)}, random() * 20000, {dwell} "
+            f"FROM generate_series(timestamptz '{first}', timestamptz '{last}', interval '{step}') AS t{extra}")
+
+
+def generate(store, cameras: int, per_site: int) -> dict[str, float]:
+    """Fill the schema's roll-ups (and one site's minutes); returns rows and seconds."""
+    sites = (cameras + per_site - 1) // per_site
+    camera_rows = ("'site-' || lpad((c / " + str(per_site) + ")::text, 5, '0'), 'cam-' || lpad(c::text, 5, '0'), "
+                   "k.kind, k.name")
+    site_rows = "'site-' || lpad(s::text, 5, '0'), '*', 'site', ''"
+    cams = f", generate_series(0, {cameras - 1}) AS c, (VALUES ('zone', 'plaza'), ('line', 'gate')) AS k(kind, name)"
+    every_site = f", generate_series(0, {sites - 1}) AS s"
+    year = ("2026-01-01 00:00+07", "2026-12-31 00:00+07")
+    statements = [
+        _rows_sql("day", "1 day", *year, camera_rows, cams),
+        _rows_sql("month", "1 month", "2026-01-01 00:00+07", "2026-12-01 00:00+07", camera_rows, cams),
+        _rows_sql("day", "1 day", *year, site_rows, every_site),
+        _rows_sql("month", "1 month", "2026-01-01 00:00+07", "2026-12-01 00:00+07", site_rows, every_site),
+        _rows_sql("hour", "1 hour", "2026-11-01 00:00+07", "2026-11-30 23:00+07", site_rows, every_site),
+        _rows_sql("hour", "1 hour", "2026-01-01 00:00+07", "2026-10-31 23:00+07", f"'{SITE}', '*', 'site', ''"),
+        _rows_sql("hour", "1 hour", "2026-12-01 00:00+07", "2026-12-31 23:00+07", f"'{SITE}', '*', 'site', ''"),
+    ]
+    minute_cols = ("id", "camera", "site", "kind", "name", "start_ts", "end_ts", "samples", "occupancy_max",
+                   "occupancy_mean", "peak_ts", *ADDED)
+    minutes = (f"INSERT INTO counts ({', '.join(minute_cols)}) SELECT md5(c::text || k.kind || t::text), "
+               f"'raw-' || c, 'raw-site', k.kind, k.name, extract(epoch FROM t), extract(epoch FROM t) + 60, 10, "
+               "(random() * 40)::int, random() * 10, extract(epoch FROM t) + 30, (random() * 15)::int, "
+               "(random() * 5)::int, (random() * 5)::int, 1, random() * 600, "
+               + ", ".join("(random() * 0.2)::int" for _ in DWELL_COLUMNS) +
+               " FROM generate_series(timestamptz '2026-11-01 00:00+07', timestamptz '2026-11-30 23:59+07', "
+               "interval '1 minute') AS t, generate_series(0, 4) AS c, "
+               "(VALUES ('zone', 'plaza'), ('line', 'gate')) AS k(kind, name)")
+    t = time.perf_counter()
+    with store._lock, store._transaction():
+        store._execute("SET LOCAL synchronous_commit = off")
+        for sql in statements:
+            store._execute(sql)
+        store._execute(minutes)
+        store._execute("INSERT INTO rollup_state (id, timezone) VALUES (1, %s)", (TZ,))
+    store._execute("ANALYZE")
+    [(rollups,)] = store._read("SELECT count(*) FROM rollups")
+    [(raw,)] = store._read("SELECT count(*) FROM counts")
+    return {"rollup rows": rollups, "minute rows": raw, "sites": sites, "fill s": time.perf_counter() - t}
+
+
+def scan(store, where: str, params: tuple) -> int:
+    return store._read(f"SELECT count(*) FROM rollups WHERE {where}", params)[0][0]
+
+
+def bench(store, cameras: int, per_site: int, repeat: int) -> list[tuple[str, float, float, int]]:
+    """(what, seconds, plain-scan seconds, rows it reads) per report."""
+    tz = zone(TZ)
+    november, year = parse_period("2026-11", tz), parse_period("2026", tz)
+    out = []
+    cases = [
+        ("city-wide month report (2026-11, all sites)",
+         lambda: visit_report(store, november),
+         [("level = 'day' AND camera = '*' AND start_ts >= %s AND start_ts < %s", (november.start, november.end)),
+          ("level = 'hour' AND camera = '*' AND start_ts >= %s AND start_ts < %s", (november.start, november.end)),
+          ("level = 'month' AND camera = '*' AND start_ts >= %s AND start_ts < %s",
+           (november.previous().start, november.previous().end))]),
+        ("city-wide year by month (store.visits, all sites added up)",
+         lambda: store.visits(start=year.start, end=year.end, bucket="month", timezone=TZ, per_site=False),
+         [("level = 'month' AND camera = '*' AND start_ts >= %s AND start_ts < %s", (year.start, year.end))]),
+        (f"one site's year report ({SITE}, 2026 by month)",
+         lambda: visit_report(store, year, [SITE]),
+         [("level = 'month' AND camera = '*' AND site = %s AND start_ts >= %s AND start_ts < %s",
+           (SITE, year.start, year.end))]),
+        (f"one site's year by day ({SITE}, store.visits)",
+         lambda: store.visits(start=year.start, end=year.end, bucket="day", sites=[SITE], timezone=TZ),
+         [("level = 'day' AND camera = '*' AND site = %s AND start_ts >= %s AND start_ts < %s",
+           (SITE, year.start, year.end))]),
+        ("city-wide counts per camera, one day (20,834 rows)",
+         lambda: store.counts(start=november.start, end=november.start + 86400, bucket="day", timezone=TZ),
+         [("level = 'day' AND camera <> '*' AND start_ts >= %s AND start_ts < %s",
+           (november.start, november.start + 86400))]),
+    ]
+    for what, report, scans in cases:
+        seconds, _ = timed(report, repeat)
+        scan_s, _ = timed(lambda: [scan(store, w, p) for w, p in scans], repeat)
+        rows = sum(scan(store, w, p) for w, p in scans)
+        out.append((what, seconds, scan_s, rows))
+    # the same site-month from the minutes (hours not rolled up yet) and from its roll-ups
+    raw_s, _ = timed(lambda: store._site_hours("site = %s AND start_ts >= %s AND start_ts < %s",
+                                               ["raw-site", november.start, november.end]), repeat)
+    raw_scan_s, _ = timed(lambda: store._read("SELECT count(*) FROM counts WHERE site = %s AND start_ts >= %s AND "
+                                              "start_ts < %s", ("raw-site", november.start, november.end)), repeat)
+    [(raw_rows,)] = store._read("SELECT count(*) FROM counts WHERE site = 'raw-site'")
+    out.append(("one site's month from its minutes (5 cameras, not rolled up)", raw_s, raw_scan_s, raw_rows))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cameras", type=int, default=10_417)
+    parser.add_argument("--cameras-per-site", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    store = open_store(PG, schema=f"matakota_bench_{uuid.uuid4().hex[:8]}")
+    try:
+        filled = generate(store, args.cameras, args.cameras_per_site)
+        print(f"PostgreSQL, {platform.machine()} × {os.cpu_count()} cores: {args.cameras:,} cameras in "
+              f"{filled['sites']:,} sites, {filled['rollup rows']:,} roll-up rows and {filled['minute rows']:,} minute "
+              f"rows generated in {filled['fill s']:.0f} s")
+        print(f"{'report':<62} {'ms':>8} {'scan ms':>8} {'ratio':>6} {'rows read':>10}")
+        for what, seconds, scan_s, rows in bench(store, args.cameras, args.cameras_per_site, args.repeat):
+            print(f"{what:<62} {seconds * 1000:>8.1f} {scan_s * 1000:>8.1f} {seconds / scan_s:>6.2f} {rows:>10,}")
+    finally:
+        store.drop_schema()
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
