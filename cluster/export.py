@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -74,7 +75,7 @@ def count_rows(store: Store, period: Period, bucket: str = "day") -> Iterator[di
     """Each camera's zones and lines per local day (or hour), read one local day at a time."""
     tz = period.tz
     days = boundaries(period.start, period.end, "day", tz)
-    for start, end in zip(days, days[1:]):
+    for start, end in pairwise(days):
         rows = _counts(store, start, end, bucket, tz.key)
         for r in sorted(rows, key=lambda r: (r.start, r.site, r.camera, r.kind, r.name)):
             yield {"site": r.site, "camera": r.camera, "kind": r.kind, "name": r.name,

@@ -106,8 +106,8 @@ def test_a_wrong_api_key_is_one_clear_line_and_a_failure(tmp_path, portal, monke
     assert export(config, tmp_path / "out", "--dataset", "visits", "events", "--period", "2026-11",
                   "--publish") == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"matakota export: the portal {portal.url} refused the API key (package_show: not authorised): "
-                   "check the key and that its user may edit the organisation's datasets"]
+    assert err == [(f"matakota export: the portal {portal.url} refused the API key (package_show: not authorised): "
+                    "check the key and that its user may edit the organisation's datasets")]
     assert portal.datasets == {}
 
 
