@@ -17,6 +17,7 @@ from matakota.core.dwell import DWELL_BINS, dwell_bin
 from matakota.core.events import Event, EventState, EventType
 from matakota.outputs.opendata import DATASETS, OpenDataError, validate_package, write_package
 from matakota.store import open_store, split_evidence
+from tests.store.conftest import PG_DSN, _pg_available, pg_schema
 
 WIB = zone("Asia/Jakarta")
 REPORTS = ReportsConfig(sites={"simpang-lima": SitePlan(title="Simpang Lima")},
@@ -40,9 +41,15 @@ def minute(t: float, kind="zone", name="plaza", **figures) -> CountRecord:
     return CountRecord("slm-001", "simpang-lima", kind, name, t, t + 60, samples=60, **figures)
 
 
-@pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "matakota.db") as store:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    """The test's counts in a SQLite file, or in a PostgreSQL schema of its own (dropped afterwards)."""
+    schema = None
+    if request.param == "postgres":
+        if not _pg_available():
+            pytest.skip(f"PostgreSQL not reachable at {PG_DSN}")
+        schema = pg_schema()
+    with open_store(PG_DSN if schema else tmp_path / "matakota.db", schema=schema) as store:
         store.write(counts=[
             minute(wib("2026-11-05T10:00"), occupancy_max=7, occupancy_mean=3.0, visits=5,
                    peak_ts=wib("2026-11-05T10:00") + 20, dwell_count=2, dwell_sum_s=300.0, dwell_hist=stays(100, 200)),
@@ -56,6 +63,11 @@ def store(tmp_path):
         ])
         store.refresh_rollups("Asia/Jakarta", now=wib("2030-01-01T00:00"))
         yield store
+    if schema:
+        import psycopg
+
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def read_csv(package) -> list[dict]:
