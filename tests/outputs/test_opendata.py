@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from matakota.analytics.counts import CountRecord
-from matakota.cluster.export import event_rows, export, visit_rows
+from matakota.cluster.export import count_rows, event_rows, export, visit_rows
 from matakota.config import OpenDataConfig, ReportsConfig, SitePlan
 from matakota.core.calendar import parse_period, zone
 from matakota.core.dwell import DWELL_BINS, dwell_bin
@@ -178,3 +178,15 @@ def test_rows_helpers_read_only_the_period(store):
     december = parse_period("2026-12", WIB)
     assert [r["visits"] for r in visit_rows(store, december, {})] == [50]
     assert event_rows(store, december) == []
+
+
+def test_a_year_reads_month_by_month_and_a_big_day_camera_by_camera(store, monkeypatch):
+    assert [r["date"] for r in visit_rows(store, parse_period("2026", WIB), {})] == [
+        "2026-11-05", "2026-11-06", "2026-12-01"]
+    store.write(counts=[CountRecord("slm-002", "simpang-lima", "zone", "plaza", wib("2026-11-05T12:00"),
+                                    wib("2026-11-05T12:01"), 60, visits=1)])
+    store.refresh_rollups("Asia/Jakarta", now=wib("2030-01-01T00:00"))
+    monkeypatch.setattr("matakota.store.sql.MAX_COUNT_ROWS", 2)  # the day's 3 rows are over the cap at once
+    rows = list(count_rows(store, parse_period("2026-11-05", WIB)))
+    assert [(r["camera"], r["kind"], r["visits"]) for r in rows] == [
+        ("slm-001", "line", 0), ("slm-001", "zone", 8), ("slm-002", "zone", 1)]
