@@ -25,7 +25,7 @@ def test_cronjob_publishes_yesterday_daily_in_the_reports_time_zone(overlay):
     cronjob = one(docs, "CronJob", "matakota-open-data")["spec"]
     config = parse_config(yaml.safe_load(fleet_config_text(docs)))
     assert cronjob["timeZone"] == config.reports.timezone
-    minute, hour, *every_day = cronjob["schedule"].split()
+    _minute, hour, *every_day = cronjob["schedule"].split()
     assert every_day == ["*", "*", "*"] and int(hour) >= 1, "daily, after local midnight"
     assert cronjob["concurrencyPolicy"] == "Forbid"
     [container] = cronjob_pod(docs)["spec"]["containers"]
