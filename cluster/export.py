@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from matakota.config import ReportsConfig, is_postgres_url, load_config
 from matakota.core.calendar import Period, boundaries, iso, label, parse_period, zone
 from matakota.outputs.ckan import CkanPortal, KeyRefused, PortalUnreachable, Published, PublishError
-from matakota.outputs.opendata import DATASETS, ckan_fields, package_name, validate_package, write_package
+from matakota.outputs.opendata import ckan_fields, package_name, validate_package, write_package
 from matakota.store import MAX_PAGE, CountRow, InvalidQuery, Store, StoreError, open_store
 
 RELATIVE_PERIODS = ("yesterday", "last-week", "last-month")
@@ -165,6 +165,21 @@ def _open(config, store_url: str | None) -> Store:
     return open_store(url)
 
 
+def _write(store: Store, dataset: str, period: Period, args, reports: ReportsConfig) -> Path | None:
+    """Export and validate one package; its datapackage.json, or None (said why on stderr)."""
+    try:
+        path = export(store, dataset, period, args.out, reports, args.bucket)
+    except (StoreError, OSError, ValueError) as error:
+        _fail(f"{dataset} {period.name}: {error}")
+        return None
+    problems = validate_package(path)
+    if problems:
+        _fail(f"{path} is not a valid data package: {'; '.join(problems[:5])}")
+        return None
+    print(path, flush=True)
+    return path
+
+
 def run_export(args, environ: Mapping[str, str] = os.environ) -> int:
     """The CLI: args.dataset (a list), period, bucket, out, config, store, publish. Exit 0, 1 (a dataset failed
     to export or publish; the others still run) or 2 (usage, config)."""
@@ -173,40 +188,30 @@ def run_export(args, environ: Mapping[str, str] = os.environ) -> int:
     try:
         period = resolve_period(args.period, zone(reports.timezone))
         target = portal(reports, environ) if args.publish else None
+        store = _open(config, args.store)
     except ValueError as error:
         return _fail(str(error), 2)
-    failed = 0
-    try:
-        store = _open(config, args.store)
-    except (ValueError, OSError, StoreError) as error:
+    except (OSError, StoreError) as error:
         return _fail(str(error))
+    failed = 0
     with store:
         for dataset in dict.fromkeys(args.dataset):
+            path = _write(store, dataset, period, args, reports)
+            if path is None or target is None:
+                failed += path is None
+                continue
             try:
-                path = export(store, dataset, period, args.out, reports, args.bucket)
-            except (StoreError, OSError, ValueError) as error:
+                done = publish(target, path, dataset, reports)
+            except PublishError as error:
                 failed += 1
-                _fail(f"{dataset} {period.name}: {error}")
+                _fail(str(error))
+                if isinstance(error, (KeyRefused, PortalUnreachable)):
+                    target = None  # the next datasets would fail the same way
                 continue
-            problems = validate_package(path)
-            if problems:
-                failed += 1
-                _fail(f"{path} is not a valid data package: {'; '.join(problems[:5])}")
-                continue
-            print(f"{path}", flush=True)
-            if target is not None:
-                try:
-                    done = publish(target, path, dataset, reports)
-                except PublishError as error:
-                    failed += 1
-                    _fail(str(error))
-                    if isinstance(error, (KeyRefused, PortalUnreachable)):
-                        target = None  # the next datasets would fail the same way
-                    continue
-                print(f"{target.url}: dataset {done.dataset}{' (new)' if done.created_dataset else ''}, "
-                      f"resource {done.resource} {done.action}", flush=True)
+            print(f"{target.url}: dataset {done.dataset}{' (new)' if done.created_dataset else ''}, "
+                  f"resource {done.resource} {done.action}", flush=True)
     return 1 if failed else 0
 
 
-__all__ = ["DATASETS", "RELATIVE_PERIODS", "count_rows", "event_rows", "export", "incident_zone", "portal",
-           "publish", "resolve_period", "run_export", "visit_rows"]
+__all__ = ["RELATIVE_PERIODS", "count_rows", "event_rows", "export", "incident_zone", "portal", "publish",
+           "resolve_period", "run_export", "visit_rows"]
