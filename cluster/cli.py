@@ -189,6 +189,12 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from matakota.cluster.export import run_export
+
+    return run_export(args)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="matakota", description="City-scale CCTV analytics on Ray.")
     root.add_argument("--version", action="version", version=f"matakota {VERSION}")
@@ -268,6 +274,20 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--timezone", help="IANA zone of days and months (default: the config's reports.timezone, "
                                       "Asia/Jakarta)")
     p.set_defaults(run=cmd_report)
+
+    p = commands.add_parser("export", help="a period's visits, counts or incidents as open data (Frictionless Data "
+                            "Package), optionally published to the city's CKAN portal")
+    p.add_argument("--dataset", nargs="+", required=True, choices=["visits", "counts", "events"],
+                   help="what to export (one package each)")
+    p.add_argument("--period", required=True,
+                   help="2026-11, 2026-W47, 2026-11-05, 2026, or yesterday, last-week, last-month (local time)")
+    p.add_argument("--bucket", choices=["day", "hour"], default="day", help="rows of counts per local day or hour")
+    p.add_argument("--out", type=Path, required=True, help="folder; each package goes in OUT/<package name>/")
+    p.add_argument("--config", type=Path, help="matakota YAML config (reports: time zone, sites, open_data)")
+    p.add_argument("--store", help="the store (SQLite path or postgresql:// DSN) instead of the config's")
+    p.add_argument("--publish", action="store_true",
+                   help="push each package to reports.open_data.ckan_url (API key from reports.open_data.api_key_env)")
+    p.set_defaults(run=cmd_export)
 
     p = commands.add_parser("check", help="validate a config; errors name file, YAML path and reason")
     p.add_argument("config", type=Path)

@@ -64,6 +64,7 @@ class OpenDataConfig(StrictModel):
     area_code: str = Field("3374", pattern=r"^[0-9]{2,10}$",
                            description="BPS (Statistics Indonesia) code of the area the data covers "
                                        "(3374: Kota Semarang)")
+    timeout_s: float = Field(60.0, gt=0.0, le=600.0, description="seconds to wait for each answer of the portal")
 
 
 class ReportsConfig(StrictModel):

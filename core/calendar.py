@@ -7,6 +7,7 @@ offsets (Asia/Jakarta is UTC+7 all year): each UTC hour then lies in one local h
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CALENDAR_BUCKETS = ("hour", "day", "week", "month")
 DEFAULT_TIMEZONE = "Asia/Jakarta"
+RELATIVE_PERIODS = ("yesterday", "last-week", "last-month")
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?|-W(\d{2}))?$")
 
 
@@ -128,11 +130,22 @@ class Period:
         return parse_period(before.isoformat(), self.tz)
 
 
-def parse_period(text: str, tz: ZoneInfo) -> Period:
-    """`2026`, `2026-11`, `2026-W47` or `2026-11-05` in tz; ValueError saying what is accepted."""
-    match = _PERIOD.match(text.strip())
-    problem = (f"period must be a year (2026), month (2026-11), ISO week (2026-W47) or day (2026-11-05), "
-               f"got {text!r}")
+def parse_period(text: str, tz: ZoneInfo, now: float | None = None) -> Period:
+    """`2026`, `2026-11`, `2026-W47` or `2026-11-05` in tz, or `yesterday`, `last-week`, `last-month` as of `now`
+    (default: now); ValueError saying what is accepted."""
+    text = text.strip()
+    if text in RELATIVE_PERIODS:
+        today = datetime.fromtimestamp(time.time() if now is None else now, tz).date()
+        if text == "yesterday":
+            return parse_period((today - timedelta(days=1)).isoformat(), tz)
+        if text == "last-week":
+            year, week, _ = (today - timedelta(days=7)).isocalendar()
+            return parse_period(f"{year}-W{week:02d}", tz)
+        last = today.replace(day=1) - timedelta(days=1)
+        return parse_period(f"{last.year}-{last.month:02d}", tz)
+    match = _PERIOD.match(text)
+    problem = (f"period must be a year (2026), month (2026-11), ISO week (2026-W47), day (2026-11-05) or one of "
+               f"{', '.join(RELATIVE_PERIODS)}, got {text!r}")
     if not match:
         raise ValueError(problem)
     year, month, day, week = match.groups()
@@ -151,4 +164,4 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
     start = datetime(first.year, first.month, first.day, tzinfo=tz).timestamp()
     end = (datetime(first.year + 1, 1, 1, tzinfo=tz).timestamp() if bucket is None
            else next_start(start, bucket, tz))
-    return Period(text.strip(), kind, start, end, tz)
+    return Period(text, kind, start, end, tz)

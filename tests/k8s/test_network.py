@@ -65,5 +65,6 @@ def test_only_matakota_and_the_operator_reach_the_database(overlay):
     assert policy["podSelector"] == {"matchLabels": {"cnpg.io/cluster": "matakota-db"}}
     inside = policy["ingress"][0]
     assert [p["podSelector"]["matchLabels"] for p in inside["from"]] == [
-        {"app.kubernetes.io/name": "matakota"}, {"cnpg.io/cluster": "matakota-db"}]
+        {"app.kubernetes.io/name": "matakota"}, {"cnpg.io/cluster": "matakota-db"},
+        {"app.kubernetes.io/name": "matakota-export"}]  # the open-data CronJob (tests/k8s/test_open_data.py)
     assert inside["ports"] == [{"protocol": "TCP", "port": 5432}]
