@@ -338,7 +338,7 @@
   // ---- visits per day over the last 30 days (/v1/visits: by the site's counting plan), one bar per local day of the
   // deployment's time zone (the answer names it), today's last; days without counts are empty bars.
   const DAYS = 30, VH = 150, VBOTTOM = 32, DAY_MS = 86400000;  // VBOTTOM: room for the day and month labels
-  let deploymentZone;  // from the first answer; until then the browser's
+  let deploymentZone;  // from the first answer that names it (a 404 does not); until then the screen's
   const month = new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" });
   const longDate = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short",
                                                         year: "numeric", timeZone: "UTC" });
@@ -367,7 +367,7 @@
                month: svg("text", { x: middle, y: VH - 4, "text-anchor": "middle" }, labels) };
     });
     setText(figure.querySelector("figcaption"), `visits per day, last ${DAYS} days`);
-    return { root, rules, days, now: root.querySelector(".chart-now") };
+    return { root, rules, days, now: root.querySelector(".chart-now"), byDay: null };
   }
 
   async function loadVisits(view) {
@@ -380,12 +380,17 @@
     } catch (error) {
       if (!(error instanceof HttpError && error.status === 404)) throw error;  // 404: no counts for it yet
     }
-    deploymentZone = body.timezone || deploymentZone;
-    drawVisits(view.visits, new Map(body.items.map((item) => [item.period, item])));
+    view.visits.byDay = new Map(body.items.map((item) => [item.period, item]));  // the last answer: ≤ 31 days
+    if (body.timezone && body.timezone !== deploymentZone) {  // charts drawn before had the screen's days
+      deploymentZone = body.timezone;
+      for (const other of sites.values()) if (other.visits.byDay) drawVisits(other.visits);
+    } else {
+      drawVisits(view.visits);
+    }
   }
 
-  function drawVisits(chart, byDay) {
-    const today = localToday(deploymentZone);
+  function drawVisits(chart) {
+    const byDay = chart.byDay, today = localToday(deploymentZone);
     const shown = chart.days.map((_, i) => {
       const date = today - (DAYS - 1 - i) * DAY_MS;
       return { date, item: byDay.get(new Date(date).toISOString().slice(0, 10)) };
