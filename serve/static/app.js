@@ -13,7 +13,8 @@
   const $ = (id) => document.getElementById(id);
   const noop = () => {};
 
-  // ---- configuration from the URL fragment: #token=…&poll=5&series=60&levels=30&hours=3 (never sent to the server)
+  // ---- configuration from the URL fragment: #token=…&poll=5&series=60&levels=30&visits=300&hours=3 (never sent
+  // to the server)
   const hash = new Map(location.hash.slice(1).split("&").filter(Boolean).map((pair) => {
     const at = pair.indexOf("=");
     return at < 0 ? [pair, ""] : [pair.slice(0, at), decodeURIComponent(pair.slice(at + 1))];
@@ -24,6 +25,7 @@
     cameraPollS: num(hash.get("poll"), 5, 1),     // /v1/cameras: state and live zone occupancy
     seriesPollS: num(hash.get("series"), 60, 1),  // /v1/counts: per-site time series (1-minute buckets)
     levelsPollS: num(hash.get("levels"), 30, 1),  // /v1/levels: water levels of gauge cameras
+    visitsPollS: num(hash.get("visits"), 300, 1),  // /v1/visits: each site's visits per day
     hours: num(hash.get("hours"), 3, 1, 24),
     historySize: 100, maxCameraRows: 200, maxAlarmCards: 50, closedMemory: 2000,
     resyncHours: 48, silenceS: 600, requestTimeoutMs: 20000,
@@ -155,11 +157,13 @@
       name, root, cams: root.querySelector(".site-cams"), people: root.querySelector(".site-people"),
       zoneBody: root.querySelector(".zones tbody"), camBody: root.querySelector(".cameras tbody"),
       more: root.querySelector(".more"), zoneRows: new Map(), camRows: new Map(),
-      chart: makeChart(root.querySelector(".chart")), series: new Map(), seriesFrom: 0,
+      chart: makeChart(root.querySelector(".occupancy-chart")), series: new Map(), seriesFrom: 0,
+      visits: makeVisitsChart(root.querySelector(".visits-chart")),
       levelBox: root.querySelector(".levels"), levels: new Map(),
     };
     sites.set(name, view);
     loadSeries(view).catch(noop);
+    loadVisits(view).catch(noop);
     return view;
   }
 
@@ -329,6 +333,92 @@
     const peak = points.length ? Math.max(...points.map((p) => p[1])) : null;
     setText(chart.now, last === null ? "no counts yet" : `now ${last.toFixed(1)} · peak ${peak.toFixed(1)}`);
     chart.root.dataset.last = last === null ? "" : String(last);
+  }
+
+  // ---- visits per day over the last 30 days (/v1/visits: by the site's counting plan), one bar per local day of the
+  // deployment's time zone (the answer names it), today's last; days without counts are empty bars.
+  const DAYS = 30, VH = 150, VBOTTOM = 32, DAY_MS = 86400000;  // VBOTTOM: room for the day and month labels
+  let deploymentZone;  // from the first answer that names it (a 404 does not); until then the screen's
+  const month = new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" });
+  const longDate = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short",
+                                                        year: "numeric", timeZone: "UTC" });
+  const count = new Intl.NumberFormat();
+
+  function localToday(timeZone) {  // today in that zone, as the UTC midnight of its date (ms)
+    const parts = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "numeric", day: "numeric" })
+      .formatToParts(new Date());
+    const part = (type) => +parts.find((p) => p.type === type).value;
+    return Date.UTC(part("year"), part("month") - 1, part("day"));
+  }
+
+  function makeVisitsChart(figure) {
+    const root = figure.querySelector("svg"), grid = root.querySelector(".grid");
+    const bars = root.querySelector(".bars"), labels = root.querySelector(".xlabels");
+    const rules = [0, 1, 2].map(() => ({ line: svg("line", { x1: LEFT, x2: W - RIGHT }, grid),
+                                         label: svg("text", { x: LEFT - 4, "text-anchor": "end" }, grid) }));
+    const step = (W - LEFT - RIGHT) / DAYS;
+    const days = Array.from({ length: DAYS }, (_, i) => {
+      const middle = (LEFT + (i + 0.5) * step).toFixed(1);
+      const bar = svg("rect", { x: (LEFT + i * step + 2).toFixed(1), width: (step - 4).toFixed(1),
+                                y: VH - VBOTTOM, height: 0 }, bars);
+      if (i === DAYS - 1) bar.classList.add("today");  // still filling
+      return { bar, tip: svg("title", {}, bar), day: svg("text", { x: middle, y: VH - 18, "text-anchor": "middle" },
+                                                         labels),
+               month: svg("text", { x: middle, y: VH - 4, "text-anchor": "middle" }, labels) };
+    });
+    setText(figure.querySelector("figcaption"), `visits per day, last ${DAYS} days`);
+    return { root, rules, days, now: root.querySelector(".chart-now"), byDay: null };
+  }
+
+  async function loadVisits(view) {
+    const now = Date.now() / 1000;
+    let body = { items: [] };
+    try {  // the API widens from and to to whole local days
+      const query = qs({ site: view.name, from: Math.floor(now - (DAYS - 1) * 86400), to: Math.ceil(now) + 1,
+                         bucket: "day" });
+      body = await api(`/v1/visits?${query}`);
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 404)) throw error;  // 404: no counts for it yet
+    }
+    view.visits.byDay = new Map(body.items.map((item) => [item.period, item]));  // the last answer: ≤ 31 days
+    if (body.timezone && body.timezone !== deploymentZone) {  // charts drawn before had the screen's days
+      deploymentZone = body.timezone;
+      for (const other of sites.values()) if (other.visits.byDay) drawVisits(other.visits);
+    } else {
+      drawVisits(view.visits);
+    }
+  }
+
+  function drawVisits(chart) {
+    const byDay = chart.byDay, today = localToday(deploymentZone);
+    const shown = chart.days.map((_, i) => {
+      const date = today - (DAYS - 1 - i) * DAY_MS;
+      return { date, item: byDay.get(new Date(date).toISOString().slice(0, 10)) };
+    });
+    const visits = shown.map((day) => (day.item ? day.item.visits : 0));
+    const total = visits.reduce((a, b) => a + b, 0);
+    const top = niceMax(Math.max(1, ...visits));
+    const y = (v) => VH - VBOTTOM - (v / top) * (VH - TOP - VBOTTOM);
+    chart.rules.forEach((rule, i) => {
+      const value = (top * i) / 2, at = y(value).toFixed(1);
+      rule.line.setAttribute("y1", at);
+      rule.line.setAttribute("y2", at);
+      rule.label.setAttribute("y", +at + 4);
+      setText(rule.label, Number.isInteger(value) ? value : value.toFixed(1));
+    });
+    shown.forEach(({ date, item }, i) => {
+      const day = chart.days[i], when = new Date(date);
+      day.bar.setAttribute("y", y(visits[i]).toFixed(1));
+      day.bar.setAttribute("height", (VH - VBOTTOM - y(visits[i])).toFixed(1));
+      day.bar.dataset.period = when.toISOString().slice(0, 10);
+      day.bar.dataset.visits = visits[i];
+      const stay = item && item.dwell_mean_s != null ? `, mean stay ${duration(item.dwell_mean_s)}` : "";
+      setText(day.tip, `${longDate.format(when)}: ${count.format(visits[i])} visits${stay}`);
+      setText(day.day, when.getUTCDate());
+      setText(day.month, i === 0 || when.getUTCDate() === 1 ? month.format(when) : "");
+    });
+    setText(chart.now, byDay.size ? `today ${count.format(visits[DAYS - 1])} · ${DAYS} days ${count.format(total)}`
+                                  : "no visits yet");
   }
 
   // ---- water levels of the site's gauge cameras (/v1/levels): the last hours, with the camera's alarm levels as
@@ -780,6 +870,8 @@
   const levelsPoller = poller(async () => {
     for (const view of sites.values()) for (const chart of view.levels.values()) await loadLevels(chart);
   }, () => CFG.levelsPollS);
+  const visitsPoller = poller(async () => { for (const view of sites.values()) await loadVisits(view); },
+                              () => CFG.visitsPollS);
 
   function startAll() {
     authBroken = false;
@@ -787,6 +879,7 @@
     cameraPoller.start();
     seriesPoller.start();
     levelsPoller.start();
+    visitsPoller.start();
     resyncEvents().catch(noop);
     openStream();
   }
@@ -795,6 +888,7 @@
     cameraPoller.stop();
     seriesPoller.stop();
     levelsPoller.stop();
+    visitsPoller.stop();
     closeStream();
   }
 

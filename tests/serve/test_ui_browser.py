@@ -1,11 +1,13 @@
 """The dashboard in a real headless Chromium against a real data router and SQLite store: token entry,
-cameras by site, live counts, the time series, flood and parking alarms over SSE, and a stream that drops
-and comes back without a page reload."""
+cameras by site, live counts, the time series, visits per day, flood and parking alarms over SSE, and a stream
+that drops and comes back without a page reload."""
 
 from __future__ import annotations
 
 import math
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
@@ -20,10 +22,11 @@ from matakota.serve.routes import DATA_ROUTERS
 from matakota.serve.ui import router as ui_router
 from matakota.store import open_store, split_evidence
 from tests.conftest import READ_TOKEN as TOKEN
-from tests.serve.browser import ServerThread, chromium, needs_chromium, wait_for
+from tests.serve.browser import ServerThread, chromium, needs_chromium, screenshot, wait_for
 
 pytestmark = [needs_chromium, pytest.mark.timeout(180)]
 FAST = "poll=1&series=1"  # the page's refresh periods, in seconds, for the test
+WIB = ZoneInfo("Asia/Jakarta")  # the deployment's time zone (the default `reports.timezone`)
 
 
 class SwitchableFeed:
@@ -195,6 +198,74 @@ def test_operator_view(dashboard, tmp_path):
     wait_for(driver, lambda d: text(d, '[data-camera="cam-kl-01"]'), what="cameras after a reload")
     assert not driver.find_element("id", "token-overlay").is_displayed()
     assert driver.execute_script("return localStorage.getItem('matakota.token')") == TOKEN
+
+
+def visits_at(at: datetime, visits: int, stay_s: float = 0.0) -> CountRecord:
+    """A minute of counts at the plaza of alun-alun, local time `at`: `visits` people came, each staying `stay_s`."""
+    start = math.floor(at.timestamp() / 60) * 60
+    return CountRecord("cam-aa-01", "alun-alun", "zone", "plaza", start, start + 60, 60, 4, 2.5, visits,
+                       dwell_count=visits if stay_s else 0, dwell_sum_s=visits * stay_s)
+
+
+def visit_bars(driver, site: str) -> list[dict]:
+    return driver.execute_script("""
+        const chart = document.querySelector(`[data-site="${arguments[0]}"] .visits-chart`);
+        const labels = [...chart.querySelectorAll(".xlabels text")].map((t) => t.textContent);
+        const rules = [...chart.querySelectorAll(".grid line")].map((l) => +l.getAttribute("y1"));
+        return [...chart.querySelectorAll(".bars rect")].map((bar, i) => ({
+            period: bar.dataset.period, visits: +bar.dataset.visits, height: +bar.getAttribute("height"),
+            day: labels[2 * i], month: labels[2 * i + 1], tip: bar.querySelector("title").textContent,
+            full: rules[0] - rules[2], top: +chart.querySelectorAll(".grid text")[2].textContent}));""", site)
+
+
+def test_visits_per_day(dashboard):
+    """Under each site's occupancy chart, its visits per local day (WIB) of the last 30 days, on a screen set to
+    another time zone: a count at 23:30 WIB stays on its day, days without counts are empty bars, and a site the
+    store never saw says so."""
+    app, server, driver, cameras = dashboard
+    cameras += [camera("cam-aa-01", "alun-alun", {"plaza": 3}), camera("cam-gb-01", "gedung-batu", {"klenteng": 2})]
+    today = datetime.now(WIB).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = lambda n, hour, minute=0: (today - timedelta(days=n)).replace(hour=hour, minute=minute)  # noqa: E731
+    app.state.store.write(counts=[
+        visits_at(day(0, 0, 5), 12), visits_at(day(1, 23, 30), 40, stay_s=600), visits_at(day(2, 0, 30), 8),
+        visits_at(day(6, 12), 25), visits_at(day(6, 18), 5), visits_at(day(29, 8), 10),
+        visits_at(day(30, 12), 99)])  # the day before the 30 shown
+    expected = {day(0, 0).date(): 12, day(1, 0).date(): 40, day(2, 0).date(): 8, day(6, 0).date(): 30,
+                day(29, 0).date(): 10}
+    # A screen whose date is not WIB's now (UTC-11 or UTC+14): the bars must still be WIB's days.
+    screen = "Pacific/Pago_Pago" if datetime.now(WIB).hour < 18 else "Pacific/Kiritimati"
+    assert datetime.now(ZoneInfo(screen)).date() != datetime.now(WIB).date()
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": screen})
+    driver.get(f"{server.url}/ui#token={TOKEN}&{FAST}&visits=1")
+    assert driver.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone") == screen
+    now = '[data-site="alun-alun"] .visits-chart .chart-now'
+    wait_for(driver, lambda d: text(d, now) == "today 12 · 30 days 100", what="the visits of alun-alun")
+
+    bars = visit_bars(driver, "alun-alun")
+    dates = [day(29 - i, 0).date() for i in range(30)]
+    assert [b["period"] for b in bars] == [d.isoformat() for d in dates]  # oldest first, today last
+    assert [b["day"] for b in bars] == [str(d.day) for d in dates]
+    assert [bool(b["month"]) for b in bars] == [i == 0 or d.day == 1 for i, d in enumerate(dates)]
+    assert [b["visits"] for b in bars] == [expected.get(d, 0) for d in dates]
+    for bar in bars:  # against the chart's own scale: 40 visits reach 4/5 of the way to its top line, 50
+        assert bar["top"] == 50 and bar["height"] == pytest.approx(bar["visits"] / 50 * bar["full"], abs=0.1)
+    late = bars[28]["tip"]  # yesterday, with the count at 23:30 WIB
+    assert "40 visits, mean stay 10 min" in late and str(dates[28].day) in late and str(dates[28].year) in late
+    assert bars[29]["tip"].endswith(": 12 visits") and bars[27]["tip"].endswith(": 8 visits")
+
+    # No counts at all for a site (404): empty bars, still labelled with the last 30 days.
+    empty = '[data-site="gedung-batu"] .visits-chart .chart-now'
+    wait_for(driver, lambda d: text(d, empty) == "no visits yet", what="gedung-batu without visits")
+    assert [(b["period"], b["height"]) for b in visit_bars(driver, "gedung-batu")] == [
+        (d.isoformat(), 0) for d in dates]
+
+    # New counts show up on the next refresh.
+    app.state.store.write(counts=[visits_at(day(0, 0, 6), 7)])
+    wait_for(driver, lambda d: text(d, now) == "today 19 · 30 days 107", what="today's new visits")
+    screenshot(driver, "visits-per-day")
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
+              and not ("site=gedung-batu" in e["message"] and "404" in e["message"])]  # expected, as shown
+    assert not errors, errors  # no script error, no CSP violation
 
 
 def test_stream_recovers_without_reload(dashboard):
