@@ -1,4 +1,4 @@
-"""Calendar buckets in the deployment's time zone: hour, day, ISO week (from Monday), month; and report periods.
+"""Calendar buckets in the deployment's time zone: hour, day, ISO week (from Monday), month, year; and report periods.
 
 Every boundary is an epoch second. Stored counts are rolled up per hour of UTC, so a time zone must keep whole-hour
 offsets (Asia/Jakarta is UTC+7 all year): each UTC hour then lies in one local hour, day, week and month.
@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-CALENDAR_BUCKETS = ("hour", "day", "week", "month")
+CALENDAR_BUCKETS = ("hour", "day", "week", "month", "year")
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 RELATIVE_PERIODS = ("yesterday", "last-week", "last-month")
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?|-W(\d{2}))?$")
@@ -46,6 +46,8 @@ def _local_start(t: float, bucket: str, tz: ZoneInfo) -> datetime:
         return day - timedelta(days=day.weekday())
     if bucket == "month":
         return day.replace(day=1)
+    if bucket == "year":
+        return day.replace(month=1, day=1)
     raise ValueError(f"bucket must be one of {', '.join(CALENDAR_BUCKETS)}, got {bucket!r}")
 
 
@@ -70,6 +72,8 @@ def next_start(start: float, bucket: str, tz: ZoneInfo) -> float:
         following = local.date() + timedelta(days=1)
     elif bucket == "week":
         following = local.date() + timedelta(days=7)
+    elif bucket == "year":
+        following = date(local.year + 1, 1, 1)
     else:
         following = date(local.year + local.month // 12, local.month % 12 + 1, 1)
     return datetime(following.year, following.month, following.day, tzinfo=tz).timestamp()
@@ -84,7 +88,7 @@ def boundaries(start: float, end: float, bucket: str, tz: ZoneInfo) -> list[floa
 
 
 def label(start: float, bucket: str, tz: ZoneInfo) -> str:
-    """How people write the bucket: 2026-11-05T14, 2026-11-05, 2026-W45, 2026-11."""
+    """How people write the bucket: 2026-11-05T14, 2026-11-05, 2026-W45, 2026-11, 2026."""
     local = datetime.fromtimestamp(start, tz)
     if bucket == "hour":
         return local.strftime("%Y-%m-%dT%H")
@@ -93,7 +97,7 @@ def label(start: float, bucket: str, tz: ZoneInfo) -> str:
     if bucket == "week":
         year, week, _ = local.isocalendar()
         return f"{year}-W{week:02d}"
-    return local.strftime("%Y-%m")
+    return local.strftime("%Y-%m" if bucket == "month" else "%Y")
 
 
 def iso(t: float, tz: ZoneInfo) -> str:
@@ -158,10 +162,9 @@ def parse_period(text: str, tz: ZoneInfo, now: float | None = None) -> Period:
         elif month is not None:
             first, kind, bucket = date(int(year), int(month), 1), "month", "month"
         else:
-            first, kind, bucket = date(int(year), 1, 1), "year", None
+            first, kind, bucket = date(int(year), 1, 1), "year", "year"
     except ValueError:
         raise ValueError(problem) from None
     start = datetime(first.year, first.month, first.day, tzinfo=tz).timestamp()
-    end = (datetime(first.year + 1, 1, 1, tzinfo=tz).timestamp() if bucket is None
-           else next_start(start, bucket, tz))
+    end = next_start(start, bucket, tz)
     return Period(text, kind, start, end, tz)

@@ -13,7 +13,7 @@ from datetime import datetime
 from matakota.core.calendar import Period, boundaries, iso, label
 
 from . import CountRow, Store
-from .rollups import SITE, city, merge
+from .rollups import SITE, city
 
 TOP = 3  # busiest days and hours listed
 ROW_FIELDS = ("period", "start", "end", "visits", "in", "out", "peak_occupancy", "peak_at", "peak_site",
@@ -31,50 +31,34 @@ def visit_report(store: Store, period: Period, sites: Collection[str] | None = N
     """The report of `period` over `sites` (None: every site, the city) as one JSON-ready dict."""
     tz, titles = period.tz, titles or {}
     zone_name = str(tz.key)
-    per_site = store.visits(start=period.start, end=period.end, bucket=period.rows, sites=sites, timezone=zone_name)
-    by_bucket: dict[float, list[CountRow]] = defaultdict(list)
-    by_site: dict[str, list[CountRow]] = defaultdict(list)
-    for row in per_site:
-        by_bucket[row.start].append(row)
-        by_site[row.site].append(row)
+    span = dict(start=period.start, end=period.end, sites=sites, timezone=zone_name)
+    found = {row.start: row for row in store.visits(**span, bucket=period.rows, per_site=False)}
     edges = boundaries(period.start, period.end, period.rows, tz)
-    rows = [city(by_bucket[start], start, end) if by_bucket.get(start) else _nothing(start, end)
-            for start, end in zip(edges, edges[1:])]  # every day of the month, with or without counts
-    totals = city([merge(group, period.start, period.end) for group in by_site.values()], period.start,
-                  period.end) if per_site else None
+    rows = [found.get(start) or _nothing(start, end) for start, end in zip(edges, edges[1:])]  # every day, counts or not
+    by_site = sorted(store.visits(**span, bucket=period.kind), key=lambda r: (-r.visits, r.site))
+    totals = city(by_site, period.start, period.end) if by_site else _nothing(period.start, period.end)
     before = period.previous()
-    previous = store.visits(start=before.start, end=before.end, bucket="month" if before.kind == "year" else
-                            before.kind, sites=sites, timezone=zone_name, per_site=False)
-    previous_visits = sum(r.visits for r in previous)
-    visits = totals.visits if totals else 0
-    report = {
+    previous = sum(r.visits for r in store.visits(start=before.start, end=before.end, bucket=before.kind, sites=sites,
+                                                  timezone=zone_name, per_site=False))
+    return {
         "report": "visits", "period": period.name, "timezone": zone_name,
         "from": iso(period.start, tz), "to": iso(period.end, tz), "rows_by": period.rows,
         "sites": sorted(sites) if sites is not None else None,
-        "totals": _figures(totals, tz) if totals else _empty(),
-        "previous": {"period": before.name, "visits": previous_visits,
-                     "change_pct": round(100.0 * (visits - previous_visits) / previous_visits, 1)
-                     if previous_visits else None},
+        "totals": _figures(totals, tz),
+        "previous": {"period": before.name, "visits": previous,
+                     "change_pct": round(100.0 * (totals.visits - previous) / previous, 1) if previous else None},
         "rows": [{"period": label(r.start, period.rows, tz), "start": iso(r.start, tz), "end": iso(r.end, tz),
                   **_figures(r, tz)} for r in rows],
         "busiest": [{"period": label(r.start, period.rows, tz), "visits": r.visits}
                     for r in sorted(rows, key=lambda r: (-r.visits, r.start))[:TOP] if r.visits],
         "busiest_hours": _busiest_hours(store, period, sites) if period.kind != "year" else [],
-        "by_site": [{"site": site, "title": titles.get(site, ""), **_figures(merge(group, period.start, period.end),
-                                                                               tz)}
-                    for site, group in sorted(by_site.items(), key=lambda item: -sum(r.visits for r in item[1]))],
+        "by_site": [{"site": r.site, "title": titles.get(r.site, ""), **_figures(r, tz)} for r in by_site],
     }
-    return report
 
 
 def _nothing(start: float, end: float) -> CountRow:
     return CountRow(camera=SITE, site=SITE, kind="site", name="", start=start, end=end, samples=0, occupancy_max=0,
                     occupancy_mean=0.0, visits=0, in_count=0, out_count=0)
-
-
-def _empty() -> dict:
-    return {"visits": 0, "in": 0, "out": 0, "peak_occupancy": 0, "peak_at": None, "peak_site": None,
-            "dwell_mean_s": None, "dwell_median_s": None}
 
 
 def _busiest_hours(store: Store, period: Period, sites: Collection[str] | None) -> list[dict]:

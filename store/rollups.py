@@ -19,6 +19,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from dataclasses import replace
 
 from matakota.config import PlanEntry
 from matakota.core.calendar import bucket_start, next_start, zone
@@ -32,7 +33,7 @@ FIGURES = ("samples", "occupancy_max", "peak_ts", "occupancy_mean", *ADDED)
 KEYS = ("site", "camera", "kind", "name")
 ROLLUP_COLUMNS = ("level", *KEYS, "start_ts", "end_ts", *FIGURES)
 SITE = "*"  # the camera (and "site" the kind) of a site's own rows
-LEVELS = {"hour": "hour", "day": "day", "week": "day", "month": "month"}  # the roll-up a bucket is read from
+LEVELS = {"hour": "hour", "day": "day", "week": "day", "month": "month", "year": "month"}  # the roll-up a bucket is read from
 SETTLE_S = 120.0  # an hour is rolled up once it closed this long ago (its last records have arrived)
 MAX_ROWS = 200_000  # rows one query may read before merging (an InvalidQuery beyond)
 
@@ -71,16 +72,18 @@ def merge(rows: list[CountRow], start: float, end: float) -> CountRow:
                     out_count=sum(r.out_count for r in rows), peak_ts=peak.peak_ts,
                     dwell_count=sum(r.dwell_count for r in rows),
                     dwell_sum_s=round(sum(r.dwell_sum_s for r in rows), 1),
-                    dwell_hist=tuple(map(sum, zip(*(r.dwell_hist for r in rows)))))
+                    dwell_hist=tuple(map(sum, zip(*(r.dwell_hist for r in rows)))), peak_site=peak.peak_site)
 
 
 def city(rows: list[CountRow], start: float, end: float) -> CountRow:
-    """Sites' rows of one bucket as the city's: visits, crossings and stays add up; the peak is the busiest site's
-    (its name in `peak_site`), since sites peak at different moments."""
+    """Sites' rows of one time or bucket as the city's: visits, crossings, stays and mean occupancy add up; the peak
+    is the busiest site's (named in `peak_site`), since sites peak at different moments."""
     total = merge(rows, start, end)
     busiest = min(rows, key=lambda r: (-r.occupancy_max, math.inf if r.peak_ts is None else r.peak_ts))
-    return CountRow(**{**vars(total), "site": SITE, "occupancy_mean": round(sum(r.occupancy_mean for r in rows), 3),
-                       "peak_site": busiest.site if busiest.occupancy_max else None})
+    named = busiest.peak_site or (busiest.site if busiest.site != SITE else None)
+    return replace(total, site=SITE, camera=SITE, kind="site", name="",
+                   occupancy_mean=round(sum(r.occupancy_mean for r in rows), 3),
+                   peak_site=named if busiest.occupancy_max else None)
 
 
 class Rollups:
@@ -254,30 +257,60 @@ class Rollups:
         which = "camera = ?" if sites_only else "camera <> ?"
         rows: list[tuple] = []
         together = sites_only and not per_site
-        select = (f"'{SITE}', '{SITE}', 'site', '', start_ts, SUM(samples), MAX(occupancy_max), NULL, "
-                  f"SUM(occupancy_mean), {', '.join(f'SUM({c})' for c in ADDED)}" if together else
-                  f"{', '.join(KEYS)}, start_ts, {', '.join(FIGURES)}")
+        rows: list[CountRow] = []
         for lvl, lo, hi in ((level, begin, level_until), ("hour", level_until, fresh_until)):
             if lo < hi:
-                rows += self._read(f"SELECT {select} FROM rollups WHERE level = ? AND {which} AND start_ts >= ? AND "
-                                   f"start_ts < ?{filters}{' GROUP BY start_ts' if together else ''} LIMIT ?",
-                                   (lvl, SITE, lo, hi, *params, MAX_ROWS + 1))
+                rows += self._rolled_up(f"level = ? AND {which} AND start_ts >= ? AND start_ts < ?{filters}",
+                                        (lvl, SITE, lo, hi, *params), together)
         if fresh_until < finish:
             where = f"start_ts >= ? AND start_ts < ?{filters}"
             live = [fresh_until, finish, *params]
-            rows += (self._site_hours(where, live) if sites_only else
-                     self._read(f"{self._camera_hours_sql(where)} LIMIT ?", (*live, MAX_ROWS + 1)))
-        if len(rows) > MAX_ROWS:
-            raise InvalidQuery(f"the answer would read more than {MAX_ROWS:,} rows: ask for a larger bucket, a shorter "
-                               "range, or fewer cameras")
+            fresh = (self._site_hours(where, live) if sites_only else
+                     _capped(self._read(f"{self._camera_hours_sql(where)} LIMIT ?", (*live, MAX_ROWS + 1))))
+            fresh_rows = [figures_row(tuple(r[:4]), float(r[4]), float(r[4]), r[5:]) for r in fresh]
+            if together:  # the sites' rows of each hour as the city's, like the roll-ups' sums
+                hours: dict[float, list[CountRow]] = defaultdict(list)
+                for row in fresh_rows:
+                    hours[row.start].append(row)
+                fresh_rows = [city(group, t, t) for t, group in hours.items()]
+            rows += fresh_rows
         groups: dict[tuple, list[CountRow]] = defaultdict(list)
         for row in rows:
-            key, t = (SITE, SITE, "site", "") if together else tuple(row[:4]), float(row[4])
-            b = bucket_start(t, bucket, tz)
-            groups[(b, key)].append(figures_row(key, t, t, row[5:]))
+            groups[(bucket_start(row.start, bucket, tz), (row.site, row.camera, row.kind, row.name))].append(row)
         return [merge(group, b, next_start(b, bucket, tz)) for (b, key), group in
                 sorted(groups.items(), key=lambda item: (item[0][0], item[0][1][1], item[0][1][2], item[0][1][3],
                                                          item[0][1][0]))]
+
+    def _rolled_up(self, where: str, params: tuple, together: bool) -> list[CountRow]:
+        """Roll-up rows matching `where`; `together`: one per start, added up across sites, with the busiest."""
+        if not together:
+            rows = _capped(self._read(f"SELECT {', '.join(KEYS)}, start_ts, {', '.join(FIGURES)} FROM rollups "
+                                      f"WHERE {where} LIMIT ?", (*params, MAX_ROWS + 1)))
+            return [figures_row(tuple(r[:4]), float(r[4]), float(r[4]), r[5:]) for r in rows]
+        sums = self._read(f"SELECT start_ts, SUM(samples), MAX(occupancy_max), NULL, SUM(occupancy_mean), "
+                          f"{', '.join(f'SUM({c})' for c in ADDED)} FROM rollups WHERE {where} GROUP BY start_ts",
+                          params)
+        busiest: dict[float, tuple] = {}  # start → (peak time, site) of the first site to reach the highest peak
+        for t, site, peak_ts in self._read(
+                f"SELECT start_ts, site, peak_ts FROM rollups WHERE {where} AND (start_ts, occupancy_max) IN "
+                f"(SELECT start_ts, MAX(occupancy_max) FROM rollups WHERE {where} GROUP BY start_ts)",
+                (*params, *params)):
+            candidate = (math.inf if peak_ts is None else float(peak_ts), site)
+            busiest[float(t)] = min(busiest.get(float(t), candidate), candidate)
+        out = []
+        for t, *values in sums:
+            row = figures_row((SITE, SITE, "site", ""), float(t), float(t), values)
+            peak_ts, site = busiest.get(float(t), (math.inf, None))
+            out.append(replace(row, peak_ts=None if math.isinf(peak_ts) else peak_ts,
+                               peak_site=site if row.occupancy_max else None))
+        return out
+
+
+def _capped(rows: list) -> list:
+    if len(rows) > MAX_ROWS:
+        raise InvalidQuery(f"the answer would read more than {MAX_ROWS:,} rows: ask for a larger bucket, a shorter "
+                           "range, or fewer sites or cameras")
+    return rows
 
 
 def _edges(start: float, end: float, bucket: str, tz) -> list[float]:

@@ -147,3 +147,24 @@ def test_roll_ups_outlive_the_minutes_and_a_new_time_zone_recuts_days(store):
                                                     per_site=False)} == utc_days
     assert sum(utc_days.values()) == sum(r.visits for r in recs if r.kind == "zone")
     assert min(utc_days) % 86400 == 0  # UTC midnights
+
+
+def test_sites_added_up_name_the_busiest_site_rolled_up_or_not(store):
+    store.write([], records(13))
+    span = dict(start=T0, end=T0 + DAYS * 86400, bucket="day")
+    per_site = store.visits(**span)
+
+    def city_days():
+        return {r.start: r for r in store.visits(**span, per_site=False)}
+
+    expected = city_days()
+    assert sorted(expected) == sorted({r.start for r in per_site})
+    for start, total in expected.items():
+        sites = [r for r in per_site if r.start == start]
+        assert total.visits == sum(r.visits for r in sites) and total.site == "*"
+        assert total.occupancy_max == max(r.occupancy_max for r in sites)
+        [busiest] = [r for r in sites if r.site == total.peak_site]
+        assert (busiest.occupancy_max, busiest.peak_ts) == (total.occupancy_max, total.peak_ts)
+    for now in (T0 + 2 * 86400, FAR):  # half rolled up, then all
+        store.refresh_rollups("Asia/Jakarta", now=now)
+        assert city_days() == expected
