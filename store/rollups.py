@@ -161,9 +161,9 @@ class Rollups:
 
     def refresh_rollups(self, timezone: str, now: float | None = None, settle_s: float = SETTLE_S,
                         minutes_since: float | None = None) -> int:
-        """Roll up every dirty hour that closed `settle_s` ago, a local day at a time (with the day and month it lies
-        in); recut every day and month first when they were cut in another time zone. Hours before `minutes_since`
-        (whose minutes are being pruned) are never rebuilt: their marks are dropped. Returns the hours rolled up."""
+        """Roll up every dirty hour that closed `settle_s` ago, then the local day and month it lies in; recut every
+        day and month first when they were cut in another time zone. Hours before `minutes_since` (whose minutes are
+        being pruned) are never rebuilt: their marks are dropped. Returns the hours rolled up."""
         tz, now = zone(timezone), time.time() if now is None else now
         stored = self._read("SELECT timezone FROM rollup_state WHERE id = 1")
         if not stored or stored[0][0] != timezone:
@@ -177,9 +177,10 @@ class Rollups:
         for hour, seq in dirty:
             by_day[bucket_start(float(hour), "day", tz)].append((float(hour), int(seq)))
         for day, hours in by_day.items():
-            with self._lock, self._transaction():
-                for hour, _ in hours:
+            for hour, _ in hours:  # an hour per transaction: the EventSink's writes wait for one hour's work at most
+                with self._lock, self._transaction():
                     self._roll_hour(hour)
+            with self._lock, self._transaction():  # the marks go only with the day and month: a crash redoes them
                 self._roll_up_level("day", day, next_start(day, "day", tz))
                 month = bucket_start(day, "month", tz)
                 self._roll_up_level("month", month, next_start(month, "month", tz))
