@@ -5,7 +5,8 @@ for, each against a plain scan of the same rows in the same run.
 
 Rows are generated inside PostgreSQL (generate_series), as the EventSink's roll-ups would leave them for 2026:
 per camera one zone and one line, a row per local day and month (10,417 × 2 × 365 days ≈ 7.6 M); per site a row per
-local hour, day and month (hours for every site over November, and for the benchmarked site over the whole year).
+local hour, day and month (hours for every site over November, and for the benchmarked site over the whole year);
+for the city (the sites added up) a row per hour, day and month.
 Camera-hour rows are left out (182 M for a year: they serve per-camera hour queries, which read a camera's own
 rows by index and are not what is benchmarked here). Then one site's November of 1-minute counts, to time the same
 report straight from the minutes (what a query reads for hours not yet rolled up).
@@ -32,6 +33,8 @@ from matakota.store.rollups import ADDED, DWELL_COLUMNS, ROLLUP_COLUMNS
 PG = os.environ.get("MATAKOTA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TZ = "Asia/Jakarta"
 SITE = "site-00003"
+SITE_ROWS = "camera = '*' AND kind = 'site' AND start_ts >= %s AND start_ts < %s"
+CITY_ROWS = "camera = '*' AND kind = 'city' AND start_ts >= %s AND start_ts < %s"
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
@@ -59,6 +62,7 @@ def generate(store, cameras: int, per_site: int) -> dict[str, float]:
     camera_rows = ("'site-' || lpad((c / " + str(per_site) + ")::text, 5, '0'), 'cam-' || lpad(c::text, 5, '0'), "
                    "k.kind, k.name")
     site_rows = "'site-' || lpad(s::text, 5, '0'), '*', 'site', ''"
+    city_rows = "'*', '*', 'city', ''"
     cams = f", generate_series(0, {cameras - 1}) AS c, (VALUES ('zone', 'plaza'), ('line', 'gate')) AS k(kind, name)"
     every_site = f", generate_series(0, {sites - 1}) AS s"
     year = ("2026-01-01 00:00+07", "2026-12-31 00:00+07")
@@ -70,6 +74,9 @@ def generate(store, cameras: int, per_site: int) -> dict[str, float]:
         _rows_sql("hour", "1 hour", "2026-11-01 00:00+07", "2026-11-30 23:00+07", site_rows, every_site),
         _rows_sql("hour", "1 hour", "2026-01-01 00:00+07", "2026-10-31 23:00+07", f"'{SITE}', '*', 'site', ''"),
         _rows_sql("hour", "1 hour", "2026-12-01 00:00+07", "2026-12-31 23:00+07", f"'{SITE}', '*', 'site', ''"),
+        _rows_sql("hour", "1 hour", "2026-01-01 00:00+07", "2026-12-31 23:00+07", city_rows),
+        _rows_sql("day", "1 day", *year, city_rows),
+        _rows_sql("month", "1 month", "2026-01-01 00:00+07", "2026-12-01 00:00+07", city_rows),
     ]
     minute_cols = ("id", "camera", "site", "kind", "name", "start_ts", "end_ts", "samples", "occupancy_max",
                    "occupancy_mean", "peak_ts", *ADDED)
@@ -106,22 +113,24 @@ def bench(store, cameras: int, per_site: int, repeat: int) -> list[tuple[str, fl
     cases = [
         ("city-wide month report (2026-11, all sites)",
          lambda: visit_report(store, november),
-         [("level = 'day' AND camera = '*' AND start_ts >= %s AND start_ts < %s", (november.start, november.end)),
-          ("level = 'hour' AND camera = '*' AND start_ts >= %s AND start_ts < %s", (november.start, november.end)),
-          ("level = 'month' AND camera = '*' AND start_ts >= %s AND start_ts < %s",
-           (november.previous().start, november.previous().end))]),
+         [(f"level = 'day' AND {CITY_ROWS}", (november.start, november.end)),
+          (f"level = 'hour' AND {CITY_ROWS}", (november.start, november.end)),
+          (f"level = 'month' AND {SITE_ROWS}", (november.start, november.end)),
+          (f"level = 'month' AND {CITY_ROWS}", (november.previous().start, november.previous().end))]),
         ("city-wide year by month (store.visits, all sites added up)",
          lambda: store.visits(start=year.start, end=year.end, bucket="month", timezone=TZ, per_site=False),
-         [("level = 'month' AND camera = '*' AND start_ts >= %s AND start_ts < %s", (year.start, year.end))]),
+         [(f"level = 'month' AND {CITY_ROWS}", (year.start, year.end))]),
+        ("every site's month (store.visits, one row per site)",
+         lambda: store.visits(start=november.start, end=november.end, bucket="month", timezone=TZ),
+         [(f"level = 'month' AND {SITE_ROWS}", (november.start, november.end))]),
         (f"one site's year report ({SITE}, 2026 by month)",
          lambda: visit_report(store, year, [SITE]),
-         [("level = 'month' AND camera = '*' AND site = %s AND start_ts >= %s AND start_ts < %s",
-           (SITE, year.start, year.end))]),
+         [(f"level = 'month' AND site = '{SITE}' AND {SITE_ROWS}", (year.start, year.end)),
+          (f"level = 'month' AND site = '{SITE}' AND {SITE_ROWS}", (year.previous().start, year.previous().end))]),
         (f"one site's year by day ({SITE}, store.visits)",
          lambda: store.visits(start=year.start, end=year.end, bucket="day", sites=[SITE], timezone=TZ),
-         [("level = 'day' AND camera = '*' AND site = %s AND start_ts >= %s AND start_ts < %s",
-           (SITE, year.start, year.end))]),
-        ("city-wide counts per camera, one day (20,834 rows)",
+         [(f"level = 'day' AND site = '{SITE}' AND {SITE_ROWS}", (year.start, year.end))]),
+        ("city-wide counts per camera zone and line, one day",
          lambda: store.counts(start=november.start, end=november.start + 86400, bucket="day", timezone=TZ),
          [("level = 'day' AND camera <> '*' AND start_ts >= %s AND start_ts < %s",
            (november.start, november.start + 86400))]),

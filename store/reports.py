@@ -13,7 +13,7 @@ from datetime import datetime
 from matakota.core.calendar import Period, boundaries, iso, label
 
 from . import CountRow, Store
-from .rollups import SITE, city
+from .rollups import CITY, SITE, city
 
 TOP = 3  # busiest days and hours listed
 ROW_FIELDS = ("period", "start", "end", "visits", "in", "out", "peak_occupancy", "peak_at", "peak_site",
@@ -34,7 +34,7 @@ def visit_report(store: Store, period: Period, sites: Collection[str] | None = N
     span = dict(start=period.start, end=period.end, sites=sites, timezone=zone_name)
     found = {row.start: row for row in store.visits(**span, bucket=period.rows, per_site=False)}
     edges = boundaries(period.start, period.end, period.rows, tz)
-    rows = [found.get(start) or _nothing(start, end) for start, end in zip(edges, edges[1:])]  # every day, counts or not
+    rows = [found.get(start) or _nothing(start, end) for start, end in zip(edges, edges[1:])]  # with counts or not
     by_site = sorted(store.visits(**span, bucket=period.kind), key=lambda r: (-r.visits, r.site))
     totals = city(by_site, period.start, period.end) if by_site else _nothing(period.start, period.end)
     before = period.previous()
@@ -57,7 +57,7 @@ def visit_report(store: Store, period: Period, sites: Collection[str] | None = N
 
 
 def _nothing(start: float, end: float) -> CountRow:
-    return CountRow(camera=SITE, site=SITE, kind="site", name="", start=start, end=end, samples=0, occupancy_max=0,
+    return CountRow(camera=SITE, site=SITE, kind=CITY, name="", start=start, end=end, samples=0, occupancy_max=0,
                     occupancy_mean=0.0, visits=0, in_count=0, out_count=0)
 
 

@@ -32,8 +32,10 @@ ADDED = ("visits", "in_count", "out_count", "dwell_count", "dwell_sum", *DWELL_C
 FIGURES = ("samples", "occupancy_max", "peak_ts", "occupancy_mean", *ADDED)
 KEYS = ("site", "camera", "kind", "name")
 ROLLUP_COLUMNS = ("level", *KEYS, "start_ts", "end_ts", *FIGURES)
-SITE = "*"  # the camera (and "site" the kind) of a site's own rows
-LEVELS = {"hour": "hour", "day": "day", "week": "day", "month": "month", "year": "month"}  # the roll-up a bucket is read from
+SITE = "*"  # the camera (and "site" the kind) of a site's own rows; the site and camera of the city's
+CITY = "city"  # the kind of the city's own rows: the sites added up (naming the busiest)
+# the roll-up a bucket is read from
+LEVELS = {"hour": "hour", "day": "day", "week": "day", "month": "month", "year": "month"}
 SETTLE_S = 120.0  # an hour is rolled up once it closed this long ago (its last records have arrived)
 MAX_ROWS = 200_000  # rows one query may read before merging (an InvalidQuery beyond)
 
@@ -81,7 +83,7 @@ def city(rows: list[CountRow], start: float, end: float) -> CountRow:
     total = merge(rows, start, end)
     busiest = min(rows, key=lambda r: (-r.occupancy_max, math.inf if r.peak_ts is None else r.peak_ts))
     named = busiest.peak_site or (busiest.site if busiest.site != SITE else None)
-    return replace(total, site=SITE, camera=SITE, kind="site", name="",
+    return replace(total, site=SITE, camera=SITE, kind=CITY, name="",
                    occupancy_mean=round(sum(r.occupancy_mean for r in rows), 3),
                    peak_site=named if busiest.occupancy_max else None)
 
@@ -196,6 +198,17 @@ class Rollups:
         sites = self._site_hours(where, [hour, hour + 3600])
         self._executemany(f"INSERT INTO rollups ({columns}) VALUES ({', '.join('?' * len(ROLLUP_COLUMNS))})",
                           [("hour", *r[:5], r[4] + 3600, *r[5:]) for r in sites])
+        if sites:
+            self._insert_city("hour", city([figures_row(tuple(r[:4]), hour, hour + 3600, r[5:]) for r in sites],
+                                           hour, hour + 3600))
+
+    def _insert_city(self, level: str, row: CountRow) -> None:
+        hist = list(row.dwell_hist) + [0] * (DWELL_BINS - len(row.dwell_hist))
+        self._execute(f"INSERT INTO rollups ({', '.join(ROLLUP_COLUMNS)}, peak_site) "
+                      f"VALUES ({', '.join('?' * (len(ROLLUP_COLUMNS) + 1))})",
+                      (level, SITE, SITE, CITY, "", row.start, row.end, row.samples, row.occupancy_max, row.peak_ts,
+                       row.occupancy_mean, row.visits, row.in_count, row.out_count, row.dwell_count, row.dwell_sum_s,
+                       *hist, row.peak_site))
 
     def _roll_up_level(self, level: str, start: float, end: float) -> None:
         """The `level` rows of [start, end) from the level below (hours under a day, days under a month)."""
@@ -204,7 +217,7 @@ class Rollups:
         added = ", ".join(f"SUM({c}) AS {c}" for c in ADDED)
         grouped = (f"SELECT site, camera, kind, name, SUM(samples) AS samples, MAX(occupancy_max) AS occupancy_max, "
                    f"SUM(occupancy_mean * samples) AS weighted, {added} FROM rollups WHERE level = ? AND "
-                   "start_ts >= ? AND start_ts < ? GROUP BY site, camera, kind, name")
+                   f"start_ts >= ? AND start_ts < ? AND kind <> '{CITY}' GROUP BY site, camera, kind, name")
         peak = ("(SELECT MIN(r.peak_ts) FROM rollups r WHERE r.level = ? AND r.site = g.site AND r.camera = g.camera "
                 "AND r.kind = g.kind AND r.name = g.name AND r.start_ts >= ? AND r.start_ts < ? "
                 "AND r.occupancy_max = g.occupancy_max)")
@@ -213,6 +226,10 @@ class Rollups:
             f"g.samples, g.occupancy_max, {peak}, CASE WHEN g.samples > 0 THEN g.weighted / g.samples ELSE 0 END, "
             f"{', '.join('g.' + c for c in ADDED)} FROM ({grouped}) g",
             (level, start, end, below, start, end, below, start, end))
+        parts = self._rolled_up(f"level = ? AND camera = '{SITE}' AND kind = '{CITY}' AND start_ts >= ? AND "
+                                "start_ts < ?", (below, start, end), "city")
+        if parts:
+            self._insert_city(level, merge(parts, start, end))
 
     def _recut(self, timezone: str) -> None:
         """Days and months cut again in `timezone`, from the hours (which do not depend on it)."""
@@ -253,16 +270,18 @@ class Rollups:
         fresh_until = finish if oldest_dirty is None else min(finish, max(begin, float(oldest_dirty)))
         if level != "hour" and cut[0] != timezone:  # days and months cut in another zone: read hours
             level = "hour"
-        level_until = fresh_until if level == "hour" else max(begin, min(fresh_until, bucket_start(fresh_until, level, tz)))
+        level_until = (fresh_until if level == "hour" else
+                       max(begin, min(fresh_until, bucket_start(fresh_until, level, tz))))
         filters, params = _filters(cameras, sites)
-        which = "camera = ?" if sites_only else "camera <> ?"
-        rows: list[tuple] = []
         together = sites_only and not per_site
+        # the city's own rows when it is all of it; else sites' rows (added up, or not) or cameras'
+        kind, mode = (CITY, "city") if together and sites is None else ("site", "sum" if together else "rows")
+        which = f"camera = '{SITE}' AND kind = '{kind}'" if sites_only else f"camera <> '{SITE}'"
         rows: list[CountRow] = []
         for lvl, lo, hi in ((level, begin, level_until), ("hour", level_until, fresh_until)):
             if lo < hi:
                 rows += self._rolled_up(f"level = ? AND {which} AND start_ts >= ? AND start_ts < ?{filters}",
-                                        (lvl, SITE, lo, hi, *params), together)
+                                        (lvl, lo, hi, *params), mode if sites_only else "rows")
         if fresh_until < finish:
             where = f"start_ts >= ? AND start_ts < ?{filters}"
             live = [fresh_until, finish, *params]
@@ -282,12 +301,14 @@ class Rollups:
                 sorted(groups.items(), key=lambda item: (item[0][0], item[0][1][1], item[0][1][2], item[0][1][3],
                                                          item[0][1][0]))]
 
-    def _rolled_up(self, where: str, params: tuple, together: bool) -> list[CountRow]:
-        """Roll-up rows matching `where`; `together`: one per start, added up across sites, with the busiest."""
-        if not together:
-            rows = _capped(self._read(f"SELECT {', '.join(KEYS)}, start_ts, {', '.join(FIGURES)} FROM rollups "
-                                      f"WHERE {where} LIMIT ?", (*params, MAX_ROWS + 1)))
-            return [figures_row(tuple(r[:4]), float(r[4]), float(r[4]), r[5:]) for r in rows]
+    def _rolled_up(self, where: str, params: tuple, mode: str) -> list[CountRow]:
+        """Roll-up rows matching `where`: as they are (`rows`, `city`), or added up per start across sites (`sum`,
+        naming the busiest of them)."""
+        if mode in ("rows", "city"):
+            rows = _capped(self._read(f"SELECT {', '.join(KEYS)}, start_ts, {', '.join(FIGURES)}, peak_site "
+                                      f"FROM rollups WHERE {where} LIMIT ?", (*params, MAX_ROWS + 1)))
+            return [replace(figures_row(tuple(r[:4]), float(r[4]), float(r[4]), r[5:-1]), peak_site=r[-1])
+                    for r in rows]
         sums = self._read(f"SELECT start_ts, SUM(samples), MAX(occupancy_max), NULL, SUM(occupancy_mean), "
                           f"{', '.join(f'SUM({c})' for c in ADDED)} FROM rollups WHERE {where} GROUP BY start_ts",
                           params)
@@ -300,7 +321,7 @@ class Rollups:
             busiest[float(t)] = min(busiest.get(float(t), candidate), candidate)
         out = []
         for t, *values in sums:
-            row = figures_row((SITE, SITE, "site", ""), float(t), float(t), values)
+            row = figures_row((SITE, SITE, CITY, ""), float(t), float(t), values)
             peak_ts, site = busiest.get(float(t), (math.inf, None))
             out.append(replace(row, peak_ts=None if math.isinf(peak_ts) else peak_ts,
                                peak_site=site if row.occupancy_max else None))

@@ -17,9 +17,10 @@ ALTER TABLE counts ADD COLUMN dwell_b9 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE counts ADD COLUMN dwell_b10 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE counts ADD COLUMN dwell_b11 BIGINT NOT NULL DEFAULT 0;
 
--- One row per camera, zone or line (camera rows) and per site (camera '*', kind 'site', name ''; its figures follow
--- the site's counting plan) and per bucket: level `hour` (UTC hours), `day` and `month` (local, in the time zone of
--- rollup_state). Rebuilt from `counts` for the hours rollup_dirty names; kept after the minutes are pruned.
+-- One row per camera, zone or line (camera rows), per site (camera '*', kind 'site', name ''; its figures follow the
+-- site's counting plan) and for the city (site and camera '*', kind 'city': the sites added up), per bucket: level
+-- `hour` (UTC hours), `day` and `month` (local, in the time zone of rollup_state). Rebuilt from `counts` for the
+-- hours rollup_dirty names; kept after the minutes are pruned.
 CREATE TABLE rollups (
     level          TEXT NOT NULL,
     site           TEXT NOT NULL,
@@ -49,10 +50,11 @@ CREATE TABLE rollups (
     dwell_b9       BIGINT NOT NULL,
     dwell_b10       BIGINT NOT NULL,
     dwell_b11       BIGINT NOT NULL,
+    peak_site      TEXT,                    -- the city's rows: the site whose peak theirs is
     PRIMARY KEY (level, site, camera, kind, name, start_ts)
 );
 CREATE INDEX rollups_time ON rollups (level, start_ts);
-CREATE INDEX rollups_camera ON rollups (level, camera, start_ts);
+CREATE INDEX rollups_camera ON rollups (level, camera, kind, start_ts);  -- a camera's, the sites', the city's
 -- Hours whose counts changed since they were rolled up: every write of counts bumps its hours' seq; a refresh
 -- deletes a mark only if its seq is still the one it read (a write during the refresh keeps it for the next).
 CREATE TABLE rollup_dirty (
