@@ -1,8 +1,10 @@
-"""Roll-ups of counts per hour, local day and local month, per camera and per site, kept fresh incrementally.
+"""Roll-ups of counts per hour, local day and local month, per camera, per site and for the city, kept fresh
+incrementally.
 
 Every write of counts marks its UTC hours dirty (`rollup_dirty`). `refresh_rollups` rebuilds each dirty hour once it
-has closed: the camera rows of that hour from the minutes, the site rows from the camera rows and the counting
-plan, then the local day and month the hour lies in from their hours and days. A query reads the roll-ups before the
+has closed: the camera rows of that hour from the minutes, the site rows from the minutes and the counting plan, the
+city's row from the site rows (the busiest site named), then the local day and month the hour lies in from their
+hours and days. A query reads the roll-ups before the
 oldest dirty hour and the minutes from there on, so an answer is always what the minutes say, however late a record
 arrived, and a year of months never reads a minute.
 
@@ -47,16 +49,16 @@ AREA = ("(CASE WHEN ps.site IS NULL THEN (CASE WHEN c.kind = 'zone' THEN 1 ELSE 
         "ELSE COALESCE(p.occupancy, 0) END)")
 
 
-def figures_row(key: tuple, start: float, end: float, values: Iterable) -> CountRow:
+def figures_row(key: tuple, start: float, end: float, values: Iterable,
+                peak_site: str | None = None) -> CountRow:
     """A CountRow from roll-up figures in FIGURES order."""
-    v = list(values)
-    samples, occupancy_max, peak_ts, occupancy_mean, visits, ins, outs, dwell_count, dwell_sum, *hist = v
+    samples, occupancy_max, peak_ts, occupancy_mean, visits, ins, outs, dwell_count, dwell_sum, *hist = values
     site, camera, kind, name = key
     return CountRow(camera=camera, site=site, kind=kind, name=name, start=start, end=end, samples=int(samples),
                     occupancy_max=int(occupancy_max), occupancy_mean=round(float(occupancy_mean), 3),
                     visits=int(visits), in_count=int(ins), out_count=int(outs),
                     peak_ts=None if peak_ts is None else float(peak_ts), dwell_count=int(dwell_count),
-                    dwell_sum_s=round(float(dwell_sum), 1), dwell_hist=tuple(int(n) for n in hist))
+                    dwell_sum_s=round(float(dwell_sum), 1), dwell_hist=tuple(map(int, hist)), peak_site=peak_site)
 
 
 def merge(rows: list[CountRow], start: float, end: float) -> CountRow:
@@ -64,7 +66,7 @@ def merge(rows: list[CountRow], start: float, end: float) -> CountRow:
     peak (the earliest time it was reached), the samples-weighted mean."""
     first = rows[0]
     if len(rows) == 1:
-        return CountRow(**{**vars(first), "start": start, "end": end})
+        return replace(first, start=start, end=end)
     samples = sum(r.samples for r in rows)
     peak = min(rows, key=lambda r: (-r.occupancy_max, math.inf if r.peak_ts is None else r.peak_ts))
     mean = sum(r.occupancy_mean * r.samples for r in rows) / samples if samples else 0.0
@@ -199,7 +201,7 @@ class Rollups:
         self._executemany(f"INSERT INTO rollups ({columns}) VALUES ({', '.join('?' * len(ROLLUP_COLUMNS))})",
                           [("hour", *r[:5], r[4] + 3600, *r[5:]) for r in sites])
         if sites:
-            self._insert_city("hour", city([figures_row(tuple(r[:4]), hour, hour + 3600, r[5:]) for r in sites],
+            self._insert_city("hour", city([figures_row(r[:4], hour, hour + 3600, r[5:]) for r in sites],
                                            hour, hour + 3600))
 
     def _insert_city(self, level: str, row: CountRow) -> None:
@@ -287,28 +289,30 @@ class Rollups:
             live = [fresh_until, finish, *params]
             fresh = (self._site_hours(where, live) if sites_only else
                      _capped(self._read(f"{self._camera_hours_sql(where)} LIMIT ?", (*live, MAX_ROWS + 1))))
-            fresh_rows = [figures_row(tuple(r[:4]), float(r[4]), float(r[4]), r[5:]) for r in fresh]
+            fresh_rows = [figures_row(r[:4], float(r[4]), float(r[4]) + 3600, r[5:]) for r in fresh]
             if together:  # the sites' rows of each hour as the city's, like the roll-ups' sums
                 hours: dict[float, list[CountRow]] = defaultdict(list)
                 for row in fresh_rows:
                     hours[row.start].append(row)
-                fresh_rows = [city(group, t, t) for t, group in hours.items()]
+                fresh_rows = [city(group, t, t + 3600) for t, group in hours.items()]
             rows += fresh_rows
         groups: dict[tuple, list[CountRow]] = defaultdict(list)
         for row in rows:
             groups[(bucket_start(row.start, bucket, tz), (row.site, row.camera, row.kind, row.name))].append(row)
-        return [merge(group, b, next_start(b, bucket, tz)) for (b, key), group in
-                sorted(groups.items(), key=lambda item: (item[0][0], item[0][1][1], item[0][1][2], item[0][1][3],
-                                                         item[0][1][0]))]
+        out = []
+        for (b, _), group in sorted(groups.items(), key=lambda item: (item[0][0], *item[0][1][1:], item[0][1][0])):
+            e = next_start(b, bucket, tz)
+            whole = len(group) == 1 and group[0].start == b and group[0].end == e
+            out.append(group[0] if whole else merge(group, b, e))
+        return out
 
     def _rolled_up(self, where: str, params: tuple, mode: str) -> list[CountRow]:
         """Roll-up rows matching `where`: as they are (`rows`, `city`), or added up per start across sites (`sum`,
         naming the busiest of them)."""
         if mode in ("rows", "city"):
-            rows = _capped(self._read(f"SELECT {', '.join(KEYS)}, start_ts, {', '.join(FIGURES)}, peak_site "
+            rows = _capped(self._read(f"SELECT {', '.join(KEYS)}, start_ts, end_ts, {', '.join(FIGURES)}, peak_site "
                                       f"FROM rollups WHERE {where} LIMIT ?", (*params, MAX_ROWS + 1)))
-            return [replace(figures_row(tuple(r[:4]), float(r[4]), float(r[4]), r[5:-1]), peak_site=r[-1])
-                    for r in rows]
+            return [figures_row(r[:4], float(r[4]), float(r[5]), r[6:-1], r[-1]) for r in rows]
         sums = self._read(f"SELECT start_ts, SUM(samples), MAX(occupancy_max), NULL, SUM(occupancy_mean), "
                           f"{', '.join(f'SUM({c})' for c in ADDED)} FROM rollups WHERE {where} GROUP BY start_ts",
                           params)
@@ -321,7 +325,7 @@ class Rollups:
             busiest[float(t)] = min(busiest.get(float(t), candidate), candidate)
         out = []
         for t, *values in sums:
-            row = figures_row((SITE, SITE, CITY, ""), float(t), float(t), values)
+            row = figures_row((SITE, SITE, CITY, ""), float(t), float(t), values)  # its end: by the caller
             peak_ts, site = busiest.get(float(t), (math.inf, None))
             out.append(replace(row, peak_ts=None if math.isinf(peak_ts) else peak_ts,
                                peak_site=site if row.occupancy_max else None))
