@@ -17,6 +17,7 @@ from collections import deque
 import ray
 
 from matakota.actors.camera_runtime import CameraRuntime
+from matakota.actors.case_package import CaseSigner, case_record
 from matakota.actors.event_sink import flush_async
 from matakota.actors.outbox import Outbox
 from matakota.actors.shard_metrics import ShardMetrics
@@ -51,6 +52,7 @@ class CameraShard:
         self.counters = {"batches": 0, "frames_sent": 0, "detector_errors": 0}
         self.started_at = time.time()
         self.metrics = ShardMetrics(shard_id)
+        self.signer = CaseSigner(self.config.evidence)
         self.outbox = Outbox(max_items=OUTBOX_MAX_ITEMS, sender=f"{shard_id}-{int(self.started_at)}")
         self._states: dict[str, tuple[CameraState, str]] = {}  # last status sent out per camera: (state, reason)
         self._tasks: list[asyncio.Task] = []
@@ -212,7 +214,12 @@ class CameraShard:
                 self.metrics.observe_water_level(runtime.config.id, runtime.config.site, result.gauge.level_cm)
             self.events.extend(result.events)
             people = result.detections.xyxy[result.detections.class_id == PERSON] if result.events else ()
-            self.outbox.put(events=[with_evidence(e, frame.image, people) for e in result.events],
+            records = [with_evidence(e, frame.image, people) for e in result.events]
+            for record, event in zip(records, result.events):
+                if event.id in result.cases:
+                    record["case"] = case_record(event, result.cases[event.id], frame.image, runtime.config,
+                                                 self.signer, people)
+            self.outbox.put(events=records,
                             counts=[c.to_json() for c in result.counts],
                             levels=[] if result.gauge is None else [level_record(runtime.config, result.gauge)])
 

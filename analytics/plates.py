@@ -28,6 +28,7 @@ class PlateText:
 
     plate: str
     confidence: float
+    line: str = ""  # the OCR text it was read from
 
 
 def _segment(chars: str, letters: bool) -> tuple[str, int] | None:
@@ -70,7 +71,7 @@ def parse_plate(text: str, confidence: float) -> PlateText | None:
     winners = [plate for plate, swaps in best.items() if swaps == fewest]
     if len(winners) > 1:
         return None
-    return PlateText(winners[0], max(0.0, confidence - SWAP_PENALTY * fewest))
+    return PlateText(winners[0], max(0.0, confidence - SWAP_PENALTY * fewest), text)
 
 
 def plate_from_lines(lines: list[tuple[str, float, tuple[float, float, float, float]]]) -> PlateText | None:
@@ -95,6 +96,7 @@ class PlateVerdict:
 
     plate: str
     confidence: float
+    line: str = ""  # the OCR text it was read from
     votes: int
     reads: int
 
