@@ -219,6 +219,7 @@ class CameraShard:
                 if event.id in result.cases:
                     record["case"] = case_record(event, result.cases[event.id], frame.image, runtime.config,
                                                  self.signer, people)
+                    record["payload"]["evidence"] = f"/v1/events/{event.id}/evidence.zip"
             self.outbox.put(events=records,
                             counts=[c.to_json() for c in result.counts],
                             levels=[] if result.gauge is None else [level_record(runtime.config, result.gauge)])
