@@ -34,10 +34,10 @@ def case_record(event: Event, material: CaseMaterial, frame, camera: CameraConfi
     rule = {"limit_s": payload.get("limit_s"), "grace_s": payload.get("grace_s"), **payload.get("sign", {})}
     facts = CaseFacts(event.id, event.incident_id, event.camera, event.site, camera.location_json,
                       payload.get("zone", event.key), payload.get("class", "vehicle"), payload.get("plate", "unread"),
-                      float(payload.get("plate_confidence", 0.0)), material.arrival_t,
+                      float(payload.get("plate_confidence", 0.0)), event.start,
                       payload.get("counted_since", event.start) + rule["limit_s"] + (rule["grace_s"] or 0.0),
                       rule, camera.analytics.timezone)
-    files = case_files(facts, frame, event.box, material.arrival_frame, material.arrival_box,
+    files = case_files(facts, frame, event.box, material.arrival_frame, material.arrival_box, material.arrival_t,
                        material.plate_image, people)
     return {"event_id": event.id, "incident_id": event.incident_id, "camera": event.camera, "site": event.site,
             "zone": facts.zone, "plate": facts.plate, "plate_confidence": facts.plate_confidence,

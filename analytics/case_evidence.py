@@ -48,7 +48,7 @@ class CaseFacts:
     vehicle_class: str
     plate: str  # `unread` when unread
     plate_confidence: float
-    arrival_t: float
+    arrival_t: float  # first seen standing (the stop's start)
     limit_t: float
     rule: dict  # the sign: limit_s, grace_s, hours, days
     timezone: str = "Asia/Jakarta"
@@ -100,8 +100,8 @@ def sha256(data: bytes) -> str:
 
 
 def case_files(facts: CaseFacts, limit_frame: np.ndarray, box, arrival_frame: np.ndarray | None,
-               arrival_box, plate_image: np.ndarray | None, people=()) -> dict[str, bytes]:
-    """The package's pictures, as JPEG bytes by file name."""
+               arrival_box, arrival_photo_t: float, plate_image: np.ndarray | None, people=()) -> dict[str, bytes]:
+    """The package's pictures, as JPEG bytes by file name (`arrival_photo_t`: when `arrival_frame` was taken)."""
     people = list(people)
     shown = blur_boxes(limit_frame, people) if people else limit_frame
     limit_full, vehicle = render_evidence(shown, box, quality=90)
@@ -112,7 +112,7 @@ def case_files(facts: CaseFacts, limit_frame: np.ndarray, box, arrival_frame: np
         arrival_full, _ = render_evidence(arrival_frame, arrival_box, quality=90)
         files["arrival.jpg"] = _jpeg(burn_caption(cv2.imdecode(np.frombuffer(arrival_full, np.uint8),
                                                                cv2.IMREAD_COLOR),
-                                                  caption_lines(facts, facts.arrival_t, "ARRIVAL")))
+                                                  caption_lines(facts, arrival_photo_t, "ARRIVAL")))
     if plate_image is not None and plate_image.size:
         files["plate.jpg"] = _jpeg(plate_image, 95)
     return files

@@ -31,6 +31,7 @@ from matakota.core.detections import ClassSet, Detections, label_of
 from matakota.core.events import Event, EventState, EventType, box_tuple
 from matakota.core.geometry import Polygon, iou_matrix
 
+ARRIVAL_KEEP_S = 3.0  # a spot seen once keeps its first frame this long (a missed detection is not a departure)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # read_plate(frame, box) → (the frame's plate reading or None, the plate's picture or None)
 PlateReader = Callable[[np.ndarray, np.ndarray], tuple[PlateText | None, np.ndarray | None]]
@@ -104,7 +105,7 @@ class ParkingWatch:
         applies = self.applies(t)
         events = []
         for spot in list(self._spots):
-            if spot.arrival is not None and spot.last_seen == spot.since < t:
+            if spot.arrival is not None and spot.last_seen == spot.since and t - spot.since > ARRIVAL_KEEP_S:
                 spot.arrival = None  # seen once, not since: traffic passing, not a stop (keeps no frame)
             self._maybe_read_plate(spot, t, frame, read_plate, applies)
             if (event := self._check(spot, t, applies)) is not None:

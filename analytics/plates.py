@@ -96,7 +96,6 @@ class PlateVerdict:
 
     plate: str
     confidence: float
-    line: str = ""  # the OCR text it was read from
     votes: int
     reads: int
 

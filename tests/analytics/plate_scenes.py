@@ -75,7 +75,7 @@ def _paste_plate(car: np.ndarray, plate: np.ndarray, centre: tuple[float, float]
 
 
 @lru_cache(maxsize=4)
-def _clip_frames(clip: str) -> dict[int, np.ndarray]:
+def clip_frames(clip: str) -> dict[int, np.ndarray]:
     from tests.conftest import read_clip_frames
 
     return read_clip_frames(clip, {CAR_FRAME, *EMPTY_FRAMES})
@@ -83,7 +83,7 @@ def _clip_frames(clip: str) -> dict[int, np.ndarray]:
 
 def plate_scene(clip: Path, seed: int, views: int = 3) -> PlateScene:
     rng = np.random.default_rng(seed)
-    frames = _clip_frames(str(clip))
+    frames = clip_frames(str(clip))
     x0, y0, x1, y1 = CAR_CROP
     car = frames[CAR_FRAME][y0:y1, x0:x1].copy()
     scale = rng.uniform(1.0, 1.8)
