@@ -3,7 +3,8 @@
 A plate is a region code (1–2 letters, from the list below; Semarang is `H`), 1–4 digits and up to 3 suffix letters:
 `H 1234 AB`. The smaller second row (the expiry month and year, `05.27`) never parses as a plate. OCR confuses
 letters and digits that look alike (O/0, B/8, S/5…); a character is swapped only where the format needs the other
-kind, and each swap lowers the reading's confidence (docs/architecture.md, "Plates").
+kind (never where the digits meet the suffix, where either side could be the misread one), and each swap lowers the
+reading's confidence (docs/architecture.md, "Plates").
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def parse_plate(text: str, confidence: float) -> PlateText | None:
                      _segment(suffix, True))
             if None in parts or parts[0][0] not in REGIONS:
                 continue
+            if suffix and (not chars[region_len + digits_len - 1].isdigit() or not suffix[0].isalpha()):
+                continue  # never swap where digits meet the suffix: either side could be the misread one
             plate = " ".join(p for p, _ in parts if p)
             swaps = sum(s for _, s in parts)
             best[plate] = min(swaps, best.get(plate, swaps))
