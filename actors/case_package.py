@@ -1,6 +1,6 @@
 """A started parking violation's evidence package, built in the shard from the frame at the limit and the
 `CaseMaterial` its analytics kept (analytics/case_evidence.py), and sent with the event as `case`: the store keeps
-it for `store.case_retention_days`, apart from ordinary snapshots (docs/architecture.md, "Parking cases")."""
+it for `store.case_retention_days`, apart from ordinary snapshots (docs/architecture.md, "Parking cases and plates")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A parking violation's evidence package: what the transport agency acts on, and proof it was not altered.
 
-Files (docs/architecture.md, "Parking cases"):
+Files (docs/architecture.md, "Parking cases and plates"):
 - `arrival.jpg`: the frame the vehicle was first seen standing in; `limit.jpg`: the frame it passed the limit in.
   Both have the vehicle boxed and a caption burned in: time (local, e.g. WIB), camera, site, location, zone,
   vehicle class, plate and how long it had stood. People in `limit.jpg` are pixelated.

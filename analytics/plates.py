@@ -4,7 +4,7 @@ A plate is a region code (1–2 letters, from the list below; Semarang is `H`), 
 `H 1234 AB`. The smaller second row (the expiry month and year, `05.27`) never parses as a plate. OCR confuses
 letters and digits that look alike (O/0, B/8, S/5…); a character is swapped only where the format needs the other
 kind (never where the digits meet the suffix, where either side could be the misread one), and each swap lowers the
-reading's confidence (docs/architecture.md, "Plates").
+reading's confidence (docs/architecture.md, "Parking cases and plates").
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Plate OCR: RapidOCR's PP-OCR text detection and recognition (ONNX models inside its wheel, run offline on the
-installed ONNX Runtime) on the lower part of a vehicle's box, where its plate is (docs/architecture.md, "Plates").
+installed ONNX Runtime) on the lower part of a vehicle's box, where its plate is (docs/architecture.md, "Parking
+cases and plates").
 
 `PlateOcr.read(frame, box)` returns the OCR lines (text, confidence, box in crop pixels) and the crop they were read
 from; analytics/plates.py turns them into a plate. One read costs tens of milliseconds of one core, so the parking

@@ -3,7 +3,8 @@
 `GET /v1/events/{id}/evidence.zip` (the violation's started event, or any event of its incident) and
 `GET /v1/parking/cases?day=YYYY-MM-DD&format=csv|json` need the `enforcement` scope: they carry plates, and every
 call is in the audit log (serve/auth.py `require`). Plates on ordinary events are for enforcement tokens only
-(`without_plate`). Packages are kept for `store.case_retention_days` (docs/architecture.md, "Parking cases")."""
+(`without_plate`). Packages are kept for `store.case_retention_days` (docs/architecture.md, "Parking cases and
+plates")."""
 
 from __future__ import annotations
 
