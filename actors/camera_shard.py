@@ -20,6 +20,7 @@ from matakota.actors.camera_runtime import CameraRuntime
 from matakota.actors.case_package import CaseSigner, case_record
 from matakota.actors.event_sink import flush_async
 from matakota.actors.outbox import Outbox
+from matakota.actors.plate_reading import PLATE_READING
 from matakota.actors.shard_metrics import ShardMetrics
 from matakota.analytics.evidence import event_evidence
 from matakota.config import CameraConfig, ShardConfig
@@ -266,6 +267,7 @@ class CameraShard:
         cameras = (*(runtime.status() for runtime in self.cameras.values()), *self.failed.values())
         outbox = self.outbox.stats()
         self.metrics.export(cameras, self.inflight, outbox)
+        self.metrics.export_plates(*PLATE_READING.totals())
         return ShardHeartbeat(self.shard_id, ray.get_runtime_context().get_node_id(), time.time(), self.inflight,
                               outbox=outbox, cameras=cameras, **self.counters)
 

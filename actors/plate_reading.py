@@ -26,7 +26,8 @@ def _ocr():
 
 
 class PlateReading:
-    """Callable `read_plate(frame, box) → (PlateText | None, plate picture | None)` with counters."""
+    """Callable `read_plate(frame, box) → (PlateText | None, plate picture | None)` with counters (one per process,
+    `PLATE_READING`, shared by its cameras like the engine: the shard exports its totals)."""
 
     def __init__(self) -> None:
         self.reads, self.plates, self.cpu_s = 0, 0, 0.0
@@ -42,3 +43,10 @@ class PlateReading:
         self.plates += 1
         picture = result.region(reading.line)
         return reading, picture if picture is not None and picture.size else result.crop
+
+    def totals(self) -> tuple[int, int, float]:
+        """(reads, reads that found a plate, CPU seconds) so far."""
+        return self.reads, self.plates, self.cpu_s
+
+
+PLATE_READING = PlateReading()
