@@ -119,6 +119,8 @@ def test_the_evidence_package_verifies_and_one_changed_byte_breaks_it(client, ca
     assert cli.main(["evidence", "verify", str(package), "--key-env", KEY_ENV]) == 0
     said = capsys.readouterr().out
     assert "intact" in said and plate in said
+    audited = store.audit(actor="dishub").items
+    assert any(e.action == "GET /v1/events/{event_id}/evidence.zip" and e.target == started.id for e in audited)
 
     with zipfile.ZipFile(package) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
