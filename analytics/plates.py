@@ -111,14 +111,22 @@ class PlateVerdict:
                 "plate_reads": self.reads}
 
 
+def has_suffix(plate: str) -> bool:
+    """Whether a plate has its suffix letters (`H 1234 AB`, not `H 1234`)."""
+    return plate.count(" ") == 2
+
+
 def vote(readings: list[PlateText | None], min_votes: int = 2, min_confidence: float = 0.6,
          min_share: float = 0.5) -> PlateVerdict:
     """The plate most frames agree on, weighted by confidence: it needs `min_votes` frames, a mean confidence of at
-    least `min_confidence` and at least `min_share` of the frames that read a plate; otherwise `unread`."""
+    least `min_confidence` and at least `min_share` of the frames that read a plate; otherwise `unread`. A reading
+    without suffix letters votes for nothing: private and commercial plates have them, and one missing is far more
+    often a plate cut short (its edge, a shadow) than an official plate like `H 1`, which is then `unread` and
+    read by the officer from the photo."""
     reads = len(readings)
     tally: dict[str, list[float]] = defaultdict(list)
     for reading in readings:
-        if reading is not None:
+        if reading is not None and has_suffix(reading.plate):
             tally[reading.plate].append(reading.confidence)
     if not tally:
         return PlateVerdict(UNREAD, 0.0, 0, reads)

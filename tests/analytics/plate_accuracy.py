@@ -1,7 +1,7 @@
 """Plate accuracy on rendered scenes (tests/analytics/plate_scenes.py): each scene's car is found by the real detector
 (YOLOX-Nano), its plate read by the real OCR in every view, the readings voted on (analytics/plates.py).
 
-Seeds 0–29 were used to choose the voting thresholds (`python -m tests.analytics.plate_accuracy --tune`); the test
+Seeds 0–59 were used to choose the voting thresholds (`python -m tests.analytics.plate_accuracy --tune`); the test
 judges seeds 1000+ that were never looked at while tuning.
 """
 
@@ -18,8 +18,8 @@ from matakota.core.detections import VEHICLES
 from matakota.core.geometry import iou_matrix
 from tests.analytics.plate_scenes import plate_scene
 
-TUNING_SEEDS = range(0, 30)
-HELD_BACK_SEEDS = range(1000, 1040)
+TUNING_SEEDS = range(0, 60)
+HELD_BACK_SEEDS = range(1000, 1060)
 VIEWS = 4  # frames read per parked car (ParkingRule.plate_reads)
 MIN_VOTES, MIN_CONFIDENCE = 2, 0.7  # chosen on the tuning seeds: ParkingRule.plate_min_votes, plate_min_confidence
 

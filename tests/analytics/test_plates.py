@@ -42,6 +42,7 @@ def test_swapped_characters_lower_the_confidence():
     ([("H 1234 AB", 0.5), ("H 1234 AB", 0.5)], UNREAD),  # agreeing, but unsure
     ([("H 1234 AB", 0.9), ("H 1234 AB", 0.9), ("H 1284 AB", 0.9), ("H 1284 AB", 0.9), ("H 1234 AE", 0.9)], UNREAD),
     ([None, None, None], UNREAD),
+    ([("H 1967", 0.98), ("H 1967", 1.0), ("H 1967", 0.97)], UNREAD),  # no suffix: most likely cut short
     ([], UNREAD),
 ])
 def test_the_vote_says_unread_rather_than_guess(readings, expected):
@@ -66,5 +67,5 @@ def test_plate_accuracy_on_rendered_plates_in_real_frames(cars_clip, model_path,
         print(f"\nANPR, held-back seeds: {measured.line()}")
     assert measured.detected >= len(HELD_BACK_SEEDS) // 2
     assert measured.accuracy >= 0.5
-    assert measured.wrong_rate <= 0.2
+    assert measured.wrong_rate <= 0.15
     assert measured.accuracy + measured.unread_rate + measured.wrong_rate == pytest.approx(1.0)
