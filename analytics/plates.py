@@ -3,8 +3,8 @@
 A plate is a region code (1–2 letters, from the list below; Semarang is `H`), 1–4 digits and up to 3 suffix letters:
 `H 1234 AB`. The smaller second row (the expiry month and year, `05.27`) never parses as a plate. OCR confuses
 letters and digits that look alike (O/0, B/8, S/5…); a character is swapped only where the format needs the other
-kind (never where the digits meet the suffix, where either side could be the misread one), and each swap lowers the
-reading's confidence (docs/architecture.md, "Parking cases and plates").
+kind (never where the digits meet the suffix, where either side could be the misread one, nor a whole region: a line
+starting with digits lost its region), and each swap lowers the reading's confidence (docs/architecture.md, "Parking cases and plates").
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ def parse_plate(text: str, confidence: float) -> PlateText | None:
                 continue
             if suffix and (not chars[region_len + digits_len - 1].isdigit() or not suffix[0].isalpha()):
                 continue  # never swap where digits meet the suffix: either side could be the misread one
+            if parts[0][1] == region_len:
+                continue  # a region all swapped from digits is a region missed (`2912 TPC`), not read
             plate = " ".join(p for p, _ in parts if p)
             swaps = sum(s for _, s in parts)
             best[plate] = min(swaps, best.get(plate, swaps))

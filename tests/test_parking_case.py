@@ -38,7 +38,7 @@ KEY_ENV = "MATAKOTA_TEST_EVIDENCE_KEY"
 ENFORCEMENT_TOKEN, READ_TOKEN = "dishub-" + secrets.token_hex(8), "portal-" + secrets.token_hex(8)
 WIB = ZoneInfo("Asia/Jakarta")
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=WIB).timestamp()  # a Tuesday morning: the sign applies
-SCENE_SEED = 1001  # a held-back seed whose plate the OCR reads (tests/analytics/plate_accuracy.py)
+SCENE_SEED = 1001  # a scene whose plate the OCR reads (outside the tuning and held-back seeds)
 LIMIT_S, EMPTY_S, PARKED_S = 20.0, 3, 40
 
 

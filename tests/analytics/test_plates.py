@@ -16,7 +16,8 @@ from tests.analytics.plate_accuracy import HELD_BACK_SEEDS, TUNING_SEEDS, judge,
     ("AB 12 C", "AB 12 C"),
     ("B 1 X", "B 1 X"),
     ("H 12O4 AB", "H 1204 AB"),  # O where a digit must be: swapped
-    ("8 1234 AB", "B 1234 AB"),  # 8 where the region letter must be
+    ("8 1234 AB", None),  # a line starting with digits lost its region letter: never guessed from a digit
+    ("A8 1234 AB", "AB 1234 AB"),  # … but a region's second letter read as a digit is swapped
     ("H 1234", "H 1234"),  # no suffix (official and old plates)
     ("05.27", None),  # the expiry row
     ("X 1234 AB", None),  # X is no region
