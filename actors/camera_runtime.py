@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import OrderedDict, deque
 
+from matakota.actors.plate_reading import PLATE_READING
 from matakota.analytics.camera import CameraAnalytics, FrameResult
 from matakota.analytics.counts import CountRecord
 from matakota.analytics.overlay import render_frame
@@ -58,6 +59,8 @@ class CameraRuntime:
         self._last: tuple[VideoFrame, Detections] | None = None  # the newest analysed frame, for `latest()`
         self._occupancy: dict[str, int] = {}
         self._awaiting_clips: OrderedDict[str, dict] = OrderedDict()  # event id → the event, until its clip is cut
+        reads_plates = any(getattr(rule, "plate_reads", 0) for rule in config.analytics.rules)
+        self.plates = PLATE_READING if reads_plates else None  # OCR only where a parking rule reads plates
 
     def _new_analytics(self) -> CameraAnalytics:
         """Fresh analytics; `part` names this run in its count records (parts of a minute add up in the store)."""
@@ -89,7 +92,7 @@ class CameraRuntime:
         return frame
 
     def analyse(self, frame: VideoFrame, detections: Detections, done: float) -> FrameResult:
-        result = self.analytics.update(detections, frame.received_at, frame.image)
+        result = self.analytics.update(detections, frame.received_at, frame.image, self.plates)
         self.latencies.append(done - frame.received_at)
         self.analysed_rate.add()
         self.count("frames_analysed")

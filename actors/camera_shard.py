@@ -17,8 +17,10 @@ from collections import deque
 import ray
 
 from matakota.actors.camera_runtime import CameraRuntime
+from matakota.actors.case_package import CaseSigner, case_record
 from matakota.actors.event_sink import flush_async
 from matakota.actors.outbox import Outbox
+from matakota.actors.plate_reading import PLATE_READING
 from matakota.actors.shard_metrics import ShardMetrics
 from matakota.analytics.evidence import event_evidence
 from matakota.config import CameraConfig, ShardConfig
@@ -51,6 +53,7 @@ class CameraShard:
         self.counters = {"batches": 0, "frames_sent": 0, "detector_errors": 0}
         self.started_at = time.time()
         self.metrics = ShardMetrics(shard_id)
+        self.signer = CaseSigner(self.config.evidence)
         self.outbox = Outbox(max_items=OUTBOX_MAX_ITEMS, sender=f"{shard_id}-{int(self.started_at)}")
         self._states: dict[str, tuple[CameraState, str]] = {}  # last status sent out per camera: (state, reason)
         self._tasks: list[asyncio.Task] = []
@@ -212,7 +215,13 @@ class CameraShard:
                 self.metrics.observe_water_level(runtime.config.id, runtime.config.site, result.gauge.level_cm)
             self.events.extend(result.events)
             people = result.detections.xyxy[result.detections.class_id == PERSON] if result.events else ()
-            self.outbox.put(events=[with_evidence(e, frame.image, people) for e in result.events],
+            records = [with_evidence(e, frame.image, people) for e in result.events]
+            for record, event in zip(records, result.events):
+                if event.id in result.cases:
+                    record["case"] = case_record(event, result.cases[event.id], frame.image, runtime.config,
+                                                 self.signer, people)
+                    record["payload"]["evidence"] = f"/v1/events/{event.id}/evidence.zip"
+            self.outbox.put(events=records,
                             counts=[c.to_json() for c in result.counts],
                             levels=[] if result.gauge is None else [level_record(runtime.config, result.gauge)])
 
@@ -258,6 +267,7 @@ class CameraShard:
         cameras = (*(runtime.status() for runtime in self.cameras.values()), *self.failed.values())
         outbox = self.outbox.stats()
         self.metrics.export(cameras, self.inflight, outbox)
+        self.metrics.export_plates(*PLATE_READING.totals())
         return ShardHeartbeat(self.shard_id, ray.get_runtime_context().get_node_id(), time.time(), self.inflight,
                               outbox=outbox, cameras=cameras, **self.counters)
 

@@ -30,7 +30,8 @@ from matakota.config import OutputsConfig, PlanEntry, ReportsConfig, StoreConfig
 from matakota.core.messages import StatusChange
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE, ON_HEAD_NODE
 from matakota.outputs import Outputs
-from matakota.store import InvalidRecord, open_store, split_evidence
+from matakota.store import InvalidRecord, open_store, split_cases, split_evidence
+from matakota.store.cases import case_row
 from matakota.store.sql import count_row, event_row, level_row
 
 log = logging.getLogger("matakota.event_sink")
@@ -68,7 +69,8 @@ class EventSink:
         self.outputs = Outputs(outputs or OutputsConfig())
         self.counters = {"batches": 0, "duplicate_batches": 0, "events_stored": 0, "counts_stored": 0,
                          "levels_stored": 0, "rejected": 0, "store_errors": 0, "pruned_events": 0, "pruned_counts": 0,
-                         "pruned_levels": 0, "hours_rolled_up": 0}
+                         "pruned_levels": 0, "hours_rolled_up": 0,
+                         "pruned_cases": 0}
         self._batches = _Recent(SEEN_BATCHES)  # batch id → ack, to answer resends without a write
         self._fanned = _Recent(SEEN_EVENTS)
         self.metrics = SinkMetrics()
@@ -85,9 +87,13 @@ class EventSink:
             self.counters["duplicate_batches"] += 1
             return {**self._batches[batch_id], "duplicate": True}
         events, counts, levels, rejected = self._valid(events, counts, levels or [])
+        events, cases = split_cases(events)  # parking violations' evidence packages: kept apart, for longer
         events, snapshots = split_evidence(events)  # images stay in the store: the API serves them
         try:
             result = await asyncio.to_thread(self.store.write, events, counts, snapshots, levels)
+            ended = [e for e in events if e.get("type") == "parking_violation" and e.get("state") == "ended"]
+            if cases or ended:
+                await asyncio.to_thread(self.store.write_cases, cases, ended)
         except Exception:
             self.counters["store_errors"] += 1
             self.metrics.write_failed()
@@ -116,6 +122,13 @@ class EventSink:
             for record in records:
                 try:
                     check(record)
+                    if kind == "event" and "case" in record:
+                        try:
+                            case_row(record["case"])
+                        except InvalidRecord as error:  # the event stands; a broken package is dropped, counted
+                            record = {k: v for k, v in record.items() if k != "case"}
+                            rejected["case"] = rejected.get("case", 0) + 1
+                            log.warning("rejected evidence package: %s", error)
                     good.append(record)
                 except InvalidRecord as error:
                     rejected[kind] += 1
@@ -147,6 +160,9 @@ class EventSink:
         self.counters["pruned_events"] += result.events
         self.counters["pruned_counts"] += result.counts
         self.counters["pruned_levels"] += result.levels
+        if self.config.case_retention_s is not None:
+            self.counters["pruned_cases"] += await asyncio.to_thread(self.store.prune_cases,
+                                                                     self.config.case_retention_s)
         return {"events": result.events, "counts": result.counts, "snapshots": result.snapshots,
                 "levels": result.levels}
 

@@ -26,12 +26,24 @@ class ShardMetrics:
         self.shard_id = shard_id
         self._exported: dict[tuple[str, str], float] = defaultdict(float)
         self._dropped: dict[str, int] = {}  # outbox drops by kind, as exported
+        self._plates: dict[str, float] = {}  # plate reading totals, as exported
         self._active: dict[str, Event] = {}  # open incidents by incident id
         self._alarm_keys: set[tuple[str, str]] = set()
         # last values of event-driven gauges, recorded again at every export (Ray drops stale gauges)
         self._flood_levels: dict[tuple[str, str, str], int] = {}
         self._water_levels: dict[tuple[str, str], float] = {}
         self._flood_rising: dict[tuple[str, str], int] = {}
+
+    def export_plates(self, reads: int, plates: int, cpu_s: float) -> None:
+        """The shard's plate reading totals (actors/plate_reading.py, summed over its cameras): exports the growth."""
+        shard = {"shard": self.shard_id}
+        for key, total, name, tags in (("reads_plate", plates, "matakota_plate_reads_total", {"result": "plate"}),
+                                       ("reads_none", reads - plates, "matakota_plate_reads_total", {"result": "none"}),
+                                       ("cpu_s", cpu_s, "matakota_plate_read_cpu_seconds_total", {})):
+            grown = total - self._plates.get(key, 0)
+            if grown > 0:
+                metric(name).inc(grown, tags={**shard, **tags})
+            self._plates[key] = max(total, self._plates.get(key, 0))
 
     def observe_latency(self, seconds: float) -> None:
         metric("matakota_pipeline_latency_seconds").observe(seconds, tags={"shard": self.shard_id})

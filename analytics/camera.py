@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,7 +11,7 @@ from matakota.analytics.counts import CountRecord, IntervalCounter
 from matakota.analytics.early_warning import CrowdingWatch, IntrusionWatch
 from matakota.analytics.gauge import GaugeReading, GaugeWatch, read_gauge
 from matakota.analytics.lines import Crossing, LineCounter
-from matakota.analytics.parking import ParkingWatch
+from matakota.analytics.parking import CaseMaterial, ParkingWatch, PlateReader
 from matakota.analytics.tracker import ByteTracker
 from matakota.analytics.zones import Visit, ZoneCounter
 from matakota.config.analytics import CameraAnalyticsConfig, CrowdingRule, IntrusionRule, ParkingRule
@@ -31,6 +31,7 @@ class FrameResult:
     events: tuple[Event, ...]
     counts: tuple[CountRecord, ...]  # intervals closed by this frame, and a checkpoint of the one in progress if due
     gauge: GaugeReading | None = None
+    cases: dict[str, CaseMaterial] = field(default_factory=dict)  # started parking violations' evidence material
 
 
 class CameraAnalytics:
@@ -47,7 +48,7 @@ class CameraAnalytics:
         self._crowding = [CrowdingWatch(r, camera_id, site) for r in config.rules if isinstance(r, CrowdingRule)]
         self._intrusion = [IntrusionWatch(r, camera_id, site, config.timezone)
                            for r in config.rules if isinstance(r, IntrusionRule)]
-        self._parking = [ParkingWatch(r, self.zones[r.zone].polygon, camera_id, site)
+        self._parking = [ParkingWatch(r, self.zones[r.zone].polygon, camera_id, site, config.timezone)
                          for r in config.rules if isinstance(r, ParkingRule)]
         self._gauge_region = config.gauge.region_pixels(size) if config.gauge else None
         self._gauge = GaugeWatch(config.gauge, camera_id, site, self._gauge_region) if config.gauge else None
@@ -58,21 +59,24 @@ class CameraAnalytics:
         self.visits: dict[str, deque[Visit]] = {name: deque(maxlen=KEEP_EVENTS) for name in self.zones}
         self.stats = {"frames": 0, "gauge_errors": 0}
 
-    def update(self, detections: Detections, t: float, frame: np.ndarray | None = None) -> FrameResult:
-        """Analyse one frame's detections (source-image pixels) taken at epoch time t."""
+    def update(self, detections: Detections, t: float, frame: np.ndarray | None = None,
+               read_plate: PlateReader | None = None) -> FrameResult:
+        """Analyse one frame's detections (source-image pixels) taken at epoch time t; `read_plate` (models/plate_ocr
+        via the runtime) reads the plates of vehicles about to become parking violations."""
         closed = self.counter.roll(t)
         tracked = self.tracker.update(detections, t)
         occupancy = self._update_zones(tracked, t)
         crossings = self._update_lines(tracked, t)
         counts = tuple(closed + self.counter.checkpoint(t))
-        events = self._update_rules(tracked, occupancy, t)
+        events = self._update_rules(tracked, occupancy, t, frame, read_plate)
         reading = self._read_gauge(frame, t)
         if reading is not None:
             reading, alarms = self._gauge.update(reading)
             events += alarms
         self.events.extend(events)
         self.stats["frames"] += 1
-        return FrameResult(self.camera, t, tracked, occupancy, tuple(crossings), tuple(events), counts, reading)
+        cases = {key: case for watch in self._parking for key, case in watch.cases.items()}
+        return FrameResult(self.camera, t, tracked, occupancy, tuple(crossings), tuple(events), counts, reading, cases)
 
     def _update_zones(self, tracked: Detections, t: float) -> dict[str, int]:
         occupancy = {}
@@ -94,13 +98,14 @@ class CameraAnalytics:
             crossings += new
         return crossings
 
-    def _update_rules(self, tracked: Detections, occupancy: dict[str, int], t: float) -> list[Event]:
+    def _update_rules(self, tracked: Detections, occupancy: dict[str, int], t: float, frame=None,
+                      read_plate: PlateReader | None = None) -> list[Event]:
         events = [e for w in self._crowding for e in w.update(occupancy[w.rule.zone], t)]
         confirmed = tracked[tracked.tracker_id >= 0]
         for watch in self._intrusion:
             inside = confirmed[self.zones[watch.rule.zone].shape.contains(confirmed.anchors)]
             events += watch.update(inside, t)
-        events += [e for w in self._parking for e in w.update(tracked, t)]
+        events += [e for w in self._parking for e in w.update(tracked, t, frame, read_plate)]
         return events
 
     def _read_gauge(self, frame: np.ndarray | None, t: float) -> GaugeReading | None:

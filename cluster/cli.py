@@ -143,6 +143,31 @@ def _open_store(args):
     return open_store(url)
 
 
+def cmd_evidence(args) -> int:
+    from matakota.analytics.case_evidence import verify_package
+    from matakota.config.evidence import EvidenceConfig, EvidenceKeyError
+
+    if args.config is not None:
+        evidence = load_config(args.config).fleet.shards.evidence
+    else:
+        evidence = EvidenceConfig(**({"key_env": args.key_env} if args.key_env else {}),
+                                  **({"key_file": args.key_file} if args.key_file else {}))
+    try:
+        key = evidence.key()
+    except EvidenceKeyError as error:
+        return _fail(f"no key to check the signature: {error}", EXIT_USAGE)
+    if not args.package.is_file():
+        return _fail(f"{args.package}: no such file", EXIT_USAGE)
+    check = verify_package(args.package.read_bytes(), key)
+    if not check.ok:
+        return _fail(f"{args.package}: NOT intact\n" + "\n".join(f"  {p}" for p in check.problems))
+    body = check.manifest
+    print(f"{args.package}: intact, signed with key {body['key_id']!r}: {body['plate']} ({body['class']}) in zone "
+          f"{body['zone']} of {body['camera']} ({body['site']}), arrived {body['arrival']}, over the limit "
+          f"{body['limit']}; {len(body['files'])} files")
+    return 0
+
+
 def cmd_audit(args) -> int:
     from matakota.store import StoreError
     from matakota.store.audit import parse_head
@@ -288,6 +313,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--publish", action="store_true",
                    help="push each package to reports.open_data.ckan_url (API key from reports.open_data.api_key_env)")
     p.set_defaults(run=cmd_export)
+
+    p = commands.add_parser("evidence", help="parking violations' evidence packages (GET /v1/events/ID/evidence.zip)")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("verify", help="check a package: every file's SHA-256 and the manifest's HMAC (exit 1 "
+                                          "naming what was altered)")
+    a.add_argument("package", type=Path, metavar="FILE.zip")
+    key = a.add_mutually_exclusive_group()
+    key.add_argument("--config", type=Path, help="matakota YAML config: the key named by fleet.shards.evidence")
+    key.add_argument("--key-env", metavar="NAME", help="environment variable holding the key "
+                                                       "(default: MATAKOTA_EVIDENCE_KEY)")
+    key.add_argument("--key-file", type=Path, help="file holding the key")
+    p.set_defaults(run=cmd_evidence)
 
     p = commands.add_parser("check", help="validate a config; errors name file, YAML path and reason")
     p.add_argument("config", type=Path)

@@ -116,12 +116,42 @@ class IntrusionRule(StrictModel):
 
 
 class ParkingRule(StrictModel):
+    """A no-parking sign: where (zone), when (hours, days), for whom (classes), how long a stop may last, and the
+    plate reading of vehicles about to become violations (analytics/parking.py, analytics/plates.py)."""
+
     type: Literal["parking"] = "parking"
     zone: Name = Field(description="No-parking zone")
-    classes: tuple[int, ...] = Field(default=VEHICLES, min_length=1, description="COCO vehicle class ids")
+    classes: tuple[int, ...] = Field(
+        default=VEHICLES, min_length=1,
+        description="COCO class ids the sign applies to (2 car, 3 motorcycle, 5 bus, 7 truck); e.g. [2, 5, 7] where "
+                    "motorbikes may park")
     max_stationary_s: float = Field(default=300.0, gt=0.0, le=86_400, description="Allowed stationary time")
+    grace_s: float = Field(default=0.0, ge=0.0, le=86_400,
+                           description="Tolerance past max_stationary_s before a violation is raised")
+    hours: str = Field(default="00:00-24:00",
+                       description="Local hours the sign applies 'HH:MM-HH:MM' (may wrap midnight); stationary time "
+                                   "outside them does not count, and a violation ends when they end")
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+        default=("mon", "tue", "wed", "thu", "fri", "sat", "sun"), min_length=1,
+        description="Days the sign applies (the local calendar day of the moment)")
     stationary_iou: float = Field(default=0.6, gt=0.0, lt=1.0, description="Box overlap that counts as 'not moved'")
     leave_grace_s: float = Field(default=10.0, ge=0.0, le=3600, description="Unseen this long = vehicle left")
+    plate_reads: int = Field(default=4, ge=0, le=20,
+                             description="Frames whose plate is read (OCR) per vehicle about to become a violation "
+                                         "(0: no plate reading)")
+    plate_lead_s: float = Field(default=20.0, ge=0.0, le=3600,
+                                description="Start reading the plate this long before the limit")
+    plate_every_s: float = Field(default=2.0, ge=0.0, le=600, description="At most one plate read this often")
+    plate_min_votes: int = Field(default=2, ge=1, le=20,
+                                 description="Reads that must agree on the plate; fewer: the plate is 'unread'")
+    plate_min_confidence: float = Field(default=0.7, ge=0.0, le=1.0,
+                                        description="Mean OCR confidence the agreeing reads need; lower: 'unread'")
+
+    _valid_hours = field_validator("hours")(IntrusionRule._valid_hours.__func__)
+
+    def window_minutes(self) -> tuple[int, int]:
+        h0, m0, h1, m1 = (int(v) for v in _HOURS.match(self.hours).groups())
+        return h0 * 60 + m0, h1 * 60 + m1
 
 
 Rule = Annotated[CrowdingRule | IntrusionRule | ParkingRule, Field(discriminator="type")]

@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from matakota.config.base import StrictModel, error_reason
 from matakota.config.camera import CameraConfig
+from matakota.config.evidence import EvidenceConfig
 
 
 class ShardConfig(StrictModel):
@@ -28,6 +29,8 @@ class ShardConfig(StrictModel):
     rebalance_tolerance: float = Field(0.25, gt=0.0, le=10.0,
                                        description="shards within mean × (1 ± this) are left alone")
     max_moves_per_round: int = Field(20, ge=0, le=10_000, description="most cameras moved per rebalance round")
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig,
+                                     description="the key that signs parking violations' evidence packages")
 
 
 class FleetConfig(StrictModel):

@@ -40,6 +40,10 @@ class StoreConfig(StrictModel):
         7.0, gt=0.0, le=3650.0,
         description="unblurred originals of evidence images (served to enforcement tokens only) are pruned after "
                     "this; the blurred images stay for retention_days (null: keep them as long)")
+    case_retention_days: float | None = Field(
+        90.0, gt=0.0, le=3650.0,
+        description="parking violations' evidence packages (photos, plate, signed manifest) are kept this long, "
+                    "apart from ordinary snapshots (null: keep forever)")
     prune_interval_s: float = Field(3600.0, ge=10.0, description="how often the EventSink prunes")
     rollup_interval_s: float = Field(60.0, ge=1.0, le=3600.0,
                                      description="how often the EventSink rolls up the hours whose counts changed")
@@ -75,8 +79,13 @@ class StoreConfig(StrictModel):
         return None if self.original_retention_days is None else self.original_retention_days * 86400.0
 
     @property
+    def case_retention_s(self) -> float | None:
+        return None if self.case_retention_days is None else self.case_retention_days * 86400.0
+
+    @property
     def prunes(self) -> bool:
-        return self.retention_s is not None or self.original_retention_s is not None
+        return (self.retention_s is not None or self.original_retention_s is not None
+                or self.case_retention_s is not None)
 
     @property
     def is_postgres(self) -> bool:

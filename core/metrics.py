@@ -73,6 +73,11 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     _m("matakota_supervisor_failover_seconds", "histogram", [], "seconds",
        "Shard death -> all its cameras online again.", SECONDS_BUCKETS),
     _m("matakota_shard_restarts_total", "counter", ["shard"], "restarts", "Shards replaced after dying."),
+    # plates (ANPR): read a few times per vehicle about to become a parking violation, never per frame
+    _m("matakota_plate_reads_total", "counter", ["shard", "result"], "reads",
+       "Plate OCR reads of parked vehicles: result plate (a plate-shaped reading) or none."),
+    _m("matakota_plate_read_cpu_seconds_total", "counter", ["shard"], "seconds",
+       "CPU time spent reading plates (loadtest/bench_anpr.py: ~0.1 s per read)."),
     # data out
     _m("matakota_store_writes_total", "counter", ["kind"], "rows",
        "Rows written to the store (events, counts, levels)."),

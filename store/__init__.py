@@ -308,6 +308,19 @@ def split_evidence(events: Iterable[Mapping]) -> tuple[list[dict], list[tuple[st
     return out, snapshots
 
 
+def split_cases(events: Iterable[Mapping]) -> tuple[list[dict], list[dict]]:
+    """Events as shards send them, a started parking violation's with its evidence package (`case`: facts and
+    `files`): the events without it, and the cases as `write_cases` takes them (actors/case_package.py)."""
+    out, cases = [], []
+    for event in events:
+        event = dict(event)
+        case = event.pop("case", None)
+        if case is not None:
+            cases.append(case)
+        out.append(event)
+    return out, cases
+
+
 def original_name(name: str) -> str:
     """The stored name of an evidence image's unblurred original (kept for `store.original_retention_days`)."""
     return name.removesuffix(".jpg") + ORIGINAL_SUFFIX
@@ -334,5 +347,6 @@ __all__ = [
     "GENESIS", "LEVEL_BUCKETS", "MAX_BUCKETS", "MAX_COUNT_ROWS", "MAX_LEVEL_READINGS", "MAX_PAGE", "ORIGINAL_SUFFIX",
     "UNCERTAIN", "AlreadyHandled", "AuditCheck", "AuditEntry", "AuditPage", "CountRow", "EventPage", "InvalidCursor",
     "InvalidQuery", "InvalidRecord", "LevelBucket", "LevelReading", "LevelSeries", "PruneResult", "Store",
-    "StoreError", "WriteResult", "decode_cursor", "encode_cursor", "open_store", "original_name", "split_evidence",
+    "StoreError", "WriteResult", "decode_cursor", "encode_cursor", "open_store", "original_name", "split_cases",
+    "split_evidence",
 ]

@@ -46,6 +46,7 @@ from . import (
     encode_cursor,
 )
 from .audit import AUDIT_COLUMNS, AuditCheck, AuditEntry, AuditPage, canonical, check_chain, new_entry
+from .cases import CaseTables
 from .rollups import ADDED, DWELL_COLUMNS, Rollups, _filters, figures_row
 
 EVENT_COLUMNS = ("id", "incident_id", "type", "camera", "site", "event_key", "state", "start_ts", "end_ts",
@@ -170,7 +171,7 @@ def event_dict(row: tuple) -> dict[str, Any]:
             "snapshot": e["snapshot"], "snapshot_crop": e["snapshot_crop"], "clip": e["clip"]}
 
 
-class SqlStore(Rollups, Store):
+class SqlStore(Rollups, CaseTables, Store):
     """Everything but the connections. SQL is written with `?` placeholders; `param` rewrites them.
 
     Writes go through one connection, one transaction at a time (`_lock`). Reads never touch it: they run on

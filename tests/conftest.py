@@ -26,6 +26,8 @@ os.environ["MATAKOTA_TOKENS_FILE"] = str(_tokens)
 # The webhook signing secret the EventSink reads (a fleet's webhook names it in `secret_env`); Ray workers
 # inherit the environment of this process at `ray.init`.
 os.environ["MATAKOTA_TEST_WEBHOOK_SECRET"] = secrets.token_hex(16)
+# The key shards sign parking evidence packages with (fleet.shards.evidence.key_env's default), for every shard.
+os.environ["MATAKOTA_EVIDENCE_KEY"] = secrets.token_hex(32)
 # Camera credentials referenced as rtsp://${NAME}@… are read from here (by every shard process).
 CREDENTIALS_DIR = Path(tempfile.mkdtemp(prefix="matakota-credentials-"))
 os.environ["MATAKOTA_CREDENTIALS_DIR"] = str(CREDENTIALS_DIR)

@@ -132,6 +132,11 @@ ROWS: list[tuple[str, list[dict]]] = [
             "{{site}} / {{camera}}: rising fast")], kind="state-timeline"),
         panel("Alarms active by site and type", [q(f"max by (site, type) (ray_matakota_alarms_active{{{SITE}}})",
                                                    "{{site}}: {{type}}")]),
+        panel("Plate reads (parking) and their CPU", [
+            q(f"sum by (result) (rate(ray_matakota_plate_reads_total[{RATE}]))", "reads/s: {{result}}"),
+            q(f"sum(rate(ray_matakota_plate_read_cpu_seconds_total[{RATE}]))", "CPU s/s")],
+            description="A few reads per vehicle about to become a parking violation (~0.1 s CPU each); a rising "
+                        "share of `none` means plates the OCR cannot find (dirty cameras, night, angle)."),
     ]),
     ("Detector", [
         panel("Frames detected per second", [q(f"sum(rate(ray_matakota_detector_frames_total[{RATE}]))",

@@ -24,6 +24,7 @@ from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
 from matakota.serve.audit_trail import record
 from matakota.serve.auth import Caller, authenticate, require
 from matakota.serve.reach import directory, reach_camera, reach_site, reachable
+from matakota.serve.routes.cases import without_plate
 from matakota.serve.schemas import EventOut, EventPage, HandleIn, problems
 from matakota.serve.stored import get_store, known, parse_time
 from matakota.store import MAX_PAGE, AlreadyHandled, InvalidQuery, Store, original_name
@@ -131,7 +132,8 @@ async def events(request: Request, store: Store = Depends(get_store), caller: Ca
                                                              acknowledged=acknowledged))
     except InvalidQuery as error:
         raise HTTPException(400, str(error)) from None
-    return EventPage(items=[EventOut.of(e) for e in page.items], next_cursor=page.next_cursor)
+    return EventPage(items=[EventOut.of(without_plate(e, caller)) for e in page.items],
+                     next_cursor=page.next_cursor)
 
 
 @router.get("/events/stream", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
@@ -175,7 +177,8 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
                 if event.get("kind") == "handled":  # an operator acknowledged or resolved an alarm
                     yield f"id: {seq}\nevent: handled\ndata: {json.dumps(event)}\n\n"
                 else:
-                    yield f"id: {seq}\nevent: event\ndata: {EventOut.of(event).model_dump_json()}\n\n"
+                    out = EventOut.of(without_plate(event, caller))
+                    yield f"id: {seq}\nevent: event\ndata: {out.model_dump_json()}\n\n"
                     sent += 1
                     if max_events is not None and sent >= max_events:
                         return
@@ -188,7 +191,7 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
 @router.get("/events/{event_id}", response_model=EventOut, responses=ERRORS, summary="One event")
 async def event(request: Request, event_id: str, store: Store = Depends(get_store),
                 caller: Caller = Depends(authenticate)) -> EventOut:
-    return EventOut.of(await reached_event(request, caller, store, event_id))
+    return EventOut.of(without_plate(await reached_event(request, caller, store, event_id), caller))
 
 
 async def reached_event(request: Request, caller: Caller, store: Store, event_id: str) -> dict:
@@ -257,7 +260,7 @@ async def _handle(request: Request, caller: Caller, store: Store, event_id: str,
         await sink.announce.remote(note)
     except (ValueError, ray.exceptions.RayActorError):
         pass  # no sink (no fleet) or it restarts: consoles see it on their next resync
-    return EventOut.of({**found, action: done})
+    return EventOut.of(without_plate({**found, action: done}, caller))
 
 
 @router.post("/events/{event_id}/acknowledge", response_model=EventOut, responses=problems(400, 404, 409, 422, 503),

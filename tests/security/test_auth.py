@@ -146,6 +146,7 @@ ROUTES = [
     ("GET", "/v1/cameras/x/detections/latest", "read"), ("GET", "/v1/events/stream", "read"),
     ("POST", "/v1/detect", "read"),
     ("POST", "/v1/cameras", "admin"), ("PATCH", "/v1/cameras/x", "admin"), ("DELETE", "/v1/cameras/x", "admin"),
+    ("GET", "/v1/events/nope/evidence.zip", "enforcement"), ("GET", "/v1/parking/cases?day=2026-12-01", "enforcement"),
 ]
 
 
@@ -161,6 +162,10 @@ def test_every_route_needs_a_token_and_the_right_scope(api_url, method, path, sc
         refused = call(READ)
         assert refused.status_code == 403 and "'admin'" in refused.json()["detail"]
         assert call(ADMIN).status_code not in (401, 403)
+    elif scope == "enforcement":  # plates and evidence packages: neither read nor admin tokens
+        for headers in (READ, ADMIN):
+            refused = call(headers)
+            assert refused.status_code == 403 and "'enforcement'" in refused.json()["detail"]
     elif "stream" not in path:  # the stream is checked with a token elsewhere (it stays open)
         assert call(READ).status_code not in (401, 403)
 

@@ -1,0 +1,45 @@
+"""A started parking violation's evidence package, built in the shard from the frame at the limit and the
+`CaseMaterial` its analytics kept (analytics/case_evidence.py), and sent with the event as `case`: the store keeps
+it for `store.case_retention_days`, apart from ordinary snapshots (docs/architecture.md, "Parking cases and plates")."""
+
+from __future__ import annotations
+
+import logging
+
+from matakota.analytics.case_evidence import CaseFacts, build_package, case_files
+from matakota.analytics.parking import CaseMaterial
+from matakota.config import CameraConfig
+from matakota.config.evidence import EvidenceConfig, EvidenceKeyError
+from matakota.core.events import Event
+
+log = logging.getLogger("matakota.cases")
+
+
+class CaseSigner:
+    """The evidence key (config/evidence.py), read once; without one, packages are made unsigned (and say so)."""
+
+    def __init__(self, config: EvidenceConfig) -> None:
+        self.key_id = config.key_id
+        try:
+            self.key: bytes | None = config.key()
+        except EvidenceKeyError as error:
+            log.warning("parking evidence will be unsigned: %s", error)
+            self.key = None
+
+
+def case_record(event: Event, material: CaseMaterial, frame, camera: CameraConfig, signer: CaseSigner,
+                people=()) -> dict:
+    """{facts for the store's case row, `files`: name → bytes} of one started violation."""
+    payload = event.payload
+    rule = {"limit_s": payload.get("limit_s"), "grace_s": payload.get("grace_s"), **payload.get("sign", {})}
+    facts = CaseFacts(event.id, event.incident_id, event.camera, event.site, camera.location_json,
+                      payload.get("zone", event.key), payload.get("class", "vehicle"), payload.get("plate", "unread"),
+                      float(payload.get("plate_confidence", 0.0)), event.start,
+                      payload.get("counted_since", event.start) + rule["limit_s"] + (rule["grace_s"] or 0.0),
+                      rule, camera.analytics.timezone)
+    files = case_files(facts, frame, event.box, material.arrival_frame, material.arrival_box, material.arrival_t,
+                       material.plate_image, people)
+    return {"event_id": event.id, "incident_id": event.incident_id, "camera": event.camera, "site": event.site,
+            "zone": facts.zone, "plate": facts.plate, "plate_confidence": facts.plate_confidence,
+            "class": facts.vehicle_class, "start": event.start, "limit_t": facts.limit_t,
+            "files": build_package(facts, files, signer.key, signer.key_id)}

@@ -1,0 +1,72 @@
+"""Parking cases in the store (SQLite and PostgreSQL): idempotent writes with their files, the end of a violation,
+repeat offenders linked (same plate, same zone, within a day), the day's listing, and their own retention."""
+
+from __future__ import annotations
+
+import pytest
+
+from matakota.store import InvalidRecord
+
+DAY = 86400.0
+T = 1_796_094_000.0  # 2026-12-01 10:00 WIB
+
+
+def case(n: int, start: float, plate: str = "H 1234 AB", zone: str = "bahu-jalan", camera: str = "cam-1") -> dict:
+    return {"event_id": f"ev-{n}", "incident_id": f"inc-{n}", "camera": camera, "site": "simpang-lima", "zone": zone,
+            "plate": plate, "plate_confidence": 0.9, "class": "car", "start": start, "limit_t": start + 300,
+            "files": {"limit.jpg": b"\xff\xd8limit", "manifest.json": b"{}"}}
+
+
+def test_a_case_and_its_files_are_stored_once(store):
+    assert store.write_cases([case(1, T)]) == 1
+    assert store.write_cases([case(1, T)]) == 0  # a retried batch
+    stored = store.case("ev-1")
+    assert (stored["plate"], stored["class"], stored["offence"], stored["end"]) == ("H 1234 AB", "car", 1, None)
+    assert store.case_files("ev-1") == {"limit.jpg": b"\xff\xd8limit", "manifest.json": b"{}"}
+    assert store.case_for_incident("inc-1")["event_id"] == "ev-1"
+
+
+def test_the_end_of_the_violation_gives_its_duration(store):
+    store.write_cases([case(1, T)])
+    store.write_cases([], [{"incident_id": "inc-1", "end": T + 1200.0}])
+    assert store.case("ev-1")["duration_s"] == 1200.0
+
+
+@pytest.mark.parametrize(("second", "offence"), [
+    (case(2, T + 3600), 2),  # same plate, same zone, an hour later: a repeat
+    (case(2, T + 3600, zone="trotoar"), 1),  # another zone
+    (case(2, T + 3600, camera="cam-2"), 1),  # another camera's zone of the same name
+    (case(2, T + DAY + 1), 1),  # more than a day later
+    (case(2, T + 3600, plate="H 1234 AC"), 1),
+])
+def test_repeat_offenders_are_linked(store, second, offence):
+    store.write_cases([case(1, T)])
+    store.write_cases([second])
+    stored = store.case("ev-2")
+    assert stored["offence"] == offence and stored["repeat_of"] == ("ev-1" if offence == 2 else None)
+
+
+def test_unread_plates_are_never_linked(store):
+    store.write_cases([case(1, T, plate="unread"), case(2, T + 60, plate="unread")])
+    assert store.case("ev-2")["offence"] == 1
+
+
+def test_the_day_s_cases_oldest_first(store):
+    store.write_cases([case(2, T + 600), case(1, T), case(3, T + DAY)])
+    assert [c["event_id"] for c in store.cases(since=T - 3600, until=T + 3600)] == ["ev-1", "ev-2"]
+    assert store.cases(since=T - 3600, until=T + 3600, cameras=["cam-9"]) == []
+
+
+def test_cases_are_kept_for_their_own_retention(store):
+    store.write_cases([case(1, T), case(2, T + 80 * DAY)])
+    assert store.prune(older_than_s=30 * DAY, now=T + 95 * DAY).events == 0  # ordinary retention: not theirs
+    assert store.prune_cases(90 * DAY, now=T + 95 * DAY) == 1
+    assert store.case("ev-1") is None and store.case_files("ev-1") == {}
+    assert store.case("ev-2") is not None
+
+
+def test_a_case_lacking_a_field_is_refused(store):
+    broken = case(1, T)
+    del broken["plate"]
+    with pytest.raises(InvalidRecord, match="plate"):
+        store.write_cases([broken])
