@@ -293,7 +293,8 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("report", help="a period's visit report (month by day, year by month, day by hour)")
     actions = p.add_subparsers(dest="report", required=True)
     a = actions.add_parser("visits", parents=[where], help="visits, busiest days and hours, dwell, peak, change")
-    a.add_argument("--period", required=True, help="2026-11, 2026-W47, 2026-11-05 or 2026 (local time)")
+    a.add_argument("--period", required=True,
+                   help="2026-11, 2026-W47, 2026-11-05, 2026, yesterday, last-week or last-month (local time)")
     a.add_argument("--site", action="append", help="a site (repeat; none: every site, the city)")
     a.add_argument("--format", choices=("md", "csv", "json"), default="md", help="md (default), csv (the rows) or json")
     a.add_argument("--timezone", help="IANA zone of days and months (default: the config's reports.timezone, "

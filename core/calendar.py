@@ -155,16 +155,15 @@ def parse_period(text: str, tz: ZoneInfo, now: float | None = None) -> Period:
     year, month, day, week = match.groups()
     try:
         if week is not None:
-            first = date.fromisocalendar(int(year), int(week), 1)
-            kind, bucket = "week", "week"
+            first, kind = date.fromisocalendar(int(year), int(week), 1), "week"
         elif day is not None:
-            first, kind, bucket = date(int(year), int(month), int(day)), "day", "day"
+            first, kind = date(int(year), int(month), int(day)), "day"
         elif month is not None:
-            first, kind, bucket = date(int(year), int(month), 1), "month", "month"
+            first, kind = date(int(year), int(month), 1), "month"
         else:
-            first, kind, bucket = date(int(year), 1, 1), "year", "year"
+            first, kind = date(int(year), 1, 1), "year"
     except ValueError:
         raise ValueError(problem) from None
     start = datetime(first.year, first.month, first.day, tzinfo=tz).timestamp()
-    end = next_start(start, bucket, tz)
+    end = next_start(start, kind, tz)
     return Period(text, kind, start, end, tz)

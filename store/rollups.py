@@ -274,7 +274,7 @@ class Rollups:
             level = "hour"
         level_until = (fresh_until if level == "hour" else
                        max(begin, min(fresh_until, bucket_start(fresh_until, level, tz))))
-        filters, params = _filters(cameras, sites)
+        filters, params = filter_sql(cameras, sites)
         together = sites_only and not per_site
         # the city's own rows when it is all of it; else sites' rows (added up, or not) or cameras'
         kind, mode = (CITY, "city") if together and sites is None else ("site", "sum" if together else "rows")
@@ -288,7 +288,7 @@ class Rollups:
             where = f"start_ts >= ? AND start_ts < ?{filters}"
             live = [fresh_until, finish, *params]
             fresh = (self._site_hours(where, live) if sites_only else
-                     _capped(self._read(f"{self._camera_hours_sql(where)} LIMIT ?", (*live, MAX_ROWS + 1))))
+                     _bounded(self._read(f"{self._camera_hours_sql(where)} LIMIT ?", (*live, MAX_ROWS + 1))))
             fresh_rows = [figures_row(r[:4], float(r[4]), float(r[4]) + 3600, r[5:]) for r in fresh]
             if together:  # the sites' rows of each hour as the city's, like the roll-ups' sums
                 hours: dict[float, list[CountRow]] = defaultdict(list)
@@ -310,7 +310,7 @@ class Rollups:
         """Roll-up rows matching `where`: as they are (`rows`, `city`), or added up per start across sites (`sum`,
         naming the busiest of them)."""
         if mode in ("rows", "city"):
-            rows = _capped(self._read(f"SELECT {', '.join(KEYS)}, start_ts, end_ts, {', '.join(FIGURES)}, peak_site "
+            rows = _bounded(self._read(f"SELECT {', '.join(KEYS)}, start_ts, end_ts, {', '.join(FIGURES)}, peak_site "
                                       f"FROM rollups WHERE {where} LIMIT ?", (*params, MAX_ROWS + 1)))
             return [figures_row(r[:4], float(r[4]), float(r[5]), r[6:-1], r[-1]) for r in rows]
         sums = self._read(f"SELECT start_ts, SUM(samples), MAX(occupancy_max), NULL, SUM(occupancy_mean), "
@@ -332,7 +332,7 @@ class Rollups:
         return out
 
 
-def _capped(rows: list) -> list:
+def _bounded(rows: list) -> list:
     if len(rows) > MAX_ROWS:
         raise InvalidQuery(f"the answer would read more than {MAX_ROWS:,} rows: ask for a larger bucket, a shorter "
                            "range, or fewer sites or cameras")
@@ -351,7 +351,7 @@ def _edges(start: float, end: float, bucket: str, tz) -> list[float]:
     return edges
 
 
-def _filters(cameras: Collection[str] | None, sites: Collection[str] | None) -> tuple[str, list]:
+def filter_sql(cameras: Collection[str] | None, sites: Collection[str] | None) -> tuple[str, list]:
     sql, params = "", []
     for column, values in (("camera", cameras), ("site", sites)):
         if values is not None:

@@ -47,7 +47,7 @@ from . import (
 )
 from .audit import AUDIT_COLUMNS, AuditCheck, AuditEntry, AuditPage, canonical, check_chain, new_entry
 from .cases import CaseTables
-from .rollups import ADDED, DWELL_COLUMNS, Rollups, _filters, figures_row
+from .rollups import ADDED, DWELL_COLUMNS, Rollups, figures_row, filter_sql
 
 EVENT_COLUMNS = ("id", "incident_id", "type", "camera", "site", "event_key", "state", "start_ts", "end_ts",
                  "payload", "box", "snapshot", "snapshot_crop", "clip")
@@ -395,7 +395,7 @@ class SqlStore(Rollups, CaseTables, Store):
         if spanned > MAX_BUCKETS:
             raise InvalidQuery(f"from..to spans {spanned:,} minutes; at most {MAX_BUCKETS:,} at once: ask for a larger "
                                f"bucket ({', '.join(COUNT_BUCKETS[1:])}) or a shorter range")
-        filters, params = _filters(cameras, sites)
+        filters, params = filter_sql(cameras, sites)
         columns = ", ".join(f"SUM({c})" for c in ADDED)
         rows = self._read(
             f"SELECT site, camera, kind, name, start_ts, SUM(samples), MAX(occupancy_max), MIN(peak_ts), "

@@ -174,5 +174,5 @@ def test_the_sink_rolls_up_under_the_counting_plan_it_was_given(sink_factory):
         [day] = store.visits(start=T0, end=T0 + 86400, bucket="day")
         assert day.visits == 3 * 2  # cam-0's visits only
         assert store.counts(start=T0, end=T0 + 86400, bucket="day") != []
-        [(rolled,)] = store._read("SELECT COUNT(*) FROM rollups WHERE level = 'day' AND camera = '*'")
+        [(rolled,)] = store._read("SELECT COUNT(*) FROM rollups WHERE level = 'day' AND kind = 'site'")
     assert rolled == 1 and ray.get(sink.stats.remote())["hours_rolled_up"] >= 1
