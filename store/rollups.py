@@ -297,11 +297,14 @@ class Rollups:
                 fresh_rows = [city(group, t, t + 3600) for t, group in hours.items()]
             rows += fresh_rows
         groups: dict[tuple, list[CountRow]] = defaultdict(list)
+        buckets: dict[float, tuple[float, float]] = {}  # a row's start → its bucket (rows share a few starts)
         for row in rows:
-            groups[(bucket_start(row.start, bucket, tz), (row.site, row.camera, row.kind, row.name))].append(row)
+            if row.start not in buckets:
+                b = bucket_start(row.start, bucket, tz)
+                buckets[row.start] = (b, next_start(b, bucket, tz))
+            groups[(buckets[row.start], (row.site, row.camera, row.kind, row.name))].append(row)
         out = []
-        for (b, _), group in sorted(groups.items(), key=lambda item: (item[0][0], *item[0][1][1:], item[0][1][0])):
-            e = next_start(b, bucket, tz)
+        for ((b, e), _), group in sorted(groups.items(), key=lambda item: (item[0][0], *item[0][1][1:], item[0][1][0])):
             whole = len(group) == 1 and group[0].start == b and group[0].end == e
             out.append(group[0] if whole else merge(group, b, e))
         return out
