@@ -1,6 +1,6 @@
 """Plate reading (ANPR) and evidence package cost, and what it takes of a shard's CPU at a realistic violation rate.
 
-    MATAKOTA_ASSET_MIRROR=/work/shared .venv/bin/python -m loadtest.bench_anpr [--reads 60] [--violations-per-hour 1]
+    .venv/bin/python -m loadtest.bench_anpr [--reads 60] [--violations-per-hour 1]
 
 Reads plates of parked cars rendered into real frames of the car clip (tests/analytics/plate_scenes.py) with the real
 OCR (models/plate_ocr.py, one ONNX Runtime thread: one core) and builds their evidence packages; prints reads per

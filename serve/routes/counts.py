@@ -141,14 +141,11 @@ async def visits(request: Request, store: Store = Depends(get_store), caller: Ca
     start, end = _range(from_, to)
     sites = await _sites_reached(request, caller, store, _names(site, "sites"))
     tz_name = _timezone(request)
-    if sites == []:
-        rows = []
-    else:
-        try:
-            rows = await run_in_threadpool(lambda: store.visits(start=start, end=end, bucket=bucket, sites=sites,
-                                                                 timezone=tz_name, per_site=per_site))
-        except InvalidQuery as error:
-            raise HTTPException(400, str(error)) from None
+    try:
+        rows = await run_in_threadpool(lambda: store.visits(start=start, end=end, bucket=bucket, sites=sites,
+                                                             timezone=tz_name, per_site=per_site))
+    except InvalidQuery as error:
+        raise HTTPException(400, str(error)) from None
     tz = zone(tz_name)
     first, last = _whole(start, end, bucket, tz)
     return VisitsResponse(bucket=bucket, timezone=tz_name, from_=first, to=last, sites=_names(site, "sites"),
