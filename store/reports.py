@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import datetime
@@ -27,14 +28,17 @@ def _figures(row: CountRow, tz) -> dict:
 
 
 def visit_report(store: Store, period: Period, sites: Collection[str] | None = None,
-                 titles: Mapping[str, str] | None = None) -> dict:
-    """The report of `period` over `sites` (None: every site, the city) as one JSON-ready dict."""
+                 titles: Mapping[str, str] | None = None, now: float | None = None) -> dict:
+    """The report of `period` over `sites` (None: every site, the city) as one JSON-ready dict; a period still
+    under way lists its days (hours, months) up to `now` (default: now)."""
     tz, titles = period.tz, titles or {}
     zone_name = str(tz.key)
     span = dict(start=period.start, end=period.end, sites=sites, timezone=zone_name)
     found = {row.start: row for row in store.visits(**span, bucket=period.rows, per_site=False)}
     edges = boundaries(period.start, period.end, period.rows, tz)
-    rows = [found.get(start) or _nothing(start, end) for start, end in zip(edges, edges[1:])]  # with counts or not
+    now = time.time() if now is None else now
+    rows = [found.get(start) or _nothing(start, end) for start, end in zip(edges, edges[1:])
+            if start < now]  # with counts or not, not those still to come
     by_site = sorted(store.visits(**span, bucket=period.kind), key=lambda r: (-r.visits, r.site))
     totals = city(by_site, period.start, period.end) if by_site else _nothing(period.start, period.end)
     before = period.previous()
@@ -94,7 +98,7 @@ def report_markdown(report: dict) -> str:
              f"- **Visits**: {totals['visits']:,}{change}",
              f"- **In / out** (entrance lines): {totals['in']:,} / {totals['out']:,}",
              f"- **Mean stay**: {_duration(totals['dwell_mean_s'])}, median {_duration(totals['dwell_median_s'])}",
-             f"- **Peak**: {totals['peak_occupancy']:,} people"
+             f"- **Peak**: {totals['peak_occupancy']:,} at once"
              + (f" at {totals['peak_at']}" if totals["peak_at"] else "")
              + (f" ({totals['peak_site']})" if totals["peak_site"] and not report["sites"] else ""), ""]
     if report["busiest"]:

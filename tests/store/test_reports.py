@@ -98,3 +98,9 @@ def test_a_day_report_is_by_hour_and_a_year_report_by_month(recorded):
     year = visit_report(recorded, parse_period("2026", WIB))
     assert [row["visits"] for row in year["rows"]][9:] == [17, 28, 99]
     assert year["previous"]["change_pct"] is None  # no counts in 2025
+
+
+def test_a_month_under_way_lists_its_days_so_far(recorded):
+    report = visit_report(recorded, parse_period("2026-11", WIB), now=at(2026, 11, 15, 12))
+    assert [row["period"] for row in report["rows"]][-1] == "2026-11-15" and len(report["rows"]) == 15
+    assert report["totals"]["visits"] == 28  # every count so far
