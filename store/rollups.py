@@ -228,8 +228,11 @@ class Rollups:
             f"g.samples, g.occupancy_max, {peak}, CASE WHEN g.samples > 0 THEN g.weighted / g.samples ELSE 0 END, "
             f"{', '.join('g.' + c for c in ADDED)} FROM ({grouped}) g",
             (level, start, end, below, start, end, below, start, end))
-        parts = self._rolled_up(f"level = ? AND camera = '{SITE}' AND kind = '{CITY}' AND start_ts >= ? AND "
-                                "start_ts < ?", (below, start, end), "city")
+        # the city's rows below, read in this transaction (a reader would not see the ones just rebuilt)
+        parts = [figures_row(r[:4], float(r[4]), float(r[5]), r[6:-1], r[-1]) for r in self._execute(
+            f"SELECT {', '.join(KEYS)}, start_ts, end_ts, {', '.join(FIGURES)}, peak_site FROM rollups WHERE "
+            f"level = ? AND camera = '{SITE}' AND kind = '{CITY}' AND start_ts >= ? AND start_ts < ?",
+            (below, start, end))]
         if parts:
             self._insert_city(level, merge(parts, start, end))
 

@@ -165,6 +165,9 @@ def test_sites_added_up_name_the_busiest_site_rolled_up_or_not(store):
         assert total.occupancy_max == max(r.occupancy_max for r in sites)
         [busiest] = [r for r in sites if r.site == total.peak_site]
         assert (busiest.occupancy_max, busiest.peak_ts) == (total.occupancy_max, total.peak_ts)
-    for now in (T0 + 2 * 86400, FAR):  # half rolled up, then all
+    months = {r.start: r.visits for r in store.visits(**{**span, "bucket": "month"}, per_site=False)}
+    assert sum(months.values()) == sum(r.visits for r in per_site)
+    for now in (T0 + 2 * 86400, FAR):  # half rolled up, then all: the city's days and months are its sites'
         store.refresh_rollups("Asia/Jakarta", now=now)
         assert city_days() == expected
+        assert {r.start: r.visits for r in store.visits(**{**span, "bucket": "month"}, per_site=False)} == months
