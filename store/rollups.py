@@ -40,6 +40,11 @@ CITY = "city"  # the kind of the city's own rows: the sites added up (naming the
 LEVELS = {"hour": "hour", "day": "day", "week": "day", "month": "month", "year": "month"}
 SETTLE_S = 120.0  # an hour is rolled up once it closed this long ago (its last records have arrived)
 MAX_ROWS = 200_000  # rows one query may read before merging (an InvalidQuery beyond)
+# rows of a group as one (GROUP BY …) and, selected from it as g, its FIGURES but the peak time (weighted mean)
+SUMS = ("SUM(samples) AS samples, MAX(occupancy_max) AS occupancy_max, SUM(occupancy_mean * samples) AS weighted, "
+        + ", ".join(f"SUM({c}) AS {c}" for c in ADDED))
+MEAN_AND_ADDED = ("CASE WHEN g.samples > 0 THEN g.weighted / g.samples ELSE 0 END AS occupancy_mean, "
+                  + ", ".join("g." + c for c in ADDED))
 
 PLAN_JOIN = ("LEFT JOIN counting_plan p ON p.site = c.site AND p.camera = c.camera AND p.kind = c.kind "
              "AND p.name = c.name LEFT JOIN (SELECT DISTINCT site FROM counting_plan) ps ON ps.site = c.site")
@@ -98,16 +103,13 @@ class Rollups:
     def _camera_hours_sql(self, where: str, peak: bool = True) -> str:
         """SELECT of camera rows per UTC hour (KEYS, b, FIGURES) from the minutes matching `where`."""
         hour = self._bucket_expr(3600)
-        added = ", ".join(f"SUM({c}) AS {c}" for c in ADDED)
-        grouped = (f"SELECT site, camera, kind, name, {hour} AS b, SUM(samples) AS samples, "
-                   f"MAX(occupancy_max) AS occupancy_max, SUM(occupancy_mean * samples) AS weighted, {added} "
-                   f"FROM counts WHERE {where} GROUP BY site, camera, kind, name, {hour}")
+        grouped = (f"SELECT site, camera, kind, name, {hour} AS b, {SUMS} FROM counts WHERE {where} "
+                   f"GROUP BY site, camera, kind, name, {hour}")
         peak_sql = ("(SELECT MIN(m.peak_ts) FROM counts m WHERE m.camera = g.camera AND m.kind = g.kind AND "
                     "m.name = g.name AND m.start_ts >= g.b AND m.start_ts < g.b + 3600 AND "
                     "m.occupancy_max = g.occupancy_max)") if peak else "NULL"
         return (f"SELECT g.site, g.camera, g.kind, g.name, g.b, g.samples, g.occupancy_max, {peak_sql} AS peak_ts, "
-                "CASE WHEN g.samples > 0 THEN g.weighted / g.samples ELSE 0 END AS occupancy_mean, "
-                f"{', '.join('g.' + c for c in ADDED)} FROM ({grouped}) g")
+                f"{MEAN_AND_ADDED} FROM ({grouped}) g")
 
     def _site_hours(self, where: str, params: list) -> list[tuple]:
         """Site rows per UTC hour (KEYS, b, FIGURES) from the minutes matching `where`, by the counting plan."""
@@ -216,17 +218,14 @@ class Rollups:
         """The `level` rows of [start, end) from the level below (hours under a day, days under a month)."""
         below = "hour" if level == "day" else "day"
         self._execute("DELETE FROM rollups WHERE level = ? AND start_ts = ?", (level, start))
-        added = ", ".join(f"SUM({c}) AS {c}" for c in ADDED)
-        grouped = (f"SELECT site, camera, kind, name, SUM(samples) AS samples, MAX(occupancy_max) AS occupancy_max, "
-                   f"SUM(occupancy_mean * samples) AS weighted, {added} FROM rollups WHERE level = ? AND "
-                   f"start_ts >= ? AND start_ts < ? AND kind <> '{CITY}' GROUP BY site, camera, kind, name")
+        grouped = (f"SELECT site, camera, kind, name, {SUMS} FROM rollups WHERE level = ? AND start_ts >= ? AND "
+                   f"start_ts < ? AND kind <> '{CITY}' GROUP BY site, camera, kind, name")
         peak = ("(SELECT MIN(r.peak_ts) FROM rollups r WHERE r.level = ? AND r.site = g.site AND r.camera = g.camera "
                 "AND r.kind = g.kind AND r.name = g.name AND r.start_ts >= ? AND r.start_ts < ? "
                 "AND r.occupancy_max = g.occupancy_max)")
         self._execute(
             f"INSERT INTO rollups ({', '.join(ROLLUP_COLUMNS)}) SELECT ?, g.site, g.camera, g.kind, g.name, ?, ?, "
-            f"g.samples, g.occupancy_max, {peak}, CASE WHEN g.samples > 0 THEN g.weighted / g.samples ELSE 0 END, "
-            f"{', '.join('g.' + c for c in ADDED)} FROM ({grouped}) g",
+            f"g.samples, g.occupancy_max, {peak}, {MEAN_AND_ADDED} FROM ({grouped}) g",
             (level, start, end, below, start, end, below, start, end))
         # the city's rows below, read in this transaction (a reader would not see the ones just rebuilt)
         parts = [figures_row(r[:4], float(r[4]), float(r[5]), r[6:-1], r[-1]) for r in self._execute(
