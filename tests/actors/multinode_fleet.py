@@ -137,6 +137,7 @@ def run(clip: str, db: str, redis: str = "127.0.0.1:6379") -> dict:
         online_after = sorted(c for c, r in rows().items() if r.state is CameraState.ONLINE)
 
         named[cluster.add_node(num_cpus=4).node_id] = "worker-new"  # a node joins: a new shard lands there
+        cluster.wait_for_nodes()  # registered with the GCS before the supervisor looks for nodes to spread over
         new = sorted(set(ray.get(supervisor.scale_shards.remote(len(after) + 1))) - set(after))
 
         def shard_nodes():
