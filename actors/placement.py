@@ -7,6 +7,7 @@ and by total cost.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from matakota.config import CameraConfig, DecodeMode
@@ -71,6 +72,14 @@ def place(cameras: list[str], shards: dict[str, Shard], costs: dict[str, float],
         loads[best.name] += cost
         per_node[best.node] += 1
     return unplaced
+
+
+def emptiest_node(cpus: dict[str, float], shards: list[Shard]) -> str | None:
+    """The node a new shard should start on: fewest shards per CPU among nodes with CPUs (a KubeRay head has
+    none), ties to the bigger node; None when no node has CPUs."""
+    on = Counter(shard.node for shard in shards)
+    workers = [node for node, count in cpus.items() if count > 0]
+    return min(workers, key=lambda node: (on[node] / cpus[node], -cpus[node], node), default=None)
 
 
 def shards_needed(costs: dict[str, float], capacity: Capacity, headroom: float = 0.8) -> int:

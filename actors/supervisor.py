@@ -20,11 +20,21 @@ from dataclasses import dataclass, field, fields
 
 import ray
 from ray.exceptions import RayActorError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from matakota.actors import desired_state
 from matakota.actors.camera_runtime import runnable
 from matakota.actors.camera_shard import CameraShard
-from matakota.actors.placement import Move, Shard, camera_cost, estimated_cost, place, rebalance, shards_needed
+from matakota.actors.placement import (
+    Move,
+    Shard,
+    camera_cost,
+    emptiest_node,
+    estimated_cost,
+    place,
+    rebalance,
+    shards_needed,
+)
 from matakota.config import CameraConfig, FleetConfig, error_reason, merge_patch
 from matakota.core.errors import CameraError, SourceAuthError
 from matakota.core.messages import (
@@ -147,11 +157,15 @@ class FleetSupervisor:
         name = f"{SHARD_PREFIX}{self._next_index}"
         self._next_index += 1
         options = self.fleet.shards
+        # on the emptiest node (a node that just joined), not Ray's round-robin SPREAD; elsewhere if it has no room
+        node = emptiest_node({n["NodeID"]: n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n["Alive"]},
+                             list(self.shards.values()))
+        strategy = NodeAffinitySchedulingStrategy(node, soft=True) if node else "SPREAD"
         self.handles[name] = CameraShard.options(
             name=name, namespace=NAMESPACE, lifetime="detached", num_cpus=options.num_cpus,
-            max_concurrency=64, scheduling_strategy="SPREAD",
+            max_concurrency=64, scheduling_strategy=strategy,
         ).remote(name, options.model_dump(mode="json"), self.fleet.allow_files, self.detector_app)
-        self.shards[name] = Shard(name)
+        self.shards[name] = Shard(name, node)  # where it should run until its first heartbeat says where it does
         self.starting[name] = time.monotonic()
         return name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matakota.actors.placement import Shard, place, rebalance, shards_needed
+from matakota.actors.placement import Shard, emptiest_node, place, rebalance, shards_needed
 from matakota.core.messages import Capacity
 
 CAPACITY = Capacity(cameras_per_shard=10, max_load=1.0)
@@ -44,6 +44,14 @@ def test_placement_spreads_over_nodes():
     costs = {f"c{i}": 0.01 for i in range(4)}
     place(sorted(costs), shards, costs, CAPACITY)
     assert len(shards["b1"].cameras) == 2  # node-b holds half, though it has one shard of three
+
+
+def test_a_new_shard_starts_on_the_node_with_fewest_shards_per_cpu():
+    shards = [Shard("s0", "old"), Shard("s1", "old"), Shard("s2", "big"), Shard("s3", "big"), Shard("s4", "gone")]
+    assert emptiest_node({"head": 0.0, "old": 4.0, "big": 8.0, "joined": 4.0}, shards) == "joined"  # just joined
+    assert emptiest_node({"head": 0.0, "old": 4.0, "big": 8.0}, shards) == "big"  # 2 per 8 CPUs < 2 per 4
+    assert emptiest_node({"a": 4.0, "b": 4.0}, []) == "a"  # ties: stable
+    assert emptiest_node({"head": 0.0}, shards) is None  # no node with CPUs: Ray decides
 
 
 def test_rebalance_fills_a_new_shard_and_then_stops():
