@@ -17,6 +17,7 @@ import numpy as np
 
 from matakota.config import DecodeConfig, DecodeMode
 from matakota.core.errors import StreamEndedError, StreamStalledError
+from matakota.video.keyframes import KEYFRAMES
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,11 +89,9 @@ class Pacer:
 
 def configure_stream(stream: av.video.stream.VideoStream, cfg: DecodeConfig) -> None:
     ctx = stream.codec_context
+    ctx.thread_count = cfg.decoder_threads  # always: PyAV's default (0) is a slice thread per core, per camera
     if cfg.decoder_threads != 1:
         ctx.thread_type = "AUTO"
-        ctx.thread_count = cfg.decoder_threads
-    if cfg.mode is DecodeMode.KEYFRAMES:
-        ctx.skip_frame = "NONKEY"
 
 
 def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, stop: threading.Event, *,
@@ -109,7 +108,11 @@ def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, sto
         ring.start_session(stream)
     sampler = Sampler(cfg.sample_fps if cfg.mode is DecodeMode.SAMPLED else None)
     pacer = Pacer(stop) if paced else None
-    size: tuple[int, int] | None = None
+    keyframes_only = cfg.mode is DecodeMode.KEYFRAMES  # decoded on the process's shared keyframe decoders
+
+    def convert(frame: av.VideoFrame) -> np.ndarray:
+        return _to_bgr(frame, fit_size(frame.width, frame.height, cfg.max_width, cfg.max_height))
+
     offset, last_pts, frame_s = 0.0, 0.0, 1.0 / float(stream.average_rate or 25)
     progress = time.monotonic()
     while not stop.is_set():
@@ -120,19 +123,24 @@ def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, sto
                 raise StreamStalledError(f"no frame decoded for {cfg.stall_timeout_s:.1f}s")
             if ring is not None:
                 ring.add(packet, time.time())
-            if cfg.mode is DecodeMode.KEYFRAMES and packet.size and not packet.is_keyframe:
-                continue  # do not even hand it to the decoder
+            if keyframes_only:
+                if not packet.size or not packet.is_keyframe:
+                    continue  # not even handed to a decoder
+                frames = KEYFRAMES.decode(stream, packet, lambda frame: (frame.pts, frame.time_base, convert(frame)))
+                for pts, time_base, image in frames:
+                    pts_s = last_pts = offset + _seconds(pts, time_base, stream, last_pts - offset + frame_s)
+                    if pacer:
+                        pacer.wait(pts_s)
+                    progress = time.monotonic()
+                    yield Decoded(image, pts_s, True)
+                continue
             for frame in packet.decode():
-                pts_s = offset + _seconds(frame, stream, last_pts - offset + frame_s)
-                last_pts = pts_s
-                if size is None:
-                    size = fit_size(frame.width, frame.height, cfg.max_width, cfg.max_height)
+                pts_s = last_pts = offset + _seconds(frame.pts, frame.time_base, stream, last_pts - offset + frame_s)
                 emit = sampler.take(pts_s)
                 if emit and pacer:
                     pacer.wait(pts_s)
                 progress = time.monotonic()
-                image = _to_bgr(frame, size) if emit else None
-                yield Decoded(image, pts_s, bool(frame.key_frame))
+                yield Decoded(convert(frame) if emit else None, pts_s, bool(frame.key_frame))
         if not loop:
             raise StreamEndedError("end of stream")
         container.seek(0)
@@ -153,10 +161,10 @@ def _demux(container, stream) -> Iterator[av.Packet]:
         yield packet
 
 
-def _seconds(frame: av.VideoFrame, stream, fallback: float) -> float:
-    if frame.pts is None:
+def _seconds(pts: int | None, time_base, stream, fallback: float) -> float:
+    if pts is None:
         return fallback
-    return float((frame.pts - (stream.start_time or 0)) * (frame.time_base or stream.time_base))
+    return float((pts - (stream.start_time or 0)) * (time_base or stream.time_base))
 
 
 def _to_bgr(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:

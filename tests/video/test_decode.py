@@ -13,7 +13,8 @@ import pytest
 from matakota.config import DecodeConfig, DecodeMode, SourceConfig
 from matakota.core.errors import StreamEndedError
 from matakota.core.messages import CameraState
-from matakota.video.decode import decode_frames, fit_size
+from matakota.video.decode import _to_bgr, decode_frames, fit_size
+from matakota.video.keyframes import KeyframeDecoder
 from matakota.video.reader import CameraReader
 
 
@@ -49,6 +50,27 @@ def test_keyframe_mode_decodes_only_the_keyframes(people_clip):
     assert len(keys) == sum(f.keyframe for f in full) == 140
     assert all(f.keyframe for f in keys)
     assert [f.pts_s for f in keys] == [f.pts_s for f in full if f.keyframe]
+
+
+@pytest.mark.timeout(60)
+def test_shared_keyframe_decoders_give_each_camera_its_own_pictures(people_clip, cars_clip):
+    """Two formats interleaved on the shared decoders (one worker, so one decoder per format, flushed between
+    cameras) → the pictures a camera's own full decode gives, pixel for pixel."""
+    own = {clip: [f.image for f in decode_all(clip, DecodeConfig(mode=DecodeMode.ALL, max_width=320)) if f.keyframe]
+           for clip in (people_clip, cars_clip)}
+    shared = KeyframeDecoder(workers=1)
+    got = {clip: [] for clip in own}
+    with av.open(people_clip) as people, av.open(cars_clip) as cars:
+        streams = {people_clip: (people, people.streams.video[0]), cars_clip: (cars, cars.streams.video[0])}
+        packets = {clip: (p for p in c.demux(s) if p.size and p.is_keyframe) for clip, (c, s) in streams.items()}
+        for clip in [people_clip, cars_clip] * 40:
+            packet = next(packets[clip], None)
+            if packet is not None:
+                got[clip] += shared.decode(streams[clip][1], packet, lambda f: _to_bgr(f, fit_size(f.width, f.height,
+                                                                                                   320, None)))
+    for clip, images in got.items():
+        assert len(images) == min(40, len(own[clip])) and images, clip
+        assert all(np.array_equal(a, b) for a, b in zip(images, own[clip])), clip
 
 
 @pytest.mark.timeout(30)
