@@ -46,8 +46,7 @@ class CameraRuntime:
         self.shard = shard
         # the analytics first: a camera whose analytics cannot start leaves no reader thread behind
         self.analytics: CameraAnalytics | None = None if standby else self._new_analytics()
-        self.reader = open_reader(config.id, config.source(allow_files), config.decoding(),
-                                  config.clip.keep_s if config.clip else 0.0)
+        self.reader = open_reader(config.id, config.source(allow_files), config.decoding(), config.clip_packets_s)
         self.detect = self.reader.source.detect  # parsed once: the tick loop asks for every frame
         self.period = 1.0 / config.analytics.fps
         self.next_due = 0.0

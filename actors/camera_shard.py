@@ -30,11 +30,13 @@ from matakota.core.messages import CameraState, CameraStatus, LatestDetections, 
 from matakota.core.names import APP_NAME, DETECTOR_NAME, EVENT_SINK_NAME, NAMESPACE
 from matakota.core.redact import Redactor
 from matakota.models.frames import FrameBatch
+from matakota.video.sources import release_freed_memory
 
 log = logging.getLogger("matakota.shard")
 
 KEEP_EVENTS = 1000
 FLUSH_PERIOD_S = 1.0
+RELEASE_MEMORY_PERIOD_S = 10.0
 OUTBOX_MAX_ITEMS = 20_000  # unacknowledged events, counts, levels kept while the sink is away (oldest dropped beyond)
 
 
@@ -70,7 +72,8 @@ class CameraShard:
     async def _ensure_loop(self) -> None:
         if not self._tasks:
             loop = asyncio.get_running_loop()
-            self._tasks = [loop.create_task(self._run()), loop.create_task(self._flush_forever())]
+            self._tasks = [loop.create_task(self._run()), loop.create_task(self._flush_forever()),
+                           loop.create_task(self._release_memory_forever())]
 
     # ---- cameras
     async def add_cameras(self, cameras: list[dict], standby: bool = False) -> list[str]:
@@ -246,6 +249,12 @@ class CameraShard:
             else:
                 if not sent and self.outbox.pending:
                     sink = None  # nothing acknowledged: look it up again (a sink started anew is another actor)
+
+    async def _release_memory_forever(self) -> None:
+        """What the cameras' threads freed (opening and probing streams, decoding) goes back to the system."""
+        while True:
+            await asyncio.sleep(RELEASE_MEMORY_PERIOD_S)
+            await asyncio.to_thread(release_freed_memory)
 
     async def _send_status_changes(self, sink) -> None:
         """Every camera whose (state, reason) changed since the last flush, in one call (kept if it fails)."""

@@ -73,6 +73,13 @@ class CameraConfig(StrictModel):
         return SourceConfig(url=self.url, allow_files=allow_files, loop=True, paced=True,
                             rtsp_transport=self.rtsp_transport)
 
+    @property
+    def clip_packets_s(self) -> float:
+        """Seconds of packets its reader keeps for alarm clips: none where nothing raises alarms (a camera that only
+        counts), which at 1080p and 4 Mbit/s saves 7 MiB a camera."""
+        raises_alarms = bool(self.analytics.rules) or self.analytics.gauge is not None
+        return self.clip.keep_s if self.clip is not None and raises_alarms else 0.0
+
     def decoding(self) -> DecodeConfig:
         """How a fleet decodes it: in `sampled` mode the sampling rate is the analysis rate."""
         if self.decode.mode is DecodeMode.SAMPLED:

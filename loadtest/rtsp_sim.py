@@ -1,11 +1,11 @@
-"""RTSP camera simulator: K mount points looping H.264 files forever, without transcoding.
+"""RTSP camera simulator: K mount points looping H.264 or H.265 files forever, without transcoding.
 
 Two halves in one file:
 - the server, run by the SYSTEM python (`/usr/bin/python3`, which has GStreamer's `gi`):
       /usr/bin/python3 loadtest/rtsp_sim.py --mount cam0=clip.mp4 --mount cam1=other.mp4 [--port 0]
           [--count K --file clip.mp4] [--user U --password P]
-  It demuxes each file once into memory (H.264 access units with their PTS/DTS), and per client feeds an
-  `appsrc ! h264parse ! rtph264pay` pipeline at the file's native rate, shifting timestamps on every loop
+  It demuxes each file once into memory (access units with their PTS/DTS), and per client feeds an
+  `appsrc ! h264parse ! rtph264pay` (or h265) pipeline at the file's native rate, shifting timestamps on every loop
   (B-frames keep their order). Binds to 127.0.0.1 only. It prints `READY port=N` when serving and takes
   commands on stdin, one per line, answering `ok ...` / `err ...`:  `stop NAME` (remove the mount and
   drop its clients, like a camera dying), `start NAME`, `pause NAME` (clients stay
@@ -139,16 +139,30 @@ class AccessUnit:
 
 @dataclass(frozen=True)
 class Clip:
+    codec: str  # h264 | h265
     caps: str
     units: tuple[AccessUnit, ...]
     period: int  # ns, one loop of the file
 
 
+def video_codec(Gst, path: str) -> str:
+    """`h264` or `h265`: the caps of the file's first video sample."""
+    pipe = Gst.parse_launch(f'filesrc location="{path}" ! qtdemux ! appsink name=sink sync=false')
+    pipe.set_state(Gst.State.PLAYING)
+    sample = pipe.get_by_name("sink").emit("pull-sample")
+    pipe.set_state(Gst.State.NULL)
+    caps = sample.get_caps().to_string() if sample else ""
+    if not caps.startswith(("video/x-h264", "video/x-h265")):
+        raise SystemExit(f"rtsp_sim: no H.264 or H.265 video in {path}")
+    return caps.split(",")[0].removeprefix("video/x-")
+
+
 def load_clip(Gst, path: str) -> Clip:
-    """Demux an mp4 into byte-stream access units (SPS/PPS repeated on every IDR), once, into memory."""
+    """Demux an mp4 into byte-stream access units (parameter sets repeated on every IDR), once, into memory."""
+    codec = video_codec(Gst, path)
     pipe = Gst.parse_launch(
-        f'filesrc location="{path}" ! qtdemux ! h264parse config-interval=-1 '
-        "! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false")
+        f'filesrc location="{path}" ! qtdemux ! {codec}parse config-interval=-1 '
+        f"! video/x-{codec},stream-format=byte-stream,alignment=au ! appsink name=sink sync=false")
     sink = pipe.get_by_name("sink")
     pipe.set_state(Gst.State.PLAYING)
     units, caps = [], None
@@ -160,11 +174,11 @@ def load_clip(Gst, path: str) -> Clip:
                                 buf.has_flags(Gst.BufferFlags.DELTA_UNIT)))
     pipe.set_state(Gst.State.NULL)
     if not units:
-        raise SystemExit(f"rtsp_sim: no H.264 video in {path}")
+        raise SystemExit(f"rtsp_sim: no {codec} video in {path}")
     first = min(u.dts for u in units)
     units = [AccessUnit(u.data, u.pts - first, u.dts - first, u.duration, u.delta) for u in units]
     period = max(u.dts for u in units) + units[-1].duration
-    return Clip(caps, tuple(units), period)
+    return Clip(codec, caps, tuple(units), period)
 
 
 class Feeder(threading.Thread):
@@ -223,7 +237,7 @@ class Simulator:
     def add_mount(self, name: str, clip: Clip) -> None:
         factory = self.R.RTSPMediaFactory()
         factory.set_launch(f'( appsrc name=src is-live=true format=time do-timestamp=false caps="{clip.caps}" '
-                           "! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )")
+                           f"! {clip.codec}parse ! rtp{clip.codec}pay name=pay0 pt=96 config-interval=-1 )")
         factory.set_shared(False)
         if self.auth:
             structure = self.Gst.Structure.from_string(

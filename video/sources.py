@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import time
 
 import av
@@ -51,7 +53,18 @@ def open_source(cfg: SourceConfig) -> av.container.InputContainer:
         found = f"format {container.format.name!r}" + (f", codec {video[0].codec_context.name!r}" if video else "")
         container.close()
         raise SourceFormatError(f"not decodable video at {redact.redacted}: no video stream ({found})")
+    release_freed_memory()
     return container
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None)
+
+
+def release_freed_memory() -> None:
+    """Give back to the system what threads have freed: probing a stream decodes a frame or two on the camera's own
+    thread, and glibc keeps what a thread frees in that thread's arena (≈ 4 MiB per 1080p camera, for good)."""
+    if hasattr(_LIBC, "malloc_trim"):  # glibc only
+        _LIBC.malloc_trim(0)
 
 
 def local_url(url: str) -> str:

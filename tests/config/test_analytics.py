@@ -81,3 +81,13 @@ def test_shipped_example_is_valid_and_has_a_zone_around_the_table():
     assert config.frame_size == (768, 432)
     assert table[:, 0].min() < 440 < table[:, 0].max()  # the table's foot is at x≈440, y≈300
     assert table[:, 1].min() < 300 < table[:, 1].max()
+
+
+def test_only_cameras_that_raise_alarms_keep_packets_for_clips():
+    from matakota.config import CameraConfig
+
+    counting = {"id": "c", "url": "rtsp://cam/1", "analytics": camera()}
+    alarming = {**counting, "analytics": camera(rules=[{"type": "intrusion", "zone": "plaza"}])}
+    assert CameraConfig.model_validate(counting).clip_packets_s == 0.0  # a counting camera: no ring of packets
+    assert CameraConfig.model_validate(alarming).clip_packets_s == 14.0  # 5 s before, 5 s after, a 4 s GOP
+    assert CameraConfig.model_validate({**alarming, "clip": None}).clip_packets_s == 0.0
