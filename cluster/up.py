@@ -60,13 +60,15 @@ def live_view(supervisor, duration: float | None, out=sys.stdout) -> dict:
 def run_fleet(config: Config, duration: float | None, address: str | None = None, reset: bool = False,
               deploy: bool = True) -> int:
     """Deploy and watch a fleet. A local run is torn down at the end; on a cluster (`address`) it keeps running."""
-    bootstrap.start_ray(address)
+    metrics_url = bootstrap.start_ray(address, metrics_port=None if address else config.metrics.port)
     try:
         bootstrap.serve_app(config, deploy)
         supervisor = bootstrap.start_fleet(config, reset=reset or not address)
         base = f"http://{config.api.host}:{config.api.port}"
         print(f"matakota: {len(config.fleet.cameras)} cameras; operator view {base}/ui, API {base}/v1/cameras, "
               f"schema {base}/docs", flush=True)
+        if metrics_url:
+            print(f"metrics: {metrics_url}", flush=True)
         summary = live_view(supervisor, duration)
         print(closing_summary(config, summary), flush=True)
     finally:
