@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import time
 
 import ray
@@ -23,24 +25,48 @@ from matakota.serve.app import build_app
 log = logging.getLogger(__name__)
 
 
-def start_ray(address: str | None = None, num_cpus: int | None = None, wait_s: float = 0.0) -> None:
+class PortInUseError(RuntimeError):
+    """A port matakota was told to serve on is taken by another process."""
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None, wait_s: float = 0.0,
+              metrics_port: int | None = None) -> str | None:
     """Join the cluster at `address` (retrying for up to `wait_s` while its head starts), or start a local one
-    (dashboard off: it runs any code sent to it)."""
+    (dashboard off: it runs any code sent to it) that serves its Prometheus metrics on `metrics_port` (None: a port
+    Ray picks). Returns the local Ray's metrics URL when its port was given; None when joining a cluster (its nodes
+    keep their own port) or when Ray was already running."""
     if ray.is_initialized():
-        return
+        return None
     if not address:
-        ray.init(num_cpus=num_cpus, namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
-        return
+        if metrics_port is not None:
+            ensure_port_free(metrics_port, "metrics.port")
+        ray.init(num_cpus=num_cpus, namespace=NAMESPACE, include_dashboard=False, log_to_driver=False,
+                 _metrics_export_port=metrics_port)
+        return None if metrics_port is None else f"http://127.0.0.1:{metrics_port}/metrics"
     deadline = time.monotonic() + wait_s
     while True:
         try:
             ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
-            return
+            return None
         except (ConnectionError, RuntimeError) as error:
             if time.monotonic() > deadline:
                 raise
             log.warning("Ray at %s not reachable yet (%s); retrying", address, type(error).__name__)
             time.sleep(5)
+
+
+def ensure_port_free(port: int, field: str) -> None:
+    """PortInUseError naming the port and the config field that chose it when something listens on it (Ray would
+    otherwise time out starting, after ~30 s, without saying why)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no conflict
+        try:
+            probe.bind(("", port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUseError(f"port {port} ({field}) is already in use on this machine: stop what listens on "
+                                 f"it or choose another port for {field}") from None
 
 
 def serve_app(config: Config, ours: bool) -> None:

@@ -14,6 +14,7 @@ from matakota.config import ConfigError, load_config
 from matakota.core import VERSION, assets
 
 EXIT_USAGE = 2
+METRICS_PORT_HELP = "port of the local Ray's Prometheus /metrics (default from config metrics.port: 8080)"
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -78,19 +79,37 @@ def _wait_for_interrupt(duration: float | None) -> None:
         pass
 
 
+def with_ports(config, args):
+    """The config with the command line's --port and --metrics-port, validated like the file (ConfigError)."""
+    from matakota.config.load import validate
+
+    sections = {}
+    if getattr(args, "port", None):
+        sections["api"] = {**dict(config.api), "port": args.port}
+    if args.metrics_port is not None:
+        sections["metrics"] = {**dict(config.metrics), "port": args.metrics_port}
+    return validate(type(config), {**dict(config), **sections}, "command line") if sections else config
+
+
+METRICS_PORT_WITH_ADDRESS = ("--metrics-port applies to a local Ray only; the cluster at --address serves metrics on "
+                             "its own port (docs/observability.md)")
+
+
 def cmd_serve(args) -> int:
     from matakota.cluster import bootstrap
 
-    config = load_config(args.config)
-    if args.port:
-        config = config.model_copy(update={"api": config.api.model_copy(update={"port": args.port})})
+    if args.metrics_port is not None and args.address:
+        return _fail(METRICS_PORT_WITH_ADDRESS, EXIT_USAGE)
+    config = with_ports(load_config(args.config), args)
     from matakota.models.yolox import resolve_model
 
     resolve_model(config.detector.model)  # fetch (or find) the model here: a missing asset fails before Ray starts
-    bootstrap.start_ray(args.address)
+    metrics_url = bootstrap.start_ray(args.address, metrics_port=None if args.address else config.metrics.port)
     try:
         bootstrap.deploy(config)
         print(f"matakota {VERSION} serving on http://{config.api.host}:{config.api.port} (Ctrl-C to stop)", flush=True)
+        if metrics_url:
+            print(f"metrics: {metrics_url}", flush=True)
         _wait_for_interrupt(args.duration)
     finally:
         bootstrap.shutdown()
@@ -100,13 +119,15 @@ def cmd_serve(args) -> int:
 def cmd_demo(args) -> int:
     from matakota.cluster.demo import run_demo
 
-    return run_demo(cameras=args.cameras, duration=args.duration, port=args.port)
+    return run_demo(cameras=args.cameras, duration=args.duration, port=args.port, metrics_port=args.metrics_port)
 
 
 def cmd_up(args) -> int:
     from matakota.cluster.up import run_detached, run_fleet
 
-    config = load_config(args.config)
+    if args.metrics_port is not None and args.address:
+        return _fail(METRICS_PORT_WITH_ADDRESS, EXIT_USAGE)
+    config = with_ports(load_config(args.config), args)
     if args.detach:
         if not args.address:
             return _fail("--detach needs --address (a cluster to leave the fleet running on)", EXIT_USAGE)
@@ -249,6 +270,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("serve", help="local Ray + Serve: the Detector and the HTTP API")
     p.add_argument("--port", type=int, help="HTTP port (default from config: 8000)")
+    p.add_argument("--metrics-port", type=int, help=METRICS_PORT_HELP)
     p.add_argument("--config", type=Path, help="matakota YAML config")
     p.add_argument("--address", help="join this Ray cluster instead of starting a local one")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -258,11 +280,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cameras", type=int, default=8, help="number of cameras (default 8)")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to run (default 0: until Ctrl-C)")
     p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    p.add_argument("--metrics-port", type=int, help=METRICS_PORT_HELP)
     p.set_defaults(run=cmd_demo)
 
     p = commands.add_parser("up", help="run a configured fleet: Detector, API, supervisor and shards")
     p.add_argument("config", type=Path, help="matakota YAML config with a fleet section")
     p.add_argument("--address", help="join this Ray cluster instead of starting a local one")
+    p.add_argument("--metrics-port", type=int, help=METRICS_PORT_HELP)
     p.add_argument("--duration", type=float, help="stop watching after this many seconds")
     p.add_argument("--reset", action="store_true", help="re-seed the fleet's cameras from the file (drops API changes)")
     p.add_argument("--no-deploy", action="store_true",

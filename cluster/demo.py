@@ -13,7 +13,7 @@ EXAMPLES = resources.files("matakota.examples")  # package data: found in any in
 SITES = ("simpang-lima", "kota-lama")
 
 
-def demo_config(cameras: int, port: int) -> Config:
+def demo_config(cameras: int, port: int, metrics_port: int | None = None) -> Config:
     """`cameras` cameras from the two demo clips, on two sites; the people clip's cameras count visits. They all
     show the same room, so each site's counting plan counts its visitors at its first people camera only."""
     people = yaml.safe_load(EXAMPLES.joinpath("cameras", "one-by-one.yaml").read_text())
@@ -29,9 +29,10 @@ def demo_config(cameras: int, port: int) -> Config:
         })
         if is_people and site not in plans:
             plans[site] = {"entrances": [f"cam-{index}/{zone['name']}" for zone in people["zones"]]}
-    return parse_config({"api": {"port": port}, "fleet": {"allow_files": True, "cameras": fleet},
+    metrics = {} if metrics_port is None else {"port": metrics_port}
+    return parse_config({"api": {"port": port}, "metrics": metrics, "fleet": {"allow_files": True, "cameras": fleet},
                          "reports": {"sites": plans}}, "demo")
 
 
-def run_demo(cameras: int, duration: float, port: int) -> int:
-    return run_fleet(demo_config(cameras, port), duration or None)
+def run_demo(cameras: int, duration: float, port: int, metrics_port: int | None = None) -> int:
+    return run_fleet(demo_config(cameras, port, metrics_port), duration or None)

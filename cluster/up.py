@@ -5,11 +5,14 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from datetime import datetime
+from pathlib import Path
 
 import ray
 
 from matakota.cluster import bootstrap
-from matakota.config import Config
+from matakota.config import Config, is_postgres_url
+from matakota.core.calendar import zone
 from matakota.core.messages import CameraState, CameraStatus
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
 from matakota.core.redact import redact_url
@@ -60,15 +63,19 @@ def live_view(supervisor, duration: float | None, out=sys.stdout) -> dict:
 def run_fleet(config: Config, duration: float | None, address: str | None = None, reset: bool = False,
               deploy: bool = True) -> int:
     """Deploy and watch a fleet. A local run is torn down at the end; on a cluster (`address`) it keeps running."""
-    bootstrap.start_ray(address)
+    metrics_url = bootstrap.start_ray(address, metrics_port=None if address else config.metrics.port)
     try:
         bootstrap.serve_app(config, deploy)
         supervisor = bootstrap.start_fleet(config, reset=reset or not address)
         base = f"http://{config.api.host}:{config.api.port}"
         print(f"matakota: {len(config.fleet.cameras)} cameras; operator view {base}/ui, API {base}/v1/cameras, "
               f"schema {base}/docs", flush=True)
+        if metrics_url:
+            print(f"metrics: {metrics_url}", flush=True)
+        started = time.time()
         summary = live_view(supervisor, duration)
-        print(closing_summary(config, summary), flush=True)
+        visits = None if address else visits_since(config, started)  # a cluster's store may not be reachable here
+        print(closing_summary(config, summary, visits), flush=True)
     finally:
         if address:
             ray.shutdown()  # disconnect; the detached supervisor and shards run on
@@ -77,16 +84,40 @@ def run_fleet(config: Config, duration: float | None, address: str | None = None
     return 0
 
 
-def closing_summary(config: Config, summary: dict) -> str:
-    """What the run left behind, and where: printed when a watched fleet stops."""
+def closing_summary(config: Config, summary: dict, visits: tuple[int, str] | None = None) -> str:
+    """What the run left behind, and where: printed when a watched fleet stops. `visits`: visits_since()."""
     try:
         stored = ray.get(ray.get_actor(EVENT_SINK_NAME, namespace=NAMESPACE).stats.remote(), timeout=10)
     except (ValueError, ray.exceptions.RayError):
         stored = {}
     where = f"${config.store.url_env}" if config.store.url_env else redact_url(config.store.url)
+    sites = len(config.reports.sites)
+    counted = "" if visits is None else (f"{visits[0]} visits at {sites} site{'s' * (sites != 1)} since {visits[1]} "
+                                         f"({config.reports.timezone}); ")
     return (f"matakota: stopped; {summary.get('online', 0)}/{summary.get('cameras', 0)} cameras online at the end, "
-            f"{summary.get('detections', 0)} detections; stored {stored.get('counts_stored', 0)} count records, "
-            f"{stored.get('events_stored', 0)} events, {stored.get('levels_stored', 0)} water levels in {where}")
+            f"{summary.get('detections', 0)} detections; {counted}stored {stored.get('counts_stored', 0)} count "
+            f"records, {stored.get('events_stored', 0)} events, {stored.get('levels_stored', 0)} water levels in "
+            f"{where}")
+
+
+def visits_since(config: Config, started: float, now: float | None = None) -> tuple[int, str] | None:
+    """The visits the sites' counting plans counted in the local hours from `started`'s to `now`'s, and the first
+    hour (`HH:00`); None without a plan or a store to read (a SQLite file that is not there is never created)."""
+    from matakota.store import StoreError, open_store
+
+    if not config.reports.sites:
+        return None
+    try:
+        url = config.store.resolved_url()
+        if not is_postgres_url(url) and not Path(url.removeprefix("sqlite:///")).expanduser().is_file():
+            return None
+        with open_store(url) as store:
+            rows = store.visits(start=started, end=now or time.time(), bucket="hour",
+                                timezone=config.reports.timezone, per_site=False)
+    except (StoreError, ValueError, OSError):
+        return None
+    first_hour = datetime.fromtimestamp(started, zone(config.reports.timezone)).strftime("%H:00")
+    return sum(row.visits for row in rows), first_hour
 
 
 def run_detached(config: Config, address: str, deploy: bool) -> int:

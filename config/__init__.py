@@ -8,6 +8,7 @@ from matakota.config.camera import CameraConfig
 from matakota.config.detector import PREFERRED_PROVIDERS, DetectorConfig
 from matakota.config.fleet import FleetConfig, ShardConfig
 from matakota.config.load import load_config, load_file, parse_config
+from matakota.config.metrics import MetricsConfig
 from matakota.config.outputs import MqttConfig, OutputsConfig, WebhookConfig
 from matakota.config.reports import OpenDataConfig, PlanEntry, ReportsConfig, SitePlan
 from matakota.config.root import Config
@@ -16,8 +17,8 @@ from matakota.config.video import DecodeConfig, DecodeMode, RtspTransport, Sourc
 
 __all__ = [
     "OPENABLE_PATHS", "PREFERRED_PROVIDERS", "ApiConfig", "CameraAnalyticsConfig", "CameraConfig", "Config",
-    "ConfigError", "DecodeConfig", "DecodeMode", "DetectorConfig", "FleetConfig", "GaugeConfig", "MqttConfig",
-    "OpenDataConfig", "OutputsConfig", "PlanEntry", "ReportsConfig", "RtspTransport",
+    "ConfigError", "DecodeConfig", "DecodeMode", "DetectorConfig", "FleetConfig", "GaugeConfig", "MetricsConfig",
+    "MqttConfig", "OpenDataConfig", "OutputsConfig", "PlanEntry", "ReportsConfig", "RtspTransport",
     "SitePlan", "ShardConfig", "SourceConfig", "StoreConfig", "StrictModel", "WebhookConfig",
     "error_reason", "is_postgres_url", "load_config", "load_file", "merge_patch", "parse_config",
 ]

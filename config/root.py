@@ -10,6 +10,7 @@ from matakota.config.api import ApiConfig
 from matakota.config.base import StrictModel
 from matakota.config.detector import DetectorConfig
 from matakota.config.fleet import FleetConfig
+from matakota.config.metrics import MetricsConfig
 from matakota.config.outputs import OutputsConfig
 from matakota.config.reports import PlanEntry, ReportsConfig
 from matakota.config.store import StoreConfig
@@ -20,6 +21,7 @@ class Config(StrictModel):
 
     detector: DetectorConfig = DetectorConfig()
     api: ApiConfig = ApiConfig()
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Ray's Prometheus metrics port")
     fleet: FleetConfig = FleetConfig()
     store: StoreConfig = Field(default_factory=StoreConfig, description="where counts, events and snapshots are kept")
     outputs: OutputsConfig = Field(default_factory=OutputsConfig, description="MQTT and webhooks")
@@ -30,6 +32,12 @@ class Config(StrictModel):
     @model_validator(mode="after")
     def _plans_name_real_zones(self) -> Config:
         self.counting_plan()
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_apart_from_the_api(self) -> Config:
+        if self.metrics.port == self.api.port:
+            raise ValueError(f"metrics.port: {self.metrics.port} is api.port too (each needs its own port)")
         return self
 
     def counting_plan(self) -> list[PlanEntry]:

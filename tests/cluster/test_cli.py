@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import cv2
 
@@ -101,3 +102,38 @@ def test_audit_verify_passes_an_intact_log_and_names_the_edited_row(tmp_path, ca
     assert main(["audit", "verify", "--store", str(path), "--expect-head", "5:nothex"]) == 2
     assert main(["audit", "verify", "--store", str(tmp_path / "typo.db")]) == 1
     assert "no store at" in capsys.readouterr().err and not (tmp_path / "typo.db").exists()
+
+
+def test_a_stopped_demo_says_how_many_visits_its_sites_counted_since_it_started(monkeypatch, tmp_path):
+    from datetime import datetime
+
+    from matakota.analytics.counts import CountRecord
+    from matakota.cluster import up
+    from matakota.cluster.demo import demo_config
+    from matakota.config import StoreConfig
+    from matakota.core.calendar import zone
+    from matakota.store import open_store
+
+    def no_sink(*_, **__):
+        raise ValueError("no actor")
+
+    def at(hour: int, minute: int) -> float:
+        return datetime(2026, 11, 5, hour, minute, tzinfo=zone("Asia/Jakarta")).timestamp()
+
+    def table(camera: str, site: str, t: float, visits: int) -> CountRecord:
+        return CountRecord(camera, site, "zone", "table", t, t + 60, 60, visits=visits, part="run-1")
+
+    monkeypatch.setattr(up.ray, "get_actor", no_sink)
+    config = demo_config(4, 8000).model_copy(update={"store": StoreConfig(url=str(tmp_path / "matakota.db"))})
+    assert up.visits_since(config, time.time()) is None  # no store yet, and none is created
+    assert not (tmp_path / "matakota.db").exists()
+    with open_store(config.store.url) as store:
+        store.set_counting_plan(config.counting_plan())  # each site's first people camera: cam-0 and cam-2
+        store.write([], [table("cam-0", "simpang-lima", at(9, 50), 100),  # before the hour the run started in
+                         table("cam-0", "simpang-lima", at(10, 30), 3), table("cam-2", "kota-lama", at(11, 5), 4),
+                         table("cam-1", "simpang-lima", at(10, 31), 50)])  # not in the counting plan
+    visits = up.visits_since(config, started=at(10, 20), now=at(11, 10))
+    assert visits == (7, "10:00")
+    line = up.closing_summary(config, {"online": 4, "cameras": 4, "detections": 90}, visits)
+    assert "90 detections; 7 visits at 2 sites since 10:00 (Asia/Jakarta); stored 0 count records" in line
+    assert line.endswith(f"in {tmp_path / 'matakota.db'}")

@@ -28,6 +28,7 @@ def test_yaml_values_are_applied(tmp_path):
         ("detector:\n  classes: [0, 99]\n", "detector.classes: COCO class ids are 0..79, got [99]"),
         ("detector:\n  max_batch_size: 0\n", "detector.max_batch_size"),
         ("api:\n  prot: 8000\n", "api.prot: Extra inputs are not permitted"),
+        ("metrics:\n  port: 8000\n", "metrics.port: 8000 is api.port too"),
         ("detector: [1, 2]\n", "detector: Input should be a valid dictionary"),
         ("detector:\n  score_threshold: [\n", "line 3, column 1: invalid YAML"),
         ("fleet:\n  cameras:\n    - {id: c1, url: rtsp://h/s, location: {lat: 96.1, lon: 110.4}}\n",
