@@ -1,7 +1,7 @@
 """The sizing table in k8s/README.md, computed from measured figures (regenerate it when a capacity report lands).
 
     .venv/bin/python k8s/sizing.py                      # print the table from FIGURES below
-    .venv/bin/python k8s/sizing.py --report cap.json    # figures overridden by a JSON report ({"figures": {...}} or flat)
+    .venv/bin/python k8s/sizing.py --report cap.json    # figures from a JSON report ({"figures": {...}} or flat)
     .venv/bin/python k8s/sizing.py --report reports/capacity.json --profile 4mp20-h265-gop4   # another stream profile
     .venv/bin/python k8s/sizing.py --write [--report …] # rewrite the table between the markers in k8s/README.md
 

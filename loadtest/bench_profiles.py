@@ -27,6 +27,7 @@ import resource
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 
 import av
 import ray
@@ -37,11 +38,19 @@ from loadtest.streams import PROFILES, Profile, stream_file
 from matakota.cluster import bootstrap
 from matakota.config import parse_config
 
-WARMUP_S = 4.0
-MEASURE_S = 8.0
-KEYFRAME_CAMERAS = 16  # per profile in `keyframes` mode (measured at 8 and 16)
 SAMPLED_LOAD_CORES = 0.8  # `sampled` cameras per profile: as many as raw decode fits in this many cores
 RAW_STREAMS = 4
+
+
+@dataclass(frozen=True)
+class Sizes:
+    keyframe_cameras: int = 16  # per profile in `keyframes` mode (measured at half and all of them)
+    max_sampled_cameras: int = 8
+    warmup_s: float = 4.0
+    measure_s: float = 8.0
+
+
+QUICK = Sizes(keyframe_cameras=4, max_sampled_cameras=2, warmup_s=2.0, measure_s=3.0)
 
 
 # ---------------------------------------------------------------- raw PyAV: the limit
@@ -93,10 +102,12 @@ def camera(index: int, url: str, mode: str, max_width: int | None = None) -> dic
             "analytics": {"fps": 1.0}}
 
 
-def shard_run(base: dict, url: str, mode: str, cameras: int, source_fps: float, max_width: int | None) -> list[dict]:
+def shard_run(base: dict, url: str, mode: str, cameras: int, source_fps: float, max_width: int | None,
+              sizes: Sizes) -> list[dict]:
     """Measured at half the cameras and at all of them; the fleet is stopped at the end."""
     half = max(1, cameras // 2)
-    config = parse_config({**base, "fleet": {**base["fleet"], "cameras": [camera(i, url, mode, max_width) for i in range(half)]}})
+    cameras_now = [camera(i, url, mode, max_width) for i in range(half)]
+    config = parse_config({**base, "fleet": {**base["fleet"], "cameras": cameras_now}})
     supervisor = bootstrap.start_fleet(config, reset=True)
     rows = []
     try:
@@ -104,8 +115,8 @@ def shard_run(base: dict, url: str, mode: str, cameras: int, source_fps: float, 
             for i in range(len(ray.get(supervisor.cameras.remote())), step):
                 ray.get(supervisor.add_camera.remote(camera(i, url, mode, max_width)))
             wait_online(supervisor, step, 60)
-            time.sleep(WARMUP_S)
-            rows.append(measure_step(supervisor, step, source_fps, MEASURE_S))
+            time.sleep(sizes.warmup_s)
+            rows.append(measure_step(supervisor, step, source_fps, sizes.measure_s))
         rows[-1]["shards"] = len(shard_handles(supervisor))
     finally:
         bootstrap.stop_fleet()
@@ -119,7 +130,9 @@ def summarise(profile: Profile, mode: str, raw: dict, rows: list[dict]) -> dict:
     target = 1.0 if mode == "sampled" else min(1.0, 1.0 / profile.gop_s)
     uss = {r["cameras"]: r["shard_uss_mib_per_camera"] * r["cameras"] for r in rows}
     slope = (uss[last["cameras"]] - uss[first["cameras"]]) / (last["cameras"] - first["cameras"]) \
-        if len(uss) > 1 else None
+        if len(uss) > 1 else 0.0
+    if slope <= 0:  # too few cameras to see one more: the whole shard's memory per camera (an upper bound)
+        slope = uss[last["cameras"]] / last["cameras"]
     return {
         "profile": profile.name, "mode": mode, "cameras": last["cameras"], "mbps": profile.mbps,
         "analysed_fps_target": target, "analysed_fps": last["fps_analysed_mean"], "keeping_up": last["keeping_up"],
@@ -131,15 +144,16 @@ def summarise(profile: Profile, mode: str, raw: dict, rows: list[dict]) -> dict:
     }
 
 
-def bench_profile(profile: Profile, base: dict, modes: tuple[str, ...], max_width: int | None = None) -> list[dict]:
+def bench_profile(profile: Profile, base: dict, modes: tuple[str, ...], max_width: int | None = None,
+                  sizes: Sizes = Sizes()) -> list[dict]:
     out = []
     with RtspSimulator({"cam": stream_file(profile)}) as sim:
         url = sim.url("cam")
         for mode in modes:
-            raw = raw_rate([url] * RAW_STREAMS, mode == "keyframes", 2.0, MEASURE_S)
-            cameras = KEYFRAME_CAMERAS if mode == "keyframes" else \
-                max(2, min(8, int(SAMPLED_LOAD_CORES * raw["src_fps_per_core"] / profile.fps)))
-            row = summarise(profile, mode, raw, shard_run(base, url, mode, cameras, profile.fps, max_width))
+            raw = raw_rate([url] * RAW_STREAMS, mode == "keyframes", sizes.warmup_s, sizes.measure_s)
+            cameras = sizes.keyframe_cameras if mode == "keyframes" else \
+                max(2, min(sizes.max_sampled_cameras, int(SAMPLED_LOAD_CORES * raw["src_fps_per_core"] / profile.fps)))
+            row = summarise(profile, mode, raw, shard_run(base, url, mode, cameras, profile.fps, max_width, sizes))
             print(f"  {profile.name:22} {mode:9} {row['cameras']:2} cameras: shard/raw {row['shard_vs_raw']:.2f}, "
                   f"{row['cameras_per_shard_core']:.1f} cameras per shard core, "
                   f"{row['mib_per_camera'] or 0:.1f} MiB per camera, p99 {row['latency_p99_s'] or 0:.2f} s",
@@ -148,7 +162,8 @@ def bench_profile(profile: Profile, base: dict, modes: tuple[str, ...], max_widt
     return out
 
 
-def bench_profiles(names: list[str], store_dir: str, max_width: int | None = None) -> list[dict]:
+def bench_profiles(names: list[str], store_dir: str, max_width: int | None = None,
+                   sizes: Sizes = Sizes()) -> list[dict]:
     """Every profile, on the connected Ray with the matakota Serve app deployed."""
     base = {"fleet": {"allow_files": True, "shards": {"num_cpus": 0, "cameras_per_shard": 200}},
             "store": {"url": os.path.join(store_dir, "profiles.db")}}
@@ -156,7 +171,7 @@ def bench_profiles(names: list[str], store_dir: str, max_width: int | None = Non
     for name in names:
         profile = PROFILES[name]
         modes = ("keyframes", "sampled") if profile.gop_s == 2 else ("keyframes",)
-        rows += bench_profile(profile, base, modes, max_width)
+        rows += bench_profile(profile, base, modes, max_width, sizes)
     return rows
 
 

@@ -2,13 +2,16 @@
 
     .venv/bin/python -m loadtest.capacity [--quick] [--out reports] [--fleet-cameras 10417]
 
-Runs, on one local Ray with the real Serve app: the detector (raw ONNX Runtime vs Serve-batched vs HTTP), ingest
-(raw PyAV vs real shards, cameras per core by decode mode, end-to-end latency vs load), analytics cost, store
-throughput (SQLite), and the supervisor at 10,417 simulated cameras (loadtest/fleet_sim.py). Each figure is
-reported with the limit it is compared with, measured in the same run (or the stated goal), and the ratio;
-`figures` feeds `k8s/sizing.py --report reports/capacity.json`. `--quick` runs everything tiny (about two
-minutes) to check the plumbing. On 2 cores the full run takes ~8 minutes plus the fleet simulation (~4 minutes,
-in a Ray of its own: 10,417 cameras at 1 fps on 100 shards); `--fleet-json` reuses a `fleet_sim.py --json` result.
+Runs, on one local Ray with the real Serve app: the detector (raw ONNX Runtime vs Serve-batched vs HTTP), the
+city's stream profiles over the RTSP simulator (loadtest/bench_profiles.py: real shards vs raw PyAV on the same
+streams, cameras per shard core, memory per camera, latency), analytics cost, store throughput (SQLite), and the
+supervisor at 10,417 simulated cameras (loadtest/fleet_sim.py); then the city's bill (loadtest/bill.py). Each
+figure is reported with the limit it is compared with, measured in the same run (or the stated goal), and the
+ratio; `figures` and `profile_figures` feed `k8s/sizing.py --report reports/capacity.json [--profile NAME]`, and a
+GPU report already in `--out` (loadtest/gpu_bench.py) supplies the GPUs. `--quick` runs everything tiny (a few
+minutes) to check the plumbing. On 2 cores the full run takes ~35 minutes (the 18 profiles ~20 of them, plus
+~6 minutes encoding them the first time) and the fleet simulation ~4 minutes in a Ray of its own;
+`--fleet-json` reuses a `fleet_sim.py --json` result.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import ray  # noqa: E402
 
-from loadtest import bench_analytics, bench_detector, bench_ingest, bench_store, fleet_sim, http_load  # noqa: E402
+from loadtest import bench_analytics, bench_detector, bench_profiles, bench_store, bill, fleet_sim, http_load  # noqa: E402
 from loadtest.report import Figure, machine, plot, write_report  # noqa: E402
+from loadtest.streams import PROFILES, stream_file  # noqa: E402
 from matakota.actors.placement import ANALYSE_S_PER_FRAME  # noqa: E402
 from matakota.cluster import bootstrap
 from matakota.config import ShardConfig, parse_config  # noqa: E402
@@ -41,12 +45,10 @@ from matakota.models.yolox import YoloxDetector  # noqa: E402
 from matakota.video.media import read_frames  # noqa: E402
 
 FULL = {"seconds": 6.0, "batches": [1, 2, 4, 8, 16], "producers": 8, "micro_batch": 4, "http_requests": 2000,
-        "steps": [4, 8, 16, 24, 32, 48, 64], "warmup_s": 5.0, "measure_s": 12.0, "readers": 20,
-        "analytics_frames": 600, "store_cameras": 1000, "store_minutes": 240, "fleet_cameras": 10_417,
+        "profiles": list(PROFILES), "profile_sizes": bench_profiles.Sizes(), "analytics_frames": 600, "store_cameras": 1000, "store_minutes": 240, "fleet_cameras": 10_417,
         "fleet_shards": 100, "fleet_settle_s": 15.0, "fleet_fps": 1.0, "fleet_heartbeat_s": 2.0}
 QUICK = {"seconds": 1.0, "batches": [1, 4], "producers": 2, "micro_batch": 2, "http_requests": 40,
-         "steps": [2], "warmup_s": 2.0, "measure_s": 3.0, "readers": 4,
-         "analytics_frames": 60, "store_cameras": 20, "store_minutes": 10, "fleet_cameras": 120,
+         "profiles": ["720p25-h264-gop2"], "profile_sizes": bench_profiles.QUICK, "analytics_frames": 60, "store_cameras": 20, "store_minutes": 10, "fleet_cameras": 120,
          "fleet_shards": 3, "fleet_settle_s": 1.0, "fleet_fps": 1.0, "fleet_heartbeat_s": 1.0}
 COUNT_ROWS_PER_CAMERA_S = 1 / 60  # one zone count row per camera and minute
 FLEET_GOALS = {"all_online_s": 10.0, "rehomed_s": 30.0}
@@ -103,21 +105,54 @@ def bench_sqlite(cameras: int, minutes: int) -> dict:
             store.close()
 
 
-def figures_for_sizing(detector: dict, ingest: dict, analytics: dict) -> dict:
-    """The measured keys of k8s/sizing.py's FIGURES (the rest stay as that file states them)."""
-    figures = {
-        "decode_full_fps_per_core": ingest["raw"]["all_fps_per_core"],
-        "decode_keyframes_src_fps_per_core": ingest["raw"]["keyframes_src_fps_per_core"],
-        "analytics_s_per_frame": analytics["10_detections_us"]["median"] / 1e6,
-        "ort_cpu_fps_per_core": detector["raw_best_fps"] / os.cpu_count(),
-    }
-    for mode, key in (("sampled", "reader_efficiency_full"), ("keyframes", "reader_efficiency_keyframes")):
-        if ingest[mode]["shard_vs_raw_decode"]:
-            figures[key] = ingest[mode]["shard_vs_raw_decode"]
-    return figures
+def figures_for_sizing(detector: dict, profile_figures: dict, analytics: dict) -> dict:
+    """The measured keys of k8s/sizing.py's FIGURES: the reference profile's, the detector's, the analytics'."""
+    reference = profile_figures.get(bill.REFERENCE_PROFILE) or next(iter(profile_figures.values()), {})
+    return {**reference, "analytics_s_per_frame": analytics["10_detections_us"]["median"] / 1e6,
+            "ort_cpu_fps_per_core": detector["raw_best_fps"] / os.cpu_count()}
 
 
-def rows(detector: dict, ingest: dict, analytics: dict, store: dict, fleet: dict) -> list[Figure]:
+def frame_mib(name: str) -> float:
+    """One full-size BGR frame of a profile: what a camera holding its newest frame cannot go below."""
+    profile = PROFILES[name]
+    return profile.width * profile.height * 3 / 2**20
+
+
+def profile_rows(profiles: list[dict]) -> list[Figure]:
+    deadline = parse_config({}).fleet.shards.frame_deadline_s
+    out = []
+    for r in profiles:
+        what = f"{r['profile']} {r['mode']}"
+        out += [
+            Figure(f"{what}: shard decode (all shard CPU)", r["shard_src_fps_per_core"], "source frames/s per core",
+                   "raw PyAV, same RTSP stream, 1 thread", r["raw_src_fps_per_core"]),
+            Figure(f"{what}: cameras per shard core", r["cameras_per_shard_core"], "cameras/core",
+                   "raw PyAV cameras per core", r["raw_cameras_per_core"]),
+            Figure(f"{what}: memory per camera (USS slope)", r["mib_per_camera"], "MiB", "one full-size BGR frame",
+                   frame_mib(r["profile"])),
+            Figure(f"{what}: analysed fps per camera", r["analysed_fps"], "frames/s", "target",
+                   r["analysed_fps_target"]),
+            Figure(f"{what}: end-to-end latency p99", r["latency_p99_s"] or 0, "s", "frame deadline", deadline),
+        ]
+    return out
+
+
+def profile_table(profiles: list[dict]) -> str:
+    lines = ["## Per stream profile", "",
+             "Real shards vs raw PyAV on the same RTSP stream (loadtest/bench_profiles.py), in this run. Cameras per "
+             "shard core and memory per camera are what the city's bill multiplies.", "",
+             "| profile | decode | Mbit/s | cameras | analysed fps (target) | cameras per shard core | shard ÷ raw "
+             "| MiB per camera | shard fixed MiB | latency p50 / p99 s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in profiles:
+        lines.append(f"| {r['profile']} | {r['mode']} | {r['mbps']:g} | {r['cameras']} | {r['analysed_fps']:.2f} "
+                     f"({r['analysed_fps_target']:g}) | {r['cameras_per_shard_core']:.1f} | {r['shard_vs_raw']:.2f} "
+                     f"| {r['mib_per_camera']:.1f} | {r['shard_fixed_mib']:.0f} "
+                     f"| {r['latency_p50_s'] or 0:.2f} / {r['latency_p99_s'] or 0:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def rows(detector: dict, profiles: list[dict], analytics: dict, store: dict, fleet: dict) -> list[Figure]:
     raw_best = f"raw ONNX Runtime, batch {detector['raw_best_batch']}"
     out = [
         Figure("detector raw ONNX Runtime, best batch", detector["raw_best_fps"], "frames/s", "itself", detector["raw_best_fps"]),
@@ -126,27 +161,8 @@ def rows(detector: dict, ingest: dict, analytics: dict, store: dict, fleet: dict
                detector["raw_best_fps"]),
         Figure("HTTP /v1/detect latency p99", detector["http"]["latency_s"]["p99"] or 0, "s", "HTTP p50",
                detector["http"]["latency_s"]["p50"] or 0),
-        Figure("shard decode, sampled (all frames)", ingest["sampled"]["shard_decode_src_fps_per_core"] or 0,
-               "source frames/s per core", "raw PyAV, all frames, 1 core", ingest["raw"]["all_fps_per_core"]),
-        Figure("shard decode, keyframes only", ingest["keyframes"]["shard_decode_src_fps_per_core"] or 0,
-               "source frames/s per core", "raw PyAV, keyframes only, 1 core", ingest["raw"]["keyframes_src_fps_per_core"]),
     ]
-    for mode in bench_ingest.MODES:
-        m = ingest[mode]
-        top = m["steps"][-1]
-        out += [
-            Figure(f"cameras kept up at 1 fps, {mode} (whole box, CPU detector)", m["max_cameras_kept_up"], "cameras",
-                   "cameras offered (last ramp step)", top["cameras"]),
-            Figure(f"analysed fps per camera at {top['cameras']} cameras, {mode}", top["fps_analysed_mean"], "frames/s",
-                   "target", bench_ingest.TARGET_FPS),
-            Figure(f"cameras per shard core, {mode}", m["cameras_per_shard_core"] or 0, "cameras/core",
-                   "cameras per box core", m["cameras_per_core_box"]),
-            Figure(f"end-to-end latency p99, {mode}", m["latency_p99_s"] or 0, "s", "frame deadline",
-                   parse_config({}).fleet.shards.frame_deadline_s),
-            Figure(f"shard USS per camera (incl. shard process), {mode}", m["shard_uss_mib_per_camera"], "MiB",
-                   "one CameraReader",
-                   ingest["reader_mib"]),
-        ]
+    out += profile_rows(profiles)
     a10 = analytics["10_detections_us"]["median"] / 1e6
     out.append(Figure("analytics per analysed frame (10 detections)", a10, "s", "supervisor's assumed cost",
                       ANALYSE_S_PER_FRAME))
@@ -177,20 +193,27 @@ def rows(detector: dict, ingest: dict, analytics: dict, store: dict, fleet: dict
     return out
 
 
-def plots(out_dir: Path, detector: dict, ingest: dict) -> list[str]:
-    latency = {}
-    for mode in bench_ingest.MODES:
-        steps = ingest[mode]["steps"]
-        cams = [s["cameras"] for s in steps]
-        latency[f"{mode} p50"] = (cams, [s["latency_p50_s"] or 0 for s in steps])
-        latency[f"{mode} p99"] = (cams, [s["latency_p99_s"] or 0 for s in steps])
+def plots(out_dir: Path, detector: dict, profiles: list[dict]) -> list[str]:
+    by_stream: dict[str, tuple[list, list]] = {}
+    for r in profiles:
+        if r["mode"] == "keyframes":
+            profile = PROFILES[r["profile"]]
+            xs, ys = by_stream.setdefault(f"{profile.resolution} {profile.codec}", ([], []))
+            xs.append(profile.gop_s)
+            ys.append(r["cameras_per_shard_core"])
     raw = detector["raw_fps"]
-    return [str(plot(out_dir / "capacity-latency.png", "End-to-end latency vs load (1 analysed fps per camera)",
-                     "cameras", "seconds (frame decoded → detections back)", latency)),
+    return [str(plot(out_dir / "capacity-profiles.png", "Cameras per shard core, keyframes mode",
+                     "keyframe interval (s)", "cameras per shard core", by_stream)),
             str(plot(out_dir / "capacity-detector.png", "Detector frames/s", "batch size", "frames/s",
                      {"raw ONNX Runtime": (list(raw), list(raw.values())),
                       "Serve-batched": (list(raw), [detector["serve_fps"]] * len(raw)),
                       "HTTP": (list(raw), [detector["http_fps"]] * len(raw))}, logx=True))]
+
+
+def gpu_fps(out_dir: Path) -> float | None:
+    """The GPU report's detector figure, when loadtest/gpu_bench.py has written one into the same folder."""
+    path = out_dir / "capacity-gpu.json"
+    return json.loads(path.read_text()).get("figures", {}).get("gpu_fps") if path.is_file() else None
 
 
 def run(p: dict, out_dir: Path, quick: bool, fleet: dict | None = None) -> dict:
@@ -198,6 +221,9 @@ def run(p: dict, out_dir: Path, quick: bool, fleet: dict | None = None) -> dict:
     token = read_token()
     clip = str(assets.fetch("one-by-one-person-detection"))
     images = [f.image for f, _ in zip(read_frames(Path(clip), fps=1.0), range(32))]
+    print("stream profiles (encoded once, then cached) …", flush=True)
+    for name in p["profiles"]:
+        stream_file(name)
     print("analytics, store …", flush=True)
     analytics = bench_analytics_cost(p["analytics_frames"])
     store = bench_sqlite(p["store_cameras"], p["store_minutes"])
@@ -208,8 +234,9 @@ def run(p: dict, out_dir: Path, quick: bool, fleet: dict | None = None) -> dict:
         bootstrap.deploy(parse_config({"api": {"port": port}, "detector": {"max_batch_size": 16}}))
         print("detector …", flush=True)
         detector = bench_detectors(p, images, f"http://127.0.0.1:{port}", token)
-        print("ingest …", flush=True)
-        ingest = bench_ingest.bench_ingest(clip, p["steps"], p["warmup_s"], p["measure_s"], p["readers"])
+        print("stream profiles …", flush=True)
+        with tempfile.TemporaryDirectory(prefix="capacity-profiles-") as store_dir:
+            profiles = bench_profiles.bench_profiles(p["profiles"], store_dir, sizes=p["profile_sizes"])
     finally:
         bootstrap.shutdown()
     if fleet is None:  # a Ray of its own: the control plane alone, as loadtest/fleet_sim.py runs it
@@ -222,13 +249,18 @@ def run(p: dict, out_dir: Path, quick: bool, fleet: dict | None = None) -> dict:
         finally:
             ray.shutdown()
     out_dir.mkdir(parents=True, exist_ok=True)
+    per_profile = bill.profile_figures(profiles)
+    cpu_inference = detector["raw_best_fps"] / os.cpu_count()
+    city = bill.city_bill(profiles, cpu_inference, gpu_fps(out_dir))
     return {
         "machine": machine(), "mode": "quick" if quick else "full", "wall_s": time.perf_counter() - started,
         "serve_vs_raw": detector["serve_vs_raw"], "http_vs_raw": detector["http_vs_raw"],
-        "detector": detector, "ingest": ingest, "analytics": analytics, "store": store, "fleet": fleet,
-        "rows": rows(detector, ingest, analytics, store, fleet),
-        "figures": figures_for_sizing(detector, ingest, analytics),
-        "plots": plots(out_dir, detector, ingest),
+        "detector": detector, "profiles": profiles, "analytics": analytics, "store": store, "fleet": fleet,
+        "rows": rows(detector, profiles, analytics, store, fleet),
+        "figures": figures_for_sizing(detector, per_profile, analytics), "profile_figures": per_profile,
+        "bill": city,
+        "sections": [profile_table(profiles), bill.markdown(city, gpu_fps(out_dir))],
+        "plots": plots(out_dir, detector, profiles),
     }
 
 

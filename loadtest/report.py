@@ -55,6 +55,8 @@ def markdown(title: str, report: dict) -> str:
     if report.get("figures"):
         lines += ["", "Figures for `k8s/sizing.py --report`:", "", "| key | value |", "|---|---:|"]
         lines += [f"| {key} | {value:,.4g} |" for key, value in report["figures"].items()]
+    for section in report.get("sections", []):  # tables of their own (per profile, the city's bill)
+        lines += ["", section.rstrip()]
     lines += ["", *[f"![{Path(p).stem}]({Path(p).name})" for p in report.get("plots", [])]]
     return "\n".join(lines) + "\n"
 
