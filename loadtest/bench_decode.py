@@ -11,16 +11,16 @@ from pathlib import Path
 
 import av
 
+from loadtest.streams import stream_file
 from matakota.config import DecodeConfig, DecodeMode, SourceConfig
-from matakota.core import assets
 from matakota.video.reader import CameraReader
 
-DEFAULT_CLIP = "one-by-one-person-detection"  # an asset: from the cache, the mirror or its URL
+DEFAULT_CLIP = "1080p25-h264-gop2"  # a city camera's stream profile (loadtest/streams.py), encoded once and cached
 
 
 def clip_path(path: str | None) -> str:
-    """The clip to decode: `path`, else the default demo clip."""
-    return path or str(assets.fetch(DEFAULT_CLIP))
+    """The video to decode: `path`, else the default stream profile's file."""
+    return path or str(stream_file(DEFAULT_CLIP))
 
 
 def raw_pyav(path: str, keyframes: bool) -> tuple[int, float]:
@@ -74,7 +74,7 @@ def memory_per_reader(path: str, n: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--clip", help=f"video file (default: the {DEFAULT_CLIP} demo clip)")
+    p.add_argument("--clip", help=f"video file (default: the {DEFAULT_CLIP} stream profile, loadtest/streams.py)")
     p.add_argument("--readers", type=int, default=20)
     args = p.parse_args()
     args.clip = clip_path(args.clip)

@@ -183,7 +183,7 @@ def bench_ingest(clip: str, steps: list[int], warmup_s: float, measure_s: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clip", help=f"video file (default: the {DEFAULT_CLIP} demo clip)")
+    parser.add_argument("--clip", help=f"video file (default: the {DEFAULT_CLIP} stream profile, loadtest/streams.py)")
     parser.add_argument("--steps", default="4,8,16,24,32,48,64", help="camera counts of the ramp")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--measure", type=float, default=12.0)

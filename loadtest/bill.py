@@ -12,6 +12,7 @@ import math
 CITY_CAMERAS = 10_417
 UTILISATION = 0.7  # plan at 70 % busy, as k8s/sizing.py does
 CAMERAS_PER_SHARD = 64  # the production overlay's shards
+CLIP_PACKETS_S = 14.0  # what a camera that raises alarms keeps for clips (config/camera.py ClipConfig.keep_s)
 REFERENCE_PROFILE = "1080p25-h264-gop2"  # k8s/sizing.py's default figures
 
 
@@ -25,11 +26,12 @@ def bill_row(row: dict, cpu_inference_fps_per_core: float, gpu_fps: float | None
     cpu_inference = frames / cpu_inference_fps_per_core / UTILISATION
     gpus = math.ceil(frames / gpu_fps / UTILISATION) if gpu_fps else None
     gbps = cameras * row["mbps"] / 1000
+    clip_mib = row["mbps"] * 1e6 / 8 * CLIP_PACKETS_S / 2**20
     n = f"{cameras:,}"
     return {
         "profile": row["profile"], "mode": row["mode"], "analysed_fps": row["analysed_fps_target"],
         "shard_cores": cores, "memory_gib": memory, "detector_fps": frames, "cpu_inference_cores": cpu_inference,
-        "gpus": gpus, "gbps": gbps,
+        "gpus": gpus, "gbps": gbps, "clip_mib_per_alarm_camera": clip_mib,
         "arithmetic": {
             "shard_cores": f"{n} ÷ {row['cameras_per_shard_core']:.1f} cameras per core ÷ {UTILISATION} = {cores:,.0f}",
             "memory_gib": f"({n} × {row['mib_per_camera']:.1f} MiB + {shards} shards × {row['shard_fixed_mib']:.0f} "
@@ -76,14 +78,17 @@ def markdown(bill: list[dict], gpu_fps: float | None) -> str:
     lines = [f"## The city's bill: {CITY_CAMERAS:,} cameras", "",
              f"Planned at {UTILISATION:.0%} utilisation, {CAMERAS_PER_SHARD} cameras per shard, from the per-profile "
              f"figures above (same run). {gpu_note} `k8s/sizing.py --report reports/capacity.json --profile NAME` "
-             "turns a profile into node counts.", "",
+             "turns a profile into node counts. A camera that raises alarms (rules, a flood gauge) also keeps its last "
+             f"{CLIP_PACKETS_S:g} s of packets for clips: its bitrate × {CLIP_PACKETS_S:g} s more (last column); a "
+             "camera that only counts keeps none.", "",
              "| profile | decode | analysed fps | shard cores | shard memory GiB | frames/s to detect "
-             "| CPU inference cores | GPUs | Gbit/s from cameras |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| CPU inference cores | GPUs | Gbit/s from cameras | + MiB per camera raising alarms |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for b in bill:
         lines.append(f"| {b['profile']} | {b['mode']} | {b['analysed_fps']:g} | {b['shard_cores']:,.0f} "
                      f"| {b['memory_gib']:,.0f} | {b['detector_fps']:,.0f} | {b['cpu_inference_cores']:,.0f} "
-                     f"| {'missing' if b['gpus'] is None else b['gpus']} | {b['gbps']:.1f} |")
+                     f"| {'missing' if b['gpus'] is None else b['gpus']} | {b['gbps']:.1f} "
+                     f"| {b['clip_mib_per_alarm_camera']:.1f} |")
     lines += ["", "How each line was computed:", ""]
     for b in bill:
         a = b["arithmetic"]

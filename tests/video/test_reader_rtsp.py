@@ -96,3 +96,24 @@ def test_wrong_password_is_an_error_that_never_shows_the_password(sim, wait_unti
         assert "admin:***@" in stats.url
     finally:
         assert cam.stop()
+
+
+@pytest.mark.timeout(60)
+def test_an_h265_camera_is_read_over_rtsp_in_keyframes_mode(rtsp_sim, people_clip, tmp_path, wait_until):
+    """A city camera's H.265 (encoded here from the demo clip: 2 keyframes a second), served by the simulator: the
+    shared keyframe decoders give each keyframe at the camera's own size."""
+    import subprocess
+
+    h265 = tmp_path / "h265.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-t", "4", "-i", str(people_clip), "-an", "-vf",
+                    "scale=480:270", "-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params",
+                    "keyint=5:min-keyint=5:scenecut=0:bframes=0:log-level=error", str(h265)], check=True)
+    with rtsp_sim.RtspSimulator({"h265": h265}) as server:
+        cam = CameraReader("h265", SourceConfig(url=server.url("h265"), **FAST), DecodeConfig(mode="keyframes"))
+        try:
+            assert wait_until(lambda: cam.stats().frames_emitted >= 3, 20), cam.stats()
+            frame = cam.latest()
+            assert frame.keyframe and frame.image.shape == (270, 480, 3)
+            assert cam.stats().frames_decoded == cam.stats().keyframes  # nothing but keyframes decoded
+        finally:
+            cam.stop()
