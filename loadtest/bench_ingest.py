@@ -29,6 +29,7 @@ from matakota.cluster import bootstrap
 from matakota.config import parse_config
 from matakota.core.messages import CameraState
 from matakota.core.names import NAMESPACE
+from matakota.video.sources import release_freed_memory
 
 TARGET_FPS = 1.0
 KEEPING_UP = 0.8  # a camera keeps up at ≥ 80 % of its target rate (±1 frame in a 10 s window is ±10 %)
@@ -83,6 +84,7 @@ def _clear_latencies(shard) -> None:
 def _sample(shards) -> dict:
     """Per camera frames counters, latencies since the last clear, and the shards' CPU seconds and memory."""
     def probe(s):
+        release_freed_memory()  # what the shard does every 10 s anyway: USS is then the memory it holds
         info = psutil.Process()
         times, memory = info.cpu_times(), info.memory_full_info()
         return {"cpu_s": times.user + times.system, "uss": memory.uss,
