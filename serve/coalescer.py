@@ -12,6 +12,7 @@ that `DetectorBusy`, which the route answers with 503.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 from matakota.core.detections import Detections
 from matakota.models.frames import FrameBatch
@@ -24,7 +25,8 @@ class DetectorBusy(Exception):
 class FrameCoalescer:
     def __init__(self, detector, max_frames: int = 16, max_waiting: int | None = 256, max_in_flight: int = 2) -> None:
         self.detector, self.max_frames, self.max_waiting = detector, max_frames, max_waiting
-        self._waiting: list[tuple[FrameBatch, asyncio.Future]] = []
+        self._waiting: deque[tuple[FrameBatch, asyncio.Future]] = deque()
+        self._waiting_frames = 0
         self._arrived = asyncio.Event()
         self._slots = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task] = set()  # strong references: the loop keeps only weak ones
@@ -32,10 +34,11 @@ class FrameCoalescer:
 
     async def detect(self, batch: FrameBatch) -> list[Detections]:
         """Detections for each frame of `batch`; the Detector's errors (e.g. `BackPressureError`) are raised here."""
-        if self.max_waiting is not None and sum(len(b) for b, _ in self._waiting) + len(batch) > self.max_waiting:
+        if self.max_waiting is not None and self._waiting_frames + len(batch) > self.max_waiting:
             raise DetectorBusy(f"{self.max_waiting} frames already wait for the detector")
         future = asyncio.get_running_loop().create_future()
         self._waiting.append((batch, future))
+        self._waiting_frames += len(batch)
         self._arrived.set()
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send_forever())
@@ -56,7 +59,8 @@ class FrameCoalescer:
     def _take_group(self) -> list[tuple[FrameBatch, asyncio.Future]]:
         group, frames = [], 0
         while self._waiting and (not group or frames + len(self._waiting[0][0]) <= self.max_frames):
-            batch, future = self._waiting.pop(0)
+            batch, future = self._waiting.popleft()
+            self._waiting_frames -= len(batch)
             if not future.done():  # a cancelled caller (client gone) is not sent
                 group.append((batch, future))
                 frames += len(batch)
