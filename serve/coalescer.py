@@ -70,7 +70,8 @@ class FrameCoalescer:
 
     async def _send(self, group: list[tuple[FrameBatch, asyncio.Future]]) -> None:
         try:
-            merged = FrameBatch.concat([batch for batch, _ in group]) if len(group) > 1 else group[0][0]
+            batches = [batch for batch, _ in group]  # one copy of up to `max_frames` frames: off the event loop
+            merged = await asyncio.to_thread(FrameBatch.concat, batches) if len(batches) > 1 else batches[0]
             detections = await self.detector.detect.remote(merged)
         except Exception as error:  # noqa: BLE001 — every caller of the group gets the Detector's error
             for _, future in group:
