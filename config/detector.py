@@ -22,7 +22,10 @@ class DetectorConfig(StrictModel):
     max_per_class: int = Field(100, ge=1, le=1000, description="detections kept per class and frame")
     providers: tuple[str, ...] = Field(PREFERRED_PROVIDERS, min_length=1,
                                        description="ONNX Runtime providers, preferred first")
-    intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads per inference (0: one per core)")
+    intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads per inference (0: the Detector's cores "
+                                                       "shared by its concurrent batches; one per core elsewhere)")
+    intra_op_spinning: bool = Field(False, description="ORT threads busy-wait between runs (faster only on "
+                                                       "cores nothing else needs)")
     max_batch_size: int = Field(16, ge=1, le=1024, description="most frames merged into one inference")
     batch_wait_timeout_s: float = Field(0.01, ge=0.0, le=1.0, description="how long a batch waits to fill")
     max_ongoing_requests: int = Field(64, ge=1, description="requests a replica accepts at once (≥ max_batch_size)")

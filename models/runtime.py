@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 def _provider_options(name: str, cache_dir: Path) -> dict:
     if name == "TensorrtExecutionProvider":
         return {
@@ -31,8 +30,13 @@ def create_session(
     providers: tuple[str, ...] = PREFERRED_PROVIDERS,
     intra_op_threads: int = 0,
     cache_dir: Path | None = None,
+    spinning: bool = False,
 ) -> ort.InferenceSession:
-    """A session on the first of `providers` this ONNX Runtime build offers (CPU is always the last resort)."""
+    """A session on the first of `providers` this ONNX Runtime build offers (CPU is always the last resort).
+
+    `spinning` off: between runs ORT's intra-op threads sleep instead of busy-waiting for the next one, so they
+    leave the cores to what else runs on the machine (Serve, decoding); measured in loadtest/bench_detector.py.
+    """
     import onnxruntime as ort  # here, not at the top: ORT loads in the Detector only, never in camera shards
 
     available = set(ort.get_available_providers())
@@ -43,6 +47,7 @@ def create_session(
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     session = ort.InferenceSession(
         str(model_path),
         sess_options=options,

@@ -46,13 +46,14 @@ class YoloxDetector:
         max_per_class: int = 100,
         providers: Sequence[str] = PREFERRED_PROVIDERS,
         intra_op_threads: int = 0,
+        spinning: bool = False,
         cache_dir: Path | None = None,
     ) -> None:
         model_path = Path(model_path)
         cache_dir = Path(cache_dir or model_path.parent)
         self.model_name = model_path.stem
         self.session = create_session(
-            prepared_model_path(model_path, cache_dir), tuple(providers), intra_op_threads, cache_dir
+            prepared_model_path(model_path, cache_dir), tuple(providers), intra_op_threads, cache_dir, spinning
         )
         self.provider = provider_in_use(self.session)
         self.classes = np.array(sorted(set(classes)), np.int64)
@@ -68,7 +69,8 @@ class YoloxDetector:
         """The detector a `detector:` config section describes (the Detector deployment, `detect`, `analyze`)."""
         return cls(resolve_model(config.model), score_threshold=config.score_threshold,
                    iou_threshold=config.iou_threshold, classes=config.classes, max_per_class=config.max_per_class,
-                   providers=config.providers, intra_op_threads=config.intra_op_threads)
+                   providers=config.providers, intra_op_threads=config.intra_op_threads,
+                   spinning=config.intra_op_spinning)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detections for each BGR image, boxes in that image's pixels."""

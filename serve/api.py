@@ -12,11 +12,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from matakota.config import ApiConfig, ReportsConfig
+from matakota.config import ApiConfig, DetectorConfig, ReportsConfig
 from matakota.core import VERSION
 from matakota.serve import ui
 from matakota.serve.auth import READ, TokenFile, Tokens
 from matakota.serve.body import BodyLimit
+from matakota.serve.coalescer import FrameCoalescer
 from matakota.serve.routes import DATA_ROUTERS, cameras, detect, events, fleet, health, live
 from matakota.serve.schemas import problems
 from matakota.store import Store
@@ -30,11 +31,18 @@ async def invalid_request(request: Request, error: RequestValidationError) -> JS
     return JSONResponse({"detail": problems}, status_code=422)
 
 
+def detector_frames(detector, config: DetectorConfig) -> FrameCoalescer:
+    """Uploads grouped into the Detector's batch size; as many may wait as the Detector would queue."""
+    waiting = None if config.max_queued_requests < 0 else max(config.max_queued_requests, config.max_batch_size)
+    return FrameCoalescer(detector, max_frames=config.max_batch_size, max_waiting=waiting)
+
+
 def create_app(config: ApiConfig, *, store: Store | None, detector=None, model_name: str = "",
                tokens: Tokens | TokenFile | None = None, event_feed=None,
-               reports: ReportsConfig | None = None) -> FastAPI:
+               reports: ReportsConfig | None = None, detector_config: DetectorConfig | None = None) -> FastAPI:
     """The API over a Detector handle, a store and a live event feed; `tokens` None means no token needed;
-    `reports` the time zone and site titles of counts and reports."""
+    `reports` the time zone and site titles of counts and reports; `detector_config` the Detector's batch and
+    queue sizes, which uploads are grouped and bounded by."""
     app = FastAPI(title="matakota", version=VERSION,
                   description="City-scale CCTV analytics: detections, cameras, counts and events.")
     app.state.config, app.state.detector, app.state.model_name = config, detector, model_name
@@ -43,6 +51,8 @@ def create_app(config: ApiConfig, *, store: Store | None, detector=None, model_n
     app.state.open_paths = frozenset(config.open_paths)
     app.state.stream_slots = events.StreamSlots(config.max_sse_clients)
     app.state.decoding = asyncio.Semaphore(1)
+    if detector is not None:
+        app.state.detector_frames = detector_frames(detector, detector_config or DetectorConfig())
     app.add_middleware(BodyLimit, limit=min(config.max_body_bytes, MAX_JSON_BODY_BYTES),
                        own_limit=frozenset({detect.PATH}))
     app.add_exception_handler(RequestValidationError, invalid_request)

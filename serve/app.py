@@ -50,7 +50,8 @@ def build_app(config: Config) -> Application:
     )
     return api.bind(detector, config.api.model_dump(mode="json"), detector_config.model,
                     config.store.model_dump(mode="json"), tokens.current().export() if tokens is not None else None,
-                    reports=config.reports.model_dump(mode="json"))
+                    reports=config.reports.model_dump(mode="json"),
+                    detector_config=detector_config.model_dump(mode="json"))
 
 
 def app_builder(args: dict) -> Application:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import Counter
 
@@ -22,6 +23,14 @@ from matakota.models.frames import FrameBatch
 from matakota.models.yolox import YoloxDetector
 
 log = logging.getLogger("matakota.detector")
+CONCURRENT_BATCHES = 2  # one inference runs while the next batch is assembled, or both run
+
+
+def intra_op_threads(config: DetectorConfig) -> int:
+    """ONNX Runtime threads per inference: as configured, or (0) the replica's cores shared by the batches that run
+    at once. On 2 cores, two single-threaded runs took 27 CPU-ms per frame, runs of two threads each 30–35: their
+    parallel sections stall whenever Serve's own threads take a core (loadtest/bench_detector.py)."""
+    return config.intra_op_threads or max(1, len(os.sched_getaffinity(0)) // CONCURRENT_BATCHES)
 
 
 def _frames_in(batches: list[FrameBatch]) -> int:
@@ -51,7 +60,8 @@ class DetectorMetrics:
 class Detector:
     def __init__(self, config: dict) -> None:
         self.config = DetectorConfig.model_validate(config)
-        self.model = YoloxDetector.from_config(self.config)
+        threads = intra_op_threads(self.config)
+        self.model = YoloxDetector.from_config(self.config.model_copy(update={"intra_op_threads": threads}))
         self.metrics = DetectorMetrics(self.model.provider)
         log.info("Detector ready: %s on %s", self.model.model_name, self.model.provider)
 
@@ -73,9 +83,10 @@ class Detector:
         results = await asyncio.gather(*(self._detect_merged(chunk) for chunk in chunks))
         return [detections for chunk in results for detections in chunk]
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01, max_concurrent_batches=2, batch_size_fn=_frames_in)
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01, max_concurrent_batches=CONCURRENT_BATCHES,
+                 batch_size_fn=_frames_in)
     async def _detect_merged(self, requests: list[FrameBatch]) -> list[list[Detections]]:
-        merged = FrameBatch.concat(requests)
+        merged = FrameBatch.concat(requests) if len(requests) > 1 else requests[0]  # one request: no copy
         started = time.perf_counter()
         # Off the event loop: ORT releases the GIL, so a second batch can be assembled meanwhile.
         detections = await asyncio.to_thread(self.model.detect_batch, merged)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from matakota.models.frames import INPUT_SIZE
+from matakota.models.frames import jpeg_reduction
 
 FORMATS = {"JPEG", "PNG"}
 MAX_ASPECT = 64  # longest side over shortest: beyond it nothing is left to detect at the model's input size
@@ -58,8 +58,9 @@ def decode_image(data: bytes, max_pixels: int) -> UploadedImage:
             if max(width, height) > MAX_ASPECT * min(width, height):
                 raise ImageError(400, f"image is {width}×{height} pixels: too thin to detect in (sides over "
                                       f"{MAX_ASPECT}:1)")
-            if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 size when the model needs no more
-                image.draft("RGB", _needed(width, height))
+            reduction = jpeg_reduction(width, height) if image.format == "JPEG" else 1
+            if reduction > 1:  # libjpeg decodes at 1/2, 1/4 or 1/8 size directly (Pillow picks that scale)
+                image.draft("RGB", (max(1, width // reduction), max(1, height // reduction)))
             pixels = np.asarray(image.convert("RGB"))
     except ImageError:
         raise
@@ -77,12 +78,6 @@ def _opened(data: bytes) -> Image.Image:
     """The image with its header read, its pixels not yet (Pillow's own size warning is ours to give)."""
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     return Image.open(io.BytesIO(data), formats=sorted(FORMATS))
-
-
-def _needed(width: int, height: int) -> tuple[int, int]:
-    """The smallest size that still letterboxes to the model's full input."""
-    ratio = min(1.0, INPUT_SIZE / max(width, height))
-    return max(1, round(width * ratio)), max(1, round(height * ratio))
 
 
 def _reason(error: Exception) -> str:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from matakota.config import ApiConfig, ReportsConfig, StoreConfig
+from matakota.config import ApiConfig, DetectorConfig, ReportsConfig, StoreConfig
 from matakota.core.names import API_NAME
 from matakota.serve.api import create_app
 from matakota.serve.auth import Tokens, configured_tokens
@@ -18,7 +18,7 @@ from matakota.store import open_store
 @serve.ingress()
 class Api:
     def __init__(self, detector: DeploymentHandle, config: dict, model_name: str, store: dict,
-                 tokens: list | None = None, reports: dict | None = None) -> None:
+                 tokens: list | None = None, reports: dict | None = None, detector_config: dict | None = None) -> None:
         self.detector = detector
         self.config = ApiConfig.model_validate(config)
         self.model_name = model_name
@@ -30,7 +30,9 @@ class Api:
         store_config = StoreConfig.model_validate(store)
         self.store = open_store(store_config.resolved_url())
         self.reports = ReportsConfig.model_validate(reports or {})
+        self.detector_config = DetectorConfig.model_validate(detector_config or {})
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_app(self.config, store=self.store, detector=self.detector, model_name=self.model_name,
-                          tokens=self.tokens, event_feed=SinkFeed(), reports=self.reports)
+                          tokens=self.tokens, event_feed=SinkFeed(), reports=self.reports,
+                          detector_config=self.detector_config)

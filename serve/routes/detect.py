@@ -11,7 +11,8 @@ from matakota.core.messages import Detection
 from matakota.models.frames import FrameBatch
 from matakota.serve.auth import READ
 from matakota.serve.body import read_body
-from matakota.serve.images import ImageError, decode_image
+from matakota.serve.coalescer import DetectorBusy
+from matakota.serve.images import ImageError, UploadedImage, decode_image
 from matakota.serve.schemas import DetectResponse, problems
 
 PATH = "/v1/detect"  # reads its own body, against api.max_body_bytes (images), after the token check
@@ -34,6 +35,12 @@ UPLOAD_BODY = {
 }
 
 router = APIRouter()
+
+
+def decode_for_model(data: bytes, max_pixels: int) -> tuple[UploadedImage, FrameBatch]:
+    """Decode and letterbox in one call, off the event loop (both are CPU work)."""
+    upload = decode_image(data, max_pixels)
+    return upload, FrameBatch.from_images([upload.image])
 
 
 async def image_bytes(request: Request, limit: int) -> bytes:
@@ -69,12 +76,12 @@ async def detect(request: Request) -> DetectResponse:
     data = await image_bytes(request, state.config.max_body_bytes)
     try:
         async with state.decoding:  # one image decoded at a time: a replica's memory holds one maximal image
-            upload = await asyncio.to_thread(decode_image, data, state.config.max_image_pixels)
+            upload, frame = await asyncio.to_thread(decode_for_model, data, state.config.max_image_pixels)
     except ImageError as error:
         raise HTTPException(error.status, str(error)) from None
     try:
-        [detections] = await state.detector.detect.remote(FrameBatch.from_images([upload.image]))
-    except BackPressureError:
+        [detections] = await state.detector_frames.detect(frame)  # with other callers' frames, one handle call
+    except (BackPressureError, DetectorBusy):
         raise HTTPException(503, "detector overloaded; retry shortly", headers={"Retry-After": "1"}) from None
     return DetectResponse(width=upload.width, height=upload.height, model=state.model_name,
                           detections=[Detection(**d) for d in detections.scaled(upload.scale).to_json()])
