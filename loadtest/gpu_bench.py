@@ -126,7 +126,8 @@ def measure_serve(provider: str, batch: int, seconds: float) -> dict:
     detector = {"providers": [provider, "CUDAExecutionProvider"], "num_gpus": 1, "max_batch_size": batch,
                 "max_ongoing_requests": max(producers, batch), "max_queued_requests": -1}
     read_token()  # the API refuses to start without a tokens file
-    ray.init(num_cpus=os.cpu_count(), num_gpus=1, namespace="matakota", include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=os.cpu_count(), num_gpus=1, namespace="matakota", include_dashboard=False,
+             log_to_driver=False)  # a Ray of its own, never one already running here
     try:
         bootstrap.deploy(parse_config({"api": {"port": free_port()}, "detector": detector}))
         handle = bootstrap.detector_handle()
