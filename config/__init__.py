@@ -13,12 +13,12 @@ from matakota.config.outputs import MqttConfig, OutputsConfig, WebhookConfig
 from matakota.config.reports import OpenDataConfig, PlanEntry, ReportsConfig, SitePlan
 from matakota.config.root import Config
 from matakota.config.store import StoreConfig, is_postgres_url
-from matakota.config.video import DecodeConfig, DecodeMode, RtspTransport, SourceConfig
+from matakota.config.video import DecodeConfig, DecodeMode, HwAccel, RtspTransport, SourceConfig
 
 __all__ = [
     "OPENABLE_PATHS", "PREFERRED_PROVIDERS", "ApiConfig", "CameraAnalyticsConfig", "CameraConfig", "Config",
-    "ConfigError", "DecodeConfig", "DecodeMode", "DetectorConfig", "FleetConfig", "GaugeConfig", "MetricsConfig",
-    "MqttConfig", "OpenDataConfig", "OutputsConfig", "PlanEntry", "ReportsConfig", "RtspTransport",
+    "ConfigError", "DecodeConfig", "DecodeMode", "DetectorConfig", "FleetConfig", "GaugeConfig", "HwAccel",
+    "MetricsConfig", "MqttConfig", "OpenDataConfig", "OutputsConfig", "PlanEntry", "ReportsConfig", "RtspTransport",
     "SitePlan", "ShardConfig", "SourceConfig", "StoreConfig", "StrictModel", "WebhookConfig",
     "error_reason", "is_postgres_url", "load_config", "load_file", "merge_patch", "parse_config",
 ]

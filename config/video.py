@@ -17,6 +17,11 @@ class DecodeMode(str, Enum):
     ALL = "all"
 
 
+class HwAccel(str, Enum):
+    NONE = "none"  # FFmpeg's software decoders on the shard's CPUs
+    CUDA = "cuda"  # NVDEC through PyAV's hwaccel API; frames are copied back to system memory
+
+
 class DecodeConfig(StrictModel):
     """A camera's `decode:` section."""
 
@@ -26,6 +31,9 @@ class DecodeConfig(StrictModel):
     max_height: int | None = Field(default=None, ge=16)
     decoder_threads: int = Field(default=1, ge=0, description="0 = FFmpeg's choice (AUTO threading)")
     stall_timeout_s: float = Field(default=10.0, gt=0, description="no decoded frame this long → reconnect")
+    hwaccel: HwAccel = Field(default=HwAccel.NONE, description="`cuda`: decode on the GPU's NVDEC (needs an NVIDIA "
+                             "GPU and driver); a camera whose device cannot be opened decodes on the CPU, with a "
+                             "warning")
 
 
 class RtspTransport(str, Enum):

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from matakota.config import DecodeConfig, DecodeMode
+from matakota.config import DecodeConfig, DecodeMode, HwAccel
 from matakota.core.errors import StreamEndedError, StreamStalledError
+from matakota.video.hwaccel import DecoderChoice, open_stream_decoder
 from matakota.video.keyframes import KEYFRAMES
 
 
@@ -95,9 +96,11 @@ def configure_stream(stream: av.video.stream.VideoStream, cfg: DecodeConfig) -> 
 
 
 def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, stop: threading.Event, *,
-                  loop: bool = False, paced: bool = False, ring=None) -> Iterator[Decoded]:
+                  loop: bool = False, paced: bool = False, ring=None, camera_id: str = "",
+                  on_decoder: Callable[[DecoderChoice], None] | None = None) -> Iterator[Decoded]:
     """Yield every decoded frame (image only on the emitted ones) until EOF or `stop`; every packet (decoded or
-    not) goes to `ring` (a `PacketRing`, for event clips) when given.
+    not) goes to `ring` (a `PacketRing`, for event clips) when given. `on_decoder` hears once which decoder
+    the session uses (`cfg.hwaccel`'s device, or the CPU and why: video/hwaccel.py).
 
     Raises StreamStalledError (nothing decoded within `stall_timeout_s`) or StreamEndedError at the
     end of a live stream / a file that is not looped.
@@ -109,6 +112,12 @@ def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, sto
     sampler = Sampler(cfg.sample_fps if cfg.mode is DecodeMode.SAMPLED else None)
     pacer = Pacer(stop) if paced else None
     keyframes_only = cfg.mode is DecodeMode.KEYFRAMES  # decoded on the process's shared keyframe decoders
+    device_decoder, choice = open_stream_decoder(stream, cfg.hwaccel, camera_id)
+    hwaccel = cfg.hwaccel if choice.fallback == "" else HwAccel.NONE
+    if keyframes_only and device_decoder is not None:
+        device_decoder = None  # the device opens: the shared keyframe decoders use it
+    if on_decoder is not None:
+        on_decoder(choice)
 
     def convert(frame: av.VideoFrame) -> np.ndarray:
         return _to_bgr(frame, fit_size(frame.width, frame.height, cfg.max_width, cfg.max_height))
@@ -126,7 +135,8 @@ def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, sto
             if keyframes_only:
                 if not packet.size or not packet.is_keyframe:
                     continue  # not even handed to a decoder
-                frames = KEYFRAMES.decode(stream, packet, lambda frame: (frame.pts, frame.time_base, convert(frame)))
+                frames = KEYFRAMES.decode(stream, packet, lambda frame: (frame.pts, frame.time_base, convert(frame)),
+                                          hwaccel)
                 for pts, time_base, image in frames:
                     pts_s = last_pts = offset + _seconds(pts, time_base, stream, last_pts - offset + frame_s)
                     if pacer:
@@ -134,7 +144,7 @@ def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, sto
                     progress = time.monotonic()
                     yield Decoded(image, pts_s, True)
                 continue
-            for frame in packet.decode():
+            for frame in (packet.decode() if device_decoder is None else _device_decode(device_decoder, packet)):
                 pts_s = last_pts = offset + _seconds(frame.pts, frame.time_base, stream, last_pts - offset + frame_s)
                 emit = sampler.take(pts_s)
                 if emit and pacer:
@@ -143,7 +153,9 @@ def decode_frames(container: av.container.InputContainer, cfg: DecodeConfig, sto
                 yield Decoded(convert(frame) if emit else None, pts_s, bool(frame.key_frame))
         if not loop:
             raise StreamEndedError("end of stream")
-        container.seek(0)
+        container.seek(0)  # flushes the stream's own decoder, not a device one
+        if device_decoder is not None:
+            device_decoder.flush_buffers()
         offset = last_pts + frame_s
         progress = time.monotonic()
 
@@ -159,6 +171,11 @@ def _demux(container, stream) -> Iterator[av.Packet]:
         except (av.error.ExitError, TimeoutError):
             raise StreamStalledError("no data within the read timeout") from None
         yield packet
+
+
+def _device_decode(decoder: av.CodecContext, packet: av.Packet) -> list[av.VideoFrame]:
+    """`packet` through a decoder of our own; demuxing's final empty packet drains it, as `packet.decode()`."""
+    return decoder.decode(packet if packet.size else None)
 
 
 def _seconds(pts: int | None, time_base, stream, fallback: float) -> float:

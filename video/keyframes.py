@@ -18,6 +18,9 @@ from typing import TypeVar
 
 import av
 
+from matakota.config import HwAccel
+from matakota.video.hwaccel import open_decoder
+
 T = TypeVar("T")
 WORKERS = 2  # per process (a shard): keyframes are a small share of a camera's work
 FORMATS_PER_WORKER = 4  # decoders a worker keeps (a fleet's cameras share few formats)
@@ -29,14 +32,15 @@ class KeyframeDecoder:
         self._local = threading.local()
 
     def decode(self, stream: av.video.stream.VideoStream, packet: av.Packet,
-               convert: Callable[[av.VideoFrame], T]) -> list[T]:
-        """`convert` of each frame the keyframe `packet` of `stream` decodes to, done on a worker thread."""
-        key = (stream.codec_context.name, stream.codec_context.extradata)
+               convert: Callable[[av.VideoFrame], T], hwaccel: HwAccel = HwAccel.NONE) -> list[T]:
+        """`convert` of each frame the keyframe `packet` of `stream` decodes to, done on a worker thread, on
+        `hwaccel`'s device (the camera session checked that it opens: video/hwaccel.py)."""
+        key = (stream.codec_context.name, stream.codec_context.extradata, hwaccel)
         return self._pool.submit(self._decode, key, packet, convert).result()
 
-    def _decode(self, key: tuple[str, bytes | None], packet: av.Packet, convert: Callable) -> list:
+    def _decode(self, key: tuple[str, bytes | None, HwAccel], packet: av.Packet, convert: Callable) -> list:
         decoders: dict = self._local.__dict__.setdefault("decoders", {})
-        decoder = decoders.pop(key, None) or _open(*key)  # one that raises is not put back
+        decoder = decoders.pop(key, None) or open_decoder(*key)  # one that raises is not put back
         frames = decoder.decode(packet) or decoder.decode(None)  # a decoder with delay gives it on draining
         converted = [convert(frame) for frame in frames]
         decoder.flush_buffers()
@@ -44,14 +48,6 @@ class KeyframeDecoder:
         while len(decoders) > FORMATS_PER_WORKER:
             decoders.pop(next(iter(decoders)))
         return converted
-
-
-def _open(codec: str, extradata: bytes | None) -> av.CodecContext:
-    decoder = av.CodecContext.create(codec, "r")
-    if extradata:
-        decoder.extradata = extradata
-    decoder.thread_count = 1  # one keyframe at a time per worker; the workers are the parallelism
-    return decoder
 
 
 KEYFRAMES = KeyframeDecoder()

@@ -16,6 +16,7 @@ from matakota.core.stats import RateMeter
 from matakota.core.urls import SourceKind
 from matakota.video.clips import PacketRing
 from matakota.video.decode import VideoFrame, decode_frames
+from matakota.video.hwaccel import CPU, DecoderChoice
 from matakota.video.sources import classify, open_source
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class ReaderStats:
     fps_in: float  # decoded frames/s over the last few seconds
     fps_out: float  # emitted frames/s
     last_frame_age_s: float | None  # since the last decoded frame; None before the first
+    decoder: str = CPU  # "cpu", or the device decoding this session ("cuda": decode.hwaccel)
+    hwaccel_fallback: str = ""  # why decode.hwaccel's device is not used this session; "" when it is (or none)
 
 
 class FrameSlot:
@@ -89,6 +92,7 @@ class CameraReader:
         self._counts = dict.fromkeys(("decoded", "emitted", "keyframes", "reconnects", "stalls", "errors"), 0)
         self._fps_in, self._fps_out = RateMeter(), RateMeter()
         self._last_frame_at: float | None = None
+        self._decoder = DecoderChoice()
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera_id}", daemon=True)
         if start:
             self.start()
@@ -117,11 +121,11 @@ class CameraReader:
     def stats(self) -> ReaderStats:
         with self._lock:
             c, last = dict(self._counts), self._last_frame_at
-            state, reason = self._state, self._reason
+            state, reason, decoder = self._state, self._reason, self._decoder
         return ReaderStats(self.camera_id, self._redact.redacted, state, reason, c["decoded"], c["emitted"],
                            self._slot.dropped, c["keyframes"], c["reconnects"], c["stalls"], c["errors"],
                            round(self._fps_in.rate(), 2), round(self._fps_out.rate(), 2),
-                           None if last is None else time.monotonic() - last)
+                           None if last is None else time.monotonic() - last, decoder.name, decoder.fallback)
 
     def request_stop(self) -> None:
         """Ask the thread to finish; pair with `join()` to stop many readers in parallel."""
@@ -173,7 +177,8 @@ class CameraReader:
         try:
             frames = decode_frames(container, self.decode, self._stop,
                                    loop=self.source.loop, paced=self.source.paced and
-                                   self.source.kind is SourceKind.FILE, ring=self.ring)
+                                   self.source.kind is SourceKind.FILE, ring=self.ring,
+                                   camera_id=self.camera_id, on_decoder=self._on_decoder)
             try:
                 for item in frames:
                     self._on_decoded(item)
@@ -185,6 +190,10 @@ class CameraReader:
             if self.ring is not None:
                 self.ring.end_session()  # pending clips are cut while the stream is still open
             container.close()
+
+    def _on_decoder(self, choice: DecoderChoice) -> None:
+        with self._lock:
+            self._decoder = DecoderChoice(choice.name, self._redact(choice.fallback))
 
     def _on_decoded(self, item) -> None:
         now = time.monotonic()

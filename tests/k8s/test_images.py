@@ -6,6 +6,7 @@ import re
 import tomllib
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -74,6 +75,18 @@ def test_dockerfile_installs_the_pins_and_the_code_as_non_root(variant):
 def test_gpu_image_is_built_on_nvidia_cuda_with_cudnn():
     text = (DOCKER / "Dockerfile.gpu").read_text()
     assert re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:12\.[\d.]+-cudnn-runtime-", text, re.M)
+
+
+def test_gpu_image_asks_for_nvdec_and_says_it_runs_cuda_not_tensorrt():
+    """NVDEC (`decode.hwaccel: cuda`) needs the driver's `video` capability (NVIDIA's images ask for compute and
+    utility only); without TensorRT libraries the production config must not list TensorRT first."""
+    text = (DOCKER / "Dockerfile.gpu").read_text()
+    capabilities = re.search(r"NVIDIA_DRIVER_CAPABILITIES=(\S+)", text)
+    assert capabilities and {"compute", "utility", "video"} <= set(capabilities.group(1).split(","))
+    assert "tensorrt" not in (DOCKER / "requirements-gpu.txt").read_text().lower()
+    assert "has no TensorRT libraries" in text
+    production = yaml.safe_load((ROOT / "k8s/overlays/production/matakota.yaml").read_text())
+    assert production["detector"]["providers"][0] == "CUDAExecutionProvider"
 
 
 def test_dockerignore_lets_in_exactly_what_the_dockerfiles_copy():
