@@ -84,11 +84,12 @@ def _clear_latencies(shard) -> None:
 def _sample(shards) -> dict:
     """Per camera frames counters, latencies since the last clear, and the shards' CPU seconds and memory."""
     def probe(s):
-        release_freed_memory()  # what the shard does every 10 s anyway: USS is then the memory it holds
+        release_freed_memory()  # what the shard does every minute anyway: USS is then the memory it holds
         info = psutil.Process()
         times, memory = info.cpu_times(), info.memory_full_info()
         return {"cpu_s": times.user + times.system, "uss": memory.uss,
-                "cameras": {cid: (r.counters["frames_analysed"], list(r.latencies)) for cid, r in s.cameras.items()}}
+                "cameras": {cid: (r.counters["frames_analysed"], list(r.latencies), r.reader.stats().frames_decoded)
+                            for cid, r in s.cameras.items()}}
     probes = ray.get([shard.__ray_call__.remote(probe) for shard in shards])
     return {"time": time.monotonic(), "cpu_s": sum(p["cpu_s"] for p in probes), "uss": sum(p["uss"] for p in probes),
             "cameras": {cid: v for p in probes for cid, v in p["cameras"].items()}}
@@ -102,8 +103,9 @@ def measure_step(supervisor, cameras: int, source_fps: float, measure_s: float) 
     time.sleep(measure_s)
     after = _sample(shards)
     elapsed = after["time"] - before["time"]
-    rates = [(after["cameras"][c][0] - before["cameras"].get(c, (0, []))[0]) / elapsed for c in after["cameras"]]
-    latencies = [v for _, lat in after["cameras"].values() for v in lat]
+    rates = [(after["cameras"][c][0] - before["cameras"].get(c, (0, [], 0))[0]) / elapsed for c in after["cameras"]]
+    decoded = sum(after["cameras"][c][2] - before["cameras"].get(c, (0, [], 0))[2] for c in after["cameras"]) / elapsed
+    latencies = [v for _, lat, _ in after["cameras"].values() for v in lat]
     p50, p99 = np.percentile(latencies, [50, 99]) if latencies else (None, None)
     shard_cores = (after["cpu_s"] - before["cpu_s"]) / elapsed
     return {
@@ -114,7 +116,8 @@ def measure_step(supervisor, cameras: int, source_fps: float, measure_s: float) 
         "latency_p50_s": None if p50 is None else float(p50),
         "latency_p99_s": None if p99 is None else float(p99),
         "shard_cores": shard_cores,
-        "source_fps": cameras * source_fps,
+        "source_fps": cameras * source_fps,  # as the streams are encoded
+        "decoded_fps": decoded,  # frames the readers decoded (keyframes mode: keyframes only)
         "shard_uss_mib_per_camera": after["uss"] / 2**20 / cameras,
         "machine_cores_busy": psutil.cpu_percent(interval=None) / 100 * psutil.cpu_count(),
     }

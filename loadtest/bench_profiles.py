@@ -125,8 +125,11 @@ def shard_run(base: dict, url: str, mode: str, cameras: int, source_fps: float, 
 
 def summarise(profile: Profile, mode: str, raw: dict, rows: list[dict]) -> dict:
     last, first = rows[-1], rows[0]
-    per_camera_core = last["shard_cores"] / last["cameras"]
-    shard_fps_per_core = last["source_fps"] / last["shard_cores"]
+    # the source frames the shards really took in (a busy simulator may deliver fewer than encoded): every frame
+    # is decoded in `sampled` mode; in `keyframes` mode each keyframe stands for a GOP of frames
+    source_fps = last["decoded_fps"] * (1 if mode == "sampled" else profile.fps * profile.gop_s)
+    per_camera_core = last["shard_cores"] / last["cameras"] * last["source_fps"] / source_fps
+    shard_fps_per_core = source_fps / last["shard_cores"]
     target = 1.0 if mode == "sampled" else min(1.0, 1.0 / profile.gop_s)
     uss = {r["cameras"]: r["shard_uss_mib_per_camera"] * r["cameras"] for r in rows}
     slope = (uss[last["cameras"]] - uss[first["cameras"]]) / (last["cameras"] - first["cameras"]) \
@@ -136,6 +139,7 @@ def summarise(profile: Profile, mode: str, raw: dict, rows: list[dict]) -> dict:
     return {
         "profile": profile.name, "mode": mode, "cameras": last["cameras"], "mbps": profile.mbps,
         "analysed_fps_target": target, "analysed_fps": last["fps_analysed_mean"],
+        "delivered": source_fps / last["source_fps"],  # of the frames encoded, what the shards took in
         "raw_src_fps_per_core": raw["src_fps_per_core"], "shard_src_fps_per_core": shard_fps_per_core,
         "shard_vs_raw": shard_fps_per_core / raw["src_fps_per_core"],
         "cameras_per_shard_core": 1 / per_camera_core, "raw_cameras_per_core": raw["src_fps_per_core"] / profile.fps,

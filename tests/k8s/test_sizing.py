@@ -32,7 +32,7 @@ def test_keyframes_up_to_the_keyframe_rate_then_every_frame_decoded():
 def test_cpu_nodes_are_what_the_cores_or_the_memory_need_whichever_is_more():
     lean = {**sizing.FIGURES, "keyframes_mib_per_camera": 1.0}
     heavy = {**sizing.FIGURES, "keyframes_mib_per_camera": 100.0}  # ~1 TiB for 10,417 cameras
-    assert sizing.size(0.5, lean).cpu_nodes == 16  # 462 cores / 30
+    assert sizing.size(0.5, lean).cpu_nodes == 15  # 420 cores / 30
     assert sizing.size(0.5, heavy).cpu_nodes == 24  # (10,417 × 100 + 163 × 130) MiB = 1,038 GiB / (64 GiB × 0.7)
 
 
