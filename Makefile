@@ -5,10 +5,11 @@ PYTHON ?= python3
 VENV ?= .venv
 EXTRA ?= cpu
 BIN := $(VENV)/bin
-# Debian packages the tests and the RTSP simulator need (installed only when missing).
+# Debian packages the tests and the RTSP simulator need (installed only when missing); the DejaVu fonts draw the
+# rendered number plates of the ANPR tests.
 APT_PACKAGES := ffmpeg gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav gir1.2-gst-rtsp-server-1.0 python3-gi prometheus \
-	chromium chromium-driver
+	chromium chromium-driver fonts-dejavu-core fonts-dejavu-extra
 
 .PHONY: install system-deps assets demo test bench imports clean
 
