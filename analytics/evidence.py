@@ -1,7 +1,9 @@
 """Evidence images for events, in memory: the caller decides where (and whether) to store them.
 
 Privacy by default: `event_evidence` renders what every read token is served, with every person in the frame
-pixelated (`blur_boxes`), and the unblurred original only when it differs (served to `enforcement` tokens only)."""
+pixelated (`blur_boxes`), and the unblurred original only when it differs (served to `enforcement` tokens only).
+A parking violation's images show the plate as taken: the API serves them through `hide_plate` to every token
+without the `enforcement` scope."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ BOX_BGR = (0, 0, 255)
 LINE_BGR = (0, 255, 255)  # the water line as read
 CROP_PAD = 0.25  # context around the box in the crop, as a fraction of its size
 PIXEL_BLOCKS = 6  # a person's box is pixelated to this many blocks across its width (faces: one or two blocks)
+PLATE_FROM = 0.35  # a plate lies below this fraction of its vehicle box's height (models/plate_ocr.py SEARCH_FROM)
+PLATE_MARGIN = 0.05  # the hidden area overhangs the vehicle box by this fraction of its size (sides and bottom)
 
 
 def _jpeg(image: np.ndarray, quality: int) -> bytes:
@@ -78,3 +82,25 @@ def event_evidence(frame_bgr: np.ndarray, event: Event, quality: int = 85,
     people = list(people)
     served = render_evidence(blur_boxes(frame_bgr, people) if people else frame_bgr, event.box, quality, line_row)
     return (*served, render_evidence(frame_bgr, event.box, quality, line_row) if people else None)
+
+
+def plate_area(box) -> tuple[float, float, float, float]:
+    """Where a vehicle's plate can be: the lower part of its box, a little wider and lower."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    mx, my = (x1 - x0) * PLATE_MARGIN, (y1 - y0) * PLATE_MARGIN
+    return x0 - mx, y0 + (y1 - y0) * PLATE_FROM, x1 + mx, y1 + my
+
+
+def hide_plate(jpeg: bytes, box, crop: bool = False, quality: int = 85) -> bytes:
+    """An evidence JPEG of a vehicle (`render_evidence`'s full frame, or its crop when `crop`) with the plate area of
+    its box (frame pixels) pixelated like a person: the vehicle stays recognisable as such, its plate does not."""
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("not a JPEG")
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if crop:  # the crop began CROP_PAD of the box before it, or at the frame's edge (as render_evidence cut it)
+        left, top = max(0, round(x0)), max(0, round(y0))
+        dx = max(0, left - int((round(x1) - left) * CROP_PAD))
+        dy = max(0, top - int((round(y1) - top) * CROP_PAD))
+        x0, y0, x1, y1 = x0 - dx, y0 - dy, x1 - dx, y1 - dy
+    return _jpeg(blur_boxes(image, [plate_area((x0, y0, x1, y1))]), quality)

@@ -1,13 +1,14 @@
 """The picture an operator sees of a camera: its newest analysed frame with the detections (and track ids), zones and
-lines drawn, people pixelated unless the viewer may see them, downscaled, as JPEG. Rendered only when asked."""
+lines drawn, people and vehicles' plates pixelated unless the viewer may see them, downscaled, as JPEG. Rendered only
+when asked."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from matakota.analytics.evidence import blur_boxes
-from matakota.core.detections import PERSON, Detections
+from matakota.analytics.evidence import blur_boxes, plate_area
+from matakota.core.detections import PERSON, VEHICLES, Detections
 
 ZONE_BGR = (255, 200, 0)
 LINE_BGR = (0, 255, 255)
@@ -19,10 +20,11 @@ MAX_WIDTH = 3840
 def render_frame(image: np.ndarray, detections: Detections, zones: dict[str, np.ndarray] | None = None,
                  lines: dict[str, tuple] | None = None, *, overlay: bool = True, blur: bool = True,
                  width: int | None = None, quality: int = 80) -> bytes:
-    """JPEG of `image` (BGR): people pixelated when `blur`; boxes, zones (polygons) and lines (start, end) drawn
-    when `overlay`; scaled down to `width` pixels across when given (never up)."""
-    people = detections.xyxy[detections.class_id == PERSON]
-    out = blur_boxes(image, people) if blur and len(people) else image.copy()
+    """JPEG of `image` (BGR): people and the plate area of vehicles pixelated when `blur`; boxes, zones (polygons)
+    and lines (start, end) drawn when `overlay`; scaled down to `width` pixels across when given (never up)."""
+    hidden = [*detections.xyxy[detections.class_id == PERSON],
+              *(plate_area(box) for box in detections.of_classes(VEHICLES).xyxy)] if blur else []
+    out = blur_boxes(image, hidden) if hidden else image.copy()
     if overlay:
         _draw(out, detections, zones or {}, lines or {})
     if width is not None and 0 < width < out.shape[1]:

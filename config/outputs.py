@@ -1,12 +1,13 @@
 """`outputs:` where events go besides the store. Secrets are never in the file:
-a webhook names the environment variable that holds its signing secret."""
+a webhook names the environment variable that holds its signing secret. Plates are never sent unless a webhook
+target asks for them (`plates: true`, HTTPS only); MQTT never carries them."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from matakota.config.base import ENV_NAME, StrictModel
 from matakota.core.events import EventType
@@ -43,6 +44,8 @@ class WebhookConfig(StrictModel):
     backoff_base_s: float = Field(0.5, gt=0.0, le=60.0, description="first retry delay (doubles, full jitter)")
     backoff_cap_s: float = Field(30.0, gt=0.0, le=600.0, description="longest retry delay")
     queue_size: int = Field(1000, ge=1, le=100_000, description="events waiting for this target; beyond: dropped")
+    plates: bool = Field(False, description="send parking violations with their plates (the transport agency's "
+                                            "endpoint; https:// only); otherwise plates are left out")
 
     @field_validator("url")
     @classmethod
@@ -50,6 +53,14 @@ class WebhookConfig(StrictModel):
         if not url.startswith(("http://", "https://")):
             raise ValueError("webhook url must start with http:// or https://")
         return url
+
+    @field_validator("plates")
+    @classmethod
+    def _plates_over_tls(cls, plates: bool, info: ValidationInfo) -> bool:
+        url = info.data.get("url")  # absent when the url itself was refused
+        if plates and url is not None and not url.startswith("https://"):
+            raise ValueError("plates are sent over https:// only: this webhook's url is not https")
+        return plates
 
     def wants(self, event_type: str) -> bool:
         return not self.event_types or event_type in {t.value for t in self.event_types}

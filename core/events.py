@@ -73,6 +73,20 @@ class Event:
         }
 
 
+# Payload keys that identify a vehicle's plate: its reading and the link to the evidence package with the plate crop.
+# Only `enforcement` tokens and webhook targets with `plates: true` get them (docs/architecture.md, "Parking cases
+# and plates").
+PLATE_KEYS = frozenset({"plate", "plate_confidence", "plate_votes", "plate_reads", "evidence"})
+
+
+def without_plate(event: dict) -> dict:
+    """The event JSON without plate keys in its payload (the same dict when it had none)."""
+    payload = event.get("payload") or {}
+    if not PLATE_KEYS & payload.keys():
+        return event
+    return {**event, "payload": {k: v for k, v in payload.items() if k not in PLATE_KEYS}}
+
+
 def box_tuple(xyxy) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = (float(v) for v in xyxy)
     return (x0, y0, x1, y1)

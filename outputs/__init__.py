@@ -4,6 +4,8 @@ I/O adapters with no Ray in them: the EventSink actor (actors/event_sink.py) own
 `deliver` after each stored batch.
 Nothing here blocks the caller: MQTT buffers in paho's bounded queue (its network thread sends), each
 webhook target has its own thread and bounded queue, the broadcast is an in-memory ring.
+Plates: MQTT never carries them, webhooks only to targets with `plates: true` (HTTPS); the broadcast keeps them
+for the API, which shows them to `enforcement` tokens only.
 """
 
 from __future__ import annotations

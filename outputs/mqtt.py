@@ -3,7 +3,8 @@
 Topic scheme (`prefix` is configurable, default `matakota`; site and camera ids never hold `/ + #`):
 
     {prefix}/events/{site}/{camera}/{type}   one message per event, QoS 1 (configurable), not retained.
-                                             Payload: the event JSON (`id` is stable: dedupe on it).
+                                             Payload: the event JSON (`id` is stable: dedupe on it),
+                                             never with a plate (anyone who may subscribe reads it).
     {prefix}/status/{site}/{camera}          retained, QoS 1: the camera's latest status JSON
                                              ({"state", "reason", "shard", "time"}); a new subscriber
                                              gets it at once.
@@ -30,6 +31,7 @@ import uuid
 import paho.mqtt.client as mqtt
 
 from matakota.config import MqttConfig
+from matakota.core.events import without_plate
 from matakota.core.messages import StatusChange
 
 log = logging.getLogger("matakota.outputs.mqtt")
@@ -69,7 +71,8 @@ class MqttPublisher:
         self.client.loop_start()  # network thread: connects, retries, sends the buffer
 
     def publish_event(self, event: dict) -> bool:
-        return self._publish(event_topic(self.config.prefix, event), event, self.config.qos, retain=False)
+        return self._publish(event_topic(self.config.prefix, event), without_plate(event), self.config.qos,
+                             retain=False)
 
     def publish_status(self, change: StatusChange) -> bool:
         status = {"state": change.state.value, "reason": change.reason, "shard": change.shard, "time": change.time}

@@ -6,6 +6,7 @@ Each request: `POST url`, body = the event JSON (compact, UTF-8), headers
 `X-Matakota-Event: <type>`, `X-Matakota-Delivery: <event id>` (stable: receivers dedupe on it).
 Retried: connection errors, timeouts, 408, 429 and 5xx. Any other non-2xx is final (dead letter).
 A slow or dead target only fills its own queue; when full, new events for it are dropped and counted.
+Plates (core/events.py `PLATE_KEYS`) are left out of the body unless the target says `plates: true` (HTTPS only).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 
 from matakota.config import WebhookConfig
 from matakota.core.backoff import Backoff
+from matakota.core.events import without_plate
 from matakota.core.redact import redact_url
 
 log = logging.getLogger("matakota.outputs.webhooks")
@@ -109,7 +111,7 @@ class WebhookTarget:
 
 
 class Webhooks:
-    """All targets; `submit(event)` routes by event type."""
+    """All targets; `submit(event)` routes by event type, with plates only to targets that opted in."""
 
     def __init__(self, configs, environ=None):
         environ = os.environ if environ is None else environ
@@ -118,7 +120,7 @@ class Webhooks:
     def submit(self, event: dict) -> None:
         for target in self.targets:
             if target.config.wants(str(event.get("type"))):
-                target.submit(event)
+                target.submit(event if target.config.plates else without_plate(event))
 
     def stats(self) -> list[dict]:
         return [{"url": redact_url(t.config.url), **t.stats()} for t in self.targets]

@@ -171,3 +171,74 @@ def test_the_day_s_listing_for_the_agency(client, case):
     assert rows[0]["start"].startswith(day) and rows[0]["start"].endswith("+07:00")
     bad = client.get("/v1/parking/cases", params={"day": "1 Dec"}, headers=auth(ENFORCEMENT_TOKEN))
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["detail"]
+
+
+def _image(jpeg: bytes):
+    import cv2
+    import numpy as np
+
+    return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).astype(float)
+
+
+def _read_text(jpeg: bytes) -> str:
+    import cv2
+    import numpy as np
+
+    lines = PlateOcr().read_lines(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
+    return "".join(text for text, _, _ in lines).replace(" ", "")
+
+
+@pytest.mark.parametrize("crop", [False, True], ids=["snapshot", "crop"])
+def test_read_tokens_see_the_vehicle_with_its_plate_pixelated(client, case, crop):
+    store, plate, started, _ = case
+    stored = store.snapshot(store.get_event(started.id)["snapshot_crop" if crop else "snapshot"])
+    url, params = f"/v1/events/{started.id}/snapshot", {"crop": crop}
+    as_enforcement = client.get(url, params=params, headers=auth(ENFORCEMENT_TOKEN))
+    as_read = client.get(url, params=params, headers=auth(READ_TOKEN))
+    assert as_enforcement.status_code == as_read.status_code == 200
+    assert as_enforcement.content == stored and plate.replace(" ", "") in _read_text(as_enforcement.content)
+    assert plate.split()[1] not in _read_text(as_read.content)  # not even its number
+    if not crop:  # frame pixels: the box is where the event says
+        x0, y0, x1, y1 = (round(v) for v in started.box)
+        middle = y0 + (y1 - y0) // 3
+        shown, taken = _image(as_read.content), _image(stored)
+        assert abs(shown[middle:y1, x0:x1] - taken[middle:y1, x0:x1]).mean() > 5  # the plate area: pixelated
+        left = max(1, x0 - (x1 - x0) // 10 - 16)  # clear of the pixelated area (and its JPEG blocks)
+        assert abs(shown[:, :left] - taken[:, :left]).mean() < 1  # the rest of the street: as it was
+
+
+def test_plates_shown_to_enforcement_tokens_are_audited_once_per_response(client, case):
+    store, plate, started, _ = case
+    audited = lambda: store.audit(action="plates.view", limit=1000).items  # noqa: E731
+    before = len(audited())
+    assert client.get(f"/v1/events/{started.id}", headers=auth(READ_TOKEN)).status_code == 200
+    assert client.get("/v1/events", headers=auth(READ_TOKEN)).status_code == 200
+    assert len(audited()) == before  # nothing shown, nothing recorded
+    assert client.get(f"/v1/events/{started.id}", headers=auth(ENFORCEMENT_TOKEN)).json()["payload"]["plate"] == plate
+    listed = client.get("/v1/events", headers=auth(ENFORCEMENT_TOKEN)).json()["items"]
+    with_plates = [e["id"] for e in listed if e["payload"].get("plate") == plate]
+    assert started.id in with_plates
+    newest = audited()[:2]
+    assert [(e.actor, e.target) for e in newest] == [("dishub", f"{len(with_plates)} events" if len(with_plates) > 1
+                                                      else with_plates[0]), ("dishub", started.id)]
+    assert newest[0].detail["events"] == with_plates and plate not in json.dumps([e.detail for e in newest])
+
+
+def test_the_live_stream_shows_plates_to_enforcement_tokens_only_and_audits_it(client, case):
+    from matakota.outputs import Broadcast
+
+    store, plate, started, _ = case
+    feed = client.app.state.event_feed = Broadcast(10)
+    feed.publish([store.get_event(started.id)])
+    audited = lambda: store.audit(action="plates.view", limit=1000).items  # noqa: E731
+    before = len(audited())
+    for token in (READ_TOKEN, ENFORCEMENT_TOKEN):
+        with client.stream("GET", "/v1/events/stream", params={"after": 0, "max_events": 1},
+                           headers=auth(token)) as response:
+            data = json.loads(next(line for line in response.iter_lines() if line.startswith("data: "))[6:])
+        assert data["id"] == started.id and data["payload"].get("plate") == (plate if token == ENFORCEMENT_TOKEN
+                                                                             else None)
+    entries = audited()
+    assert len(entries) == before + 1
+    assert (entries[0].actor, entries[0].target, entries[0].detail["path"]) == ("dishub", started.id,
+                                                                                 "/v1/events/stream")

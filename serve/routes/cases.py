@@ -3,7 +3,7 @@
 `GET /v1/events/{id}/evidence.zip` (the violation's started event, or any event of its incident) and
 `GET /v1/parking/cases?day=YYYY-MM-DD&format=csv|json` need the `enforcement` scope: they carry plates, and every
 call is in the audit log (serve/auth.py `require`). Plates on ordinary events are for enforcement tokens only
-(`without_plate`). Packages are kept for `store.case_retention_days` (docs/architecture.md, "Parking cases and
+(`as_seen_by`). Packages are kept for `store.case_retention_days` (docs/architecture.md, "Parking cases and
 plates")."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from matakota.analytics.case_evidence import package_zip
+from matakota.core.events import without_plate
 from matakota.serve.auth import Caller, require
 from matakota.serve.reach import reach_camera, reachable
 from matakota.serve.schemas import problems
@@ -25,17 +26,13 @@ from matakota.serve.stored import get_store
 from matakota.store import InvalidQuery, Store
 
 router = APIRouter(prefix="/v1", tags=["enforcement"])
-PLATE_KEYS = frozenset({"plate", "plate_confidence", "plate_votes", "plate_reads", "evidence"})
 EXPORT_COLUMNS = ("day", "plate", "class", "camera", "site", "zone", "start", "limit", "end", "duration_s",
                   "plate_confidence", "offence", "repeat_of", "event_id", "evidence_url")
 
 
-def without_plate(event: dict, caller: Caller) -> dict:
+def as_seen_by(event: dict, caller: Caller) -> dict:
     """The event as `caller` may see it: plates (and the evidence link) only for `enforcement` tokens."""
-    payload = event.get("payload") or {}
-    if caller.can("enforcement") or not PLATE_KEYS & payload.keys():
-        return event
-    return {**event, "payload": {k: v for k, v in payload.items() if k not in PLATE_KEYS}}
+    return event if caller.can("enforcement") else without_plate(event)
 
 
 async def _case_of(request: Request, caller: Caller, store: Store, event_id: str) -> dict:

@@ -18,13 +18,14 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Requ
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
+from matakota.analytics.evidence import hide_plate
 from matakota.config import ApiConfig
 from matakota.core.events import EventType
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE
-from matakota.serve.audit_trail import record
+from matakota.serve.audit_trail import record, record_plates
 from matakota.serve.auth import Caller, authenticate, require
 from matakota.serve.reach import directory, reach_camera, reach_site, reachable
-from matakota.serve.routes.cases import without_plate
+from matakota.serve.routes.cases import as_seen_by
 from matakota.serve.schemas import EventOut, EventPage, HandleIn, problems
 from matakota.serve.stored import get_store, known, parse_time
 from matakota.store import MAX_PAGE, AlreadyHandled, InvalidQuery, Store, original_name
@@ -132,7 +133,8 @@ async def events(request: Request, store: Store = Depends(get_store), caller: Ca
                                                              acknowledged=acknowledged))
     except InvalidQuery as error:
         raise HTTPException(400, str(error)) from None
-    return EventPage(items=[EventOut.of(without_plate(e, caller)) for e in page.items],
+    await record_plates(request, caller, page.items)
+    return EventPage(items=[EventOut.of(as_seen_by(e, caller)) for e in page.items],
                      next_cursor=page.next_cursor)
 
 
@@ -164,6 +166,18 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
         return ((cameras is None or event.get("camera") in cameras) and camera in (None, event.get("camera"))
                 and site in (None, event.get("site")) and type in (None, event.get("type", type)))
 
+    def batch(items, cameras, room: int | None) -> list[tuple[int, dict]]:
+        """The items this stream sends of a poll's, up to `room` events (None: no cap)."""
+        chosen = []
+        for seq, event in items:
+            if room is not None and room <= 0:
+                break
+            if wanted(event, cameras):
+                chosen.append((seq, event))
+                if room is not None and event.get("kind") != "handled":
+                    room -= 1
+        return chosen
+
     async def messages():
         cursor, sent = after, 0
         while not await request.is_disconnected():
@@ -171,17 +185,20 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
             if not items:
                 yield ": keepalive\n\n"
             cameras = await reached() if items else None
-            for seq, event in items:
-                if not wanted(event, cameras):
-                    continue
+            chosen = batch(items, cameras, None if max_events is None else max_events - sent)
+            try:  # one entry per poll whose events show plates, before they go out
+                await record_plates(request, caller, [e for _, e in chosen if e.get("kind") != "handled"])
+            except HTTPException:
+                return  # the audit log cannot be written: the stream ends, the client resumes later
+            for seq, event in chosen:
                 if event.get("kind") == "handled":  # an operator acknowledged or resolved an alarm
                     yield f"id: {seq}\nevent: handled\ndata: {json.dumps(event)}\n\n"
                 else:
-                    out = EventOut.of(without_plate(event, caller))
+                    out = EventOut.of(as_seen_by(event, caller))
                     yield f"id: {seq}\nevent: event\ndata: {out.model_dump_json()}\n\n"
                     sent += 1
-                    if max_events is not None and sent >= max_events:
-                        return
+            if max_events is not None and sent >= max_events:
+                return
 
     slots.take()  # last: nothing between here and the response can fail and leak the slot
     return SlotStream(slots, messages(), media_type="text/event-stream",
@@ -191,7 +208,9 @@ async def stream(request: Request, feed=Depends(get_feed), slots: StreamSlots = 
 @router.get("/events/{event_id}", response_model=EventOut, responses=ERRORS, summary="One event")
 async def event(request: Request, event_id: str, store: Store = Depends(get_store),
                 caller: Caller = Depends(authenticate)) -> EventOut:
-    return EventOut.of(without_plate(await reached_event(request, caller, store, event_id), caller))
+    found = await reached_event(request, caller, store, event_id)
+    await record_plates(request, caller, [found])
+    return EventOut.of(as_seen_by(found, caller))
 
 
 async def reached_event(request: Request, caller: Caller, store: Store, event_id: str) -> dict:
@@ -211,7 +230,8 @@ async def snapshot(request: Request, event_id: str,
                    original: bool = Query(False, description="unblurred (`enforcement` tokens only; kept for "
                                                              "store.original_retention_days)"),
                    store: Store = Depends(get_store), caller: Caller = Depends(authenticate)):
-    """People are pixelated in every image served; the unblurred original only to `enforcement` tokens."""
+    """People are pixelated in every image served; the unblurred original only to `enforcement` tokens. A parking
+    violation's vehicle shows its plate to `enforcement` tokens only: other tokens get its plate area pixelated."""
     if original and not caller.can("enforcement"):
         raise HTTPException(403, "this token lacks the 'enforcement' scope (unblurred evidence)")
     found = await reached_event(request, caller, store, event_id)
@@ -224,7 +244,17 @@ async def snapshot(request: Request, event_id: str,
         what = "crop" if crop else "snapshot"
         raise HTTPException(404, f"event {event_id!r} has no {'unblurred ' if original else ''}{what}" +
                             (" (nobody to blur in it, or past store.original_retention_days)" if original else ""))
+    if shows_plate(found) and not caller.can("enforcement"):
+        try:
+            image = await run_in_threadpool(hide_plate, image, found["box"], crop)
+        except ValueError:  # not an image we can change: never served as it is
+            raise HTTPException(404, f"event {event_id!r} has no image that can be shown without its plate") from None
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def shows_plate(event: dict) -> bool:
+    """Whether the event's evidence images show a vehicle's plate (a parking violation's vehicle, in its box)."""
+    return event.get("type") == EventType.PARKING_VIOLATION.value and bool(event.get("box"))
 
 
 @router.get("/events/{event_id}/clip.mp4", response_class=Response, summary="Video clip of an alarm",
@@ -260,7 +290,8 @@ async def _handle(request: Request, caller: Caller, store: Store, event_id: str,
         await sink.announce.remote(note)
     except (ValueError, ray.exceptions.RayActorError):
         pass  # no sink (no fleet) or it restarts: consoles see it on their next resync
-    return EventOut.of(without_plate({**found, action: done}, caller))
+    await record_plates(request, caller, [found])
+    return EventOut.of(as_seen_by({**found, action: done}, caller))
 
 
 @router.post("/events/{event_id}/acknowledge", response_model=EventOut, responses=problems(400, 404, 409, 422, 503),

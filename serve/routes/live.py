@@ -1,9 +1,10 @@
 """What a camera sees: its newest analysed frame as JPEG (`frame.jpg`) and a live view at the analysed rate
 (`live.mjpg`, MJPEG). Frames come from the shard that owns the camera and are rendered there only when asked.
 
-People are pixelated for `read` tokens; `operator` and `enforcement` tokens (command-centre staff checking an
-alarm by eye) see them. A live view holds one of the replica's stream slots (`api.max_sse_clients`, shared with the
-event stream) and one of the camera's (`api.max_live_viewers_per_camera`), and stops when its viewer leaves.
+People and vehicles' plates are pixelated for `read` tokens; `operator` and `enforcement` tokens (command-centre
+staff checking an alarm by eye) see them. A live view holds one of the replica's stream slots (`api.max_sse_clients`,
+shared with the event stream) and one of the camera's (`api.max_live_viewers_per_camera`), and stops when its viewer
+leaves.
 """
 
 from __future__ import annotations

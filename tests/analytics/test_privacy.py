@@ -69,3 +69,22 @@ def test_blurring_ignores_boxes_outside_the_frame():
     frame = np.random.default_rng(0).integers(0, 255, (100, 200, 3), np.uint8)
     assert np.array_equal(blur_boxes(frame, [(300, 300, 400, 400)]), frame)
     assert not np.array_equal(blur_boxes(frame, [(10, 10, 60, 90)]), frame)
+
+
+def test_the_live_view_hides_vehicles_plates_from_read_tokens_and_shows_them_to_operators(cars_clip):
+    from matakota.analytics.overlay import render_frame
+    from matakota.core.detections import Detections
+    from matakota.models.plate_ocr import PlateOcr
+    from tests.analytics.plate_scenes import plate_scene
+
+    scene = plate_scene(cars_clip, 1001, views=3)  # a car whose plate the OCR reads (tests/test_parking_case.py)
+    car = Detections(np.array([scene.box], np.float32), np.array([0.9]), np.array([2]))
+    ocr, number = PlateOcr(), scene.plate.split()[1]
+
+    def read(jpeg: bytes) -> str:
+        return "".join(text for text, _, _ in ocr.read(decoded(jpeg), scene.box).lines).replace(" ", "")
+
+    as_operator = [read(render_frame(f, car, overlay=False, blur=False)) for f in scene.frames]
+    as_reader = [read(render_frame(f, car, overlay=False, blur=True)) for f in scene.frames]
+    assert any(number in text for text in as_operator), as_operator
+    assert not any(number in text for text in as_reader), as_reader

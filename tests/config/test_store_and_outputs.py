@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from matakota.config import MqttConfig, OutputsConfig, StoreConfig, WebhookConfig
+from matakota.config import ConfigError, MqttConfig, OutputsConfig, StoreConfig, WebhookConfig, load_config
 
 
 def test_defaults_are_a_local_sqlite_file():
@@ -46,3 +46,15 @@ def test_the_store_url_can_come_from_the_environment_never_the_file():
     assert "s3cret" not in str(caught.value)
     with pytest.raises(ValidationError, match="url_env"):
         StoreConfig(url_env="not an env var")
+
+
+def test_plates_go_to_a_webhook_only_over_https_and_a_plain_one_is_refused_by_file_and_field(tmp_path):
+    assert WebhookConfig(url="https://dishub.example/violations", plates=True).plates
+    assert not WebhookConfig(url="https://dishub.example/violations").plates  # plates are opt-in
+    path = tmp_path / "matakota.yaml"
+    path.write_text("outputs:\n  webhooks:\n    - url: https://portal.example/events\n"
+                    "    - url: http://dishub.example/violations\n      plates: true\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and "outputs.webhooks[1].plates" in message and "https" in message

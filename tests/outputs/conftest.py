@@ -82,8 +82,8 @@ def forwarder(broker):
 def receiver():
     made = []
 
-    def make(statuses=()):
-        made.append(Receiver(statuses))
+    def make(statuses=(), tls=None):
+        made.append(Receiver(statuses, tls))
         return made[-1]
     yield make
     for r in made:

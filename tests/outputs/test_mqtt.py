@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from matakota.config import MqttConfig, OutputsConfig
@@ -82,3 +84,23 @@ def test_buffered_events_are_sent_when_the_broker_comes_back(broker, forwarder, 
     assert sorted(body["payload"]["i"] for _, body, _ in sub.messages) == list(range(50))
     assert wait_for(lambda: publisher.stats()["pending"] == 0)
     assert publisher.stats()["connected"]
+
+
+@pytest.mark.timeout(30)
+def test_parking_violations_go_out_without_their_plate(broker, prefix, subscribe):
+    host, port = broker
+    sub = subscribe(host, port, f"{prefix}/events/#")
+    outputs = Outputs(OutputsConfig(mqtt=MqttConfig(enabled=True, host=host, port=port, prefix=prefix)))
+    parked = Event(EventType.PARKING_VIOLATION, "cam-1", "simpang-lima", "bahu-jalan", EventState.STARTED,
+                   1_767_225_600.0, payload={"zone": "bahu-jalan", "class": "car", "plate": "H 1234 AB",
+                                             "plate_confidence": 0.91, "plate_votes": 3, "plate_reads": 4,
+                                             "evidence": "/v1/events/x/evidence.zip"}).to_json()
+    try:
+        outputs.deliver([parked])
+        assert wait_for(lambda: len(sub.messages) == 1)
+    finally:
+        outputs.close()
+    topic, body, _ = sub.messages[0]
+    assert topic == f"{prefix}/events/simpang-lima/cam-1/parking_violation" and body["id"] == parked["id"]
+    assert body["payload"] == {"zone": "bahu-jalan", "class": "car"}
+    assert "H 1234" not in json.dumps(body)

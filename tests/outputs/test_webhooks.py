@@ -1,4 +1,5 @@
-"""Webhooks to a loopback receiver: signed bodies, retries on 5xx, dead letters, routing by type."""
+"""Webhooks to a loopback receiver: signed bodies, retries on 5xx, dead letters, routing by type, plates only to a
+target that asked for them over HTTPS."""
 
 from __future__ import annotations
 
@@ -12,12 +13,18 @@ from matakota.outputs import Webhooks
 from matakota.outputs.webhooks import sign, verify
 from tests.network import free_port
 from tests.waiting import wait_for
+from tests.webhook_receiver import self_signed
 
 FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.05, "timeout_s": 2.0}
 
 
-def event(type=EventType.PARKING_VIOLATION, i=0):
-    return Event(type, "cam-1", "kota-lama", "no-parking", EventState.STARTED, 1_767_225_600.0 + i).to_json()
+PLATE = {"plate": "H 1234 AB", "plate_confidence": 0.91, "plate_votes": 3, "plate_reads": 4,
+         "evidence": "/v1/events/x/evidence.zip"}
+
+
+def event(type=EventType.PARKING_VIOLATION, i=0, payload=None):
+    return Event(type, "cam-1", "kota-lama", "no-parking", EventState.STARTED, 1_767_225_600.0 + i,
+                 payload=payload or {}).to_json()
 
 
 @pytest.fixture
@@ -93,3 +100,15 @@ def test_targets_get_only_their_event_types(receiver, hooks):
 def test_missing_secret_is_a_start_up_error():
     with pytest.raises(ValueError, match="NOT_SET_ANYWHERE"):
         Webhooks([WebhookConfig(url="http://127.0.0.1:9/x", secret_env="NOT_SET_ANYWHERE")], {})
+
+
+@pytest.mark.timeout(30)
+def test_plates_reach_only_the_https_target_that_asked_for_them(receiver, hooks, tmp_path, monkeypatch):
+    certificate, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # how a deployment trusts the agency's own CA
+    public, agency = receiver(), receiver(tls=(certificate, key))
+    webhooks = hooks([WebhookConfig(url=public.url, **FAST), WebhookConfig(url=agency.url, plates=True, **FAST)], {})
+    webhooks.submit(event(payload={"zone": "bahu-jalan", "class": "car", **PLATE}))
+    assert wait_for(lambda: len(public.requests) == 1 and len(agency.requests) == 1)
+    assert json.loads(public.requests[0][1])["payload"] == {"zone": "bahu-jalan", "class": "car"}
+    assert json.loads(agency.requests[0][1])["payload"] == {"zone": "bahu-jalan", "class": "car", **PLATE}
