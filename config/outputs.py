@@ -45,7 +45,7 @@ class WebhookConfig(StrictModel):
     backoff_cap_s: float = Field(30.0, gt=0.0, le=600.0, description="longest retry delay")
     queue_size: int = Field(1000, ge=1, le=100_000, description="events waiting for this target; beyond: dropped")
     plates: bool = Field(False, description="send parking violations with their plates (the transport agency's "
-                                            "endpoint; https:// only); otherwise plates are left out")
+                                            "endpoint; https:// and secret_env only); otherwise plates are left out")
 
     @field_validator("url")
     @classmethod
@@ -56,10 +56,12 @@ class WebhookConfig(StrictModel):
 
     @field_validator("plates")
     @classmethod
-    def _plates_over_tls(cls, plates: bool, info: ValidationInfo) -> bool:
+    def _plates_over_tls_and_signed(cls, plates: bool, info: ValidationInfo) -> bool:
         url = info.data.get("url")  # absent when the url itself was refused
         if plates and url is not None and not url.startswith("https://"):
             raise ValueError("plates are sent over https:// only: this webhook's url is not https")
+        if plates and "secret_env" in info.data and info.data["secret_env"] is None:  # absent: refused itself
+            raise ValueError("plates are sent signed only: set secret_env (the receiver checks X-Matakota-Signature)")
         return plates
 
     def wants(self, event_type: str) -> bool:

@@ -49,7 +49,7 @@ def test_the_store_url_can_come_from_the_environment_never_the_file():
 
 
 def test_plates_go_to_a_webhook_only_over_https_and_a_plain_one_is_refused_by_file_and_field(tmp_path):
-    assert WebhookConfig(url="https://dishub.example/violations", plates=True).plates
+    assert WebhookConfig(url="https://dishub.example/violations", plates=True, secret_env="DISHUB").plates
     assert not WebhookConfig(url="https://dishub.example/violations").plates  # plates are opt-in
     path = tmp_path / "matakota.yaml"
     path.write_text("outputs:\n  webhooks:\n    - url: https://portal.example/events\n"
@@ -58,3 +58,9 @@ def test_plates_go_to_a_webhook_only_over_https_and_a_plain_one_is_refused_by_fi
         load_config(path)
     message = str(caught.value)
     assert message.startswith(str(path)) and "outputs.webhooks[1].plates" in message and "https" in message
+
+
+def test_plates_go_only_signed():
+    """The agency must be able to tell the plates came from us: an unsigned plate webhook is refused."""
+    with pytest.raises(ValidationError, match="signed only: set secret_env"):
+        WebhookConfig(url="https://dishub.example/violations", plates=True)

@@ -107,7 +107,8 @@ def test_plates_reach_only_the_https_target_that_asked_for_them(receiver, hooks,
     certificate, key = self_signed(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # how a deployment trusts the agency's own CA
     public, agency = receiver(), receiver(tls=(certificate, key))
-    webhooks = hooks([WebhookConfig(url=public.url, **FAST), WebhookConfig(url=agency.url, plates=True, **FAST)], {})
+    webhooks = hooks([WebhookConfig(url=public.url, **FAST), WebhookConfig(url=agency.url, plates=True, secret_env="DISHUB", **FAST)],
+                     {"DISHUB": "agency-secret"})
     webhooks.submit(event(payload={"zone": "bahu-jalan", "class": "car", **PLATE}))
     assert wait_for(lambda: len(public.requests) == 1 and len(agency.requests) == 1)
     assert json.loads(public.requests[0][1])["payload"] == {"zone": "bahu-jalan", "class": "car"}
