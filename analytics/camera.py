@@ -48,8 +48,10 @@ class CameraAnalytics:
         self._crowding = [CrowdingWatch(r, camera_id, site) for r in config.rules if isinstance(r, CrowdingRule)]
         self._intrusion = [IntrusionWatch(r, camera_id, site, config.timezone)
                            for r in config.rules if isinstance(r, IntrusionRule)]
-        self._parking = [ParkingWatch(r, self.zones[r.zone].polygon, camera_id, site, config.timezone)
-                         for r in config.rules if isinstance(r, ParkingRule)]
+        parking = [r for r in config.rules if isinstance(r, ParkingRule)]
+        self._parking = [ParkingWatch(r, self.zones[r.zone].polygon, camera_id, site, config.timezone,
+                                      ordinal=[o.zone for o in parking[:index + 1]].count(r.zone))
+                         for index, r in enumerate(parking)]
         self._gauge_region = config.gauge.region_pixels(size) if config.gauge else None
         self._gauge = GaugeWatch(config.gauge, camera_id, site, self._gauge_region) if config.gauge else None
         self._gauge_last_t = float("-inf")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -33,8 +34,10 @@ from matakota.core.geometry import Polygon, iou_matrix
 
 ARRIVAL_KEEP_S = 3.0  # a spot seen once keeps its first frame this long (a missed detection is not a departure)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# read_plate(frame, box) → (the frame's plate reading or None, the plate's picture or None)
-PlateReader = Callable[[np.ndarray, np.ndarray], tuple[PlateText | None, np.ndarray | None]]
+# read_plate(frame, box) → (the frame's plate reading or None, the plate's picture or None); or a Future of that
+# (read elsewhere: folded in on a later frame), or None (the reader is busy: ask again later)
+PlateRead = tuple[PlateText | None, np.ndarray | None]
+PlateReader = Callable[[np.ndarray, np.ndarray], PlateRead | Future | None]
 
 
 @dataclass(frozen=True)
@@ -55,17 +58,21 @@ class _Spot:
     last_seen: float
     counted_since: float | None  # when its stationary time began to count (the sign applying), None: not now
     violating: bool = False
+    violations: int = 0  # violations started here (a car still standing when the sign's hours resume: a second)
     classes: Counter = field(default_factory=Counter)
     arrival: tuple[float, np.ndarray] | None = None  # (t, frame) it was first seen standing in
     readings: list[PlateText | None] = field(default_factory=list)
     plate_images: dict[str, np.ndarray] = field(default_factory=dict)  # best picture per plate read
     last_read: float = float("-inf")
+    pending: Future | None = None  # a read still running elsewhere (never two at once for one spot)
 
 
 class ParkingWatch:
     def __init__(self, rule: ParkingRule, polygon: np.ndarray, camera: str, site: str,
-                 timezone: str = "Asia/Jakarta"):
+                 timezone: str = "Asia/Jakarta", ordinal: int = 1):
+        """`ordinal`: this rule's place among the parking rules on its zone (another sign: other incidents)."""
         self.rule, self.camera, self.site = rule, camera, site
+        self._tag = rule.zone if ordinal == 1 else f"{rule.zone}#{ordinal}"
         self.shape = Polygon(polygon)
         self._classes = ClassSet(rule.classes)
         self._spots: list[_Spot] = []
@@ -121,17 +128,23 @@ class ParkingWatch:
     def _maybe_read_plate(self, spot: _Spot, t: float, frame, read_plate, applies: bool) -> None:
         """Read the plate of a vehicle about to become a violation (or one already), a few frames, spaced out."""
         rule = self.rule
+        if spot.pending is not None and spot.pending.done():
+            done, spot.pending = spot.pending, None
+            failed = done.cancelled() or done.exception() is not None  # a failed read is an unread one
+            _fold(spot, *((None, None) if failed else done.result()))
         if (read_plate is None or frame is None or not applies or spot.counted_since is None or spot.last_seen != t
-                or len(spot.readings) >= rule.plate_reads or t - spot.last_read < rule.plate_every_s
+                or spot.pending is not None or len(spot.readings) >= rule.plate_reads
+                or t - spot.last_read < rule.plate_every_s
                 or t - spot.counted_since < rule.max_stationary_s + rule.grace_s - rule.plate_lead_s):
             return
+        answer = read_plate(frame, spot.box)
+        if answer is None:
+            return  # the reader is busy: this spot asks again on a later frame
         spot.last_read = t
-        reading, picture = read_plate(frame, spot.box)
-        spot.readings.append(reading)
-        if reading is not None and picture is not None:
-            best = [r for r in spot.readings if r is not None and r.plate == reading.plate]
-            if reading.confidence >= max(r.confidence for r in best):
-                spot.plate_images[reading.plate] = picture
+        if isinstance(answer, Future):
+            spot.pending = answer
+        else:
+            _fold(spot, *answer)
 
     def _check(self, spot: _Spot, t: float, applies: bool) -> Event | None:
         """Start the violation once over the limit; end it (and forget the spot) once the vehicle left, or when the
@@ -151,7 +164,7 @@ class ParkingWatch:
             spot.counted_since = t
         limit = self.rule.max_stationary_s + self.rule.grace_s
         if not spot.violating and spot.last_seen == t and t - spot.counted_since >= limit:
-            spot.violating = True
+            spot.violating, spot.violations = True, spot.violations + 1
             event = self._event(spot, EventState.STARTED, end=None)
             arrival_t, arrival_frame = spot.arrival or (spot.since, None)
             self.cases[event.id] = CaseMaterial(arrival_frame, arrival_t, box_tuple(spot.box),
@@ -179,6 +192,18 @@ class ParkingWatch:
         if end is not None:
             payload["duration_s"] = round(end - spot.since, 3)
         cx, cy = (spot.box[0] + spot.box[2]) / 2, spot.box[3]
-        key = f"{rule.zone}@{cx:.0f},{cy:.0f}"  # two cars stopping at once get distinct ids
+        # two cars stopping at once, and a spot's second violation (same car, the sign's hours again), get distinct
+        # ids; the same violation resent keeps its id
+        again = f"~{spot.violations}" if spot.violations > 1 else ""
+        key = f"{self._tag}@{cx:.0f},{cy:.0f}{again}"
         return Event(EventType.PARKING_VIOLATION, self.camera, self.site, key, state,
                      spot.since, end, payload, box_tuple(spot.box))
+
+
+def _fold(spot: _Spot, reading: PlateText | None, picture: np.ndarray | None) -> None:
+    """One plate reading into the spot's votes, keeping the most confident picture of each plate."""
+    spot.readings.append(reading)
+    if reading is not None and picture is not None:
+        best = [r for r in spot.readings if r is not None and r.plate == reading.plate]
+        if reading.confidence >= max(r.confidence for r in best):
+            spot.plate_images[reading.plate] = picture
