@@ -37,8 +37,8 @@ def case_record(event: Event, material: CaseMaterial, frame, camera: CameraConfi
                       float(payload.get("plate_confidence", 0.0)), event.start,
                       payload.get("counted_since", event.start) + rule["limit_s"] + (rule["grace_s"] or 0.0),
                       rule, camera.analytics.timezone)
-    files = case_files(facts, frame, event.box, material.arrival_frame, material.arrival_box, material.arrival_t,
-                       material.plate_image, people)
+    files = case_files(facts, frame, event.box, material.limit_photo_t, material.arrival_jpeg, material.arrival_box,
+                       material.arrival_t, material.plate_image, people)
     return {"event_id": event.id, "incident_id": event.incident_id, "camera": event.camera, "site": event.site,
             "zone": facts.zone, "plate": facts.plate, "plate_confidence": facts.plate_confidence,
             "class": facts.vehicle_class, "start": event.start, "limit_t": facts.limit_t,

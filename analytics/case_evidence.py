@@ -3,7 +3,7 @@
 Files (docs/architecture.md, "Parking cases and plates"):
 - `arrival.jpg`: the frame the vehicle was first seen standing in; `limit.jpg`: the frame it passed the limit in.
   Both have the vehicle boxed and a caption burned in: time (local, e.g. WIB), camera, site, location, zone,
-  vehicle class, plate and how long it had stood. People in `limit.jpg` are pixelated.
+  vehicle class, plate and how long it had stood (at the photo's own time). People in both are pixelated.
 - `vehicle.jpg`: the vehicle at the limit, cropped; `plate.jpg`: the plate as read (absent when `unread`).
 - `manifest.json`: the case (camera, site, location, zone, class, plate and its confidence, arrival, limit,
   the sign's rule) and the SHA-256 and size of every file above.
@@ -95,24 +95,37 @@ def _jpeg(image: np.ndarray, quality: int = 90) -> bytes:
     return buffer.tobytes()
 
 
+def _decoded(jpeg: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+
+
+def _captioned(jpeg: bytes, lines: list[str]) -> bytes:
+    return _jpeg(burn_caption(_decoded(jpeg), lines))
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def case_files(facts: CaseFacts, limit_frame: np.ndarray, box, arrival_frame: np.ndarray | None,
+def arrival_photo(frame_bgr: np.ndarray, people=()) -> bytes:
+    """The frame a vehicle was first seen standing in, people pixelated, as JPEG: what a parked spot keeps until
+    its case (tens of kB, where the frame itself is ~6 MB at 1080p)."""
+    people = list(people)
+    return _jpeg(blur_boxes(frame_bgr, people) if people else frame_bgr)
+
+
+def case_files(facts: CaseFacts, limit_frame: np.ndarray, box, limit_photo_t: float, arrival_jpeg: bytes | None,
                arrival_box, arrival_photo_t: float, plate_image: np.ndarray | None, people=()) -> dict[str, bytes]:
-    """The package's pictures, as JPEG bytes by file name (`arrival_photo_t`: when `arrival_frame` was taken)."""
+    """The package's pictures, as JPEG bytes by file name; `limit_photo_t` and `arrival_photo_t`: when each photo
+    was taken (their captions' time); `arrival_jpeg`: `arrival_photo`'s, people already pixelated."""
     people = list(people)
     shown = blur_boxes(limit_frame, people) if people else limit_frame
     limit_full, vehicle = render_evidence(shown, box, quality=90)
-    files = {"limit.jpg": _jpeg(burn_caption(cv2.imdecode(np.frombuffer(limit_full, np.uint8), cv2.IMREAD_COLOR),
-                                             caption_lines(facts, facts.limit_t, "AT LIMIT"))),
+    files = {"limit.jpg": _captioned(limit_full, caption_lines(facts, limit_photo_t, "AT LIMIT")),
              "vehicle.jpg": vehicle}
-    if arrival_frame is not None:
-        arrival_full, _ = render_evidence(arrival_frame, arrival_box, quality=90)
-        files["arrival.jpg"] = _jpeg(burn_caption(cv2.imdecode(np.frombuffer(arrival_full, np.uint8),
-                                                               cv2.IMREAD_COLOR),
-                                                  caption_lines(facts, arrival_photo_t, "ARRIVAL")))
+    if arrival_jpeg is not None:
+        arrival_full, _ = render_evidence(_decoded(arrival_jpeg), arrival_box, quality=90)
+        files["arrival.jpg"] = _captioned(arrival_full, caption_lines(facts, arrival_photo_t, "ARRIVAL"))
     if plate_image is not None and plate_image.size:
         files["plate.jpg"] = _jpeg(plate_image, 95)
     return files

@@ -24,11 +24,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from matakota.analytics.case_evidence import arrival_photo
 from matakota.analytics.early_warning import in_window, local_minute
 from matakota.analytics.plates import PlateText, vote
 from matakota.analytics.tracker import greedy_match
 from matakota.config.analytics import ParkingRule
-from matakota.core.detections import ClassSet, Detections, label_of
+from matakota.core.detections import PERSON, ClassSet, Detections, label_of
 from matakota.core.events import Event, EventState, EventType, box_tuple
 from matakota.core.geometry import Polygon, iou_matrix
 
@@ -42,13 +43,15 @@ PlateReader = Callable[[np.ndarray, np.ndarray], PlateRead | Future | None]
 
 @dataclass(frozen=True)
 class CaseMaterial:
-    """What the evidence package of a started violation needs beyond its event: the frame the vehicle was first
-    seen standing in (and when, and where), and the picture of its plate (None when unread)."""
+    """What the evidence package of a started violation needs beyond its event: the photo of the frame the vehicle
+    was first seen standing in (JPEG, people pixelated; and when, and where), the picture of its plate (None when
+    unread), and when the frame at the limit was taken."""
 
-    arrival_frame: np.ndarray | None
+    arrival_jpeg: bytes | None
     arrival_t: float
     arrival_box: tuple[float, float, float, float]
     plate_image: np.ndarray | None
+    limit_photo_t: float
 
 
 @dataclass(eq=False)  # identity, not value: spots hold arrays
@@ -60,7 +63,11 @@ class _Spot:
     violating: bool = False
     violations: int = 0  # violations started here (a car still standing when the sign's hours resume: a second)
     classes: Counter = field(default_factory=Counter)
-    arrival: tuple[float, np.ndarray] | None = None  # (t, frame) it was first seen standing in
+    # (t, frame, people boxes) of its first sighting, held only until it is seen again (≤ ARRIVAL_KEEP_S), then
+    # kept as a JPEG (`photo`, taken at `photo_t`): a parked car holds tens of kB, never a frame
+    first: tuple[float, np.ndarray, np.ndarray] | None = None
+    photo: bytes | None = None
+    photo_t: float = 0.0
     readings: list[PlateText | None] = field(default_factory=list)
     plate_images: dict[str, np.ndarray] = field(default_factory=dict)  # best picture per plate read
     last_read: float = float("-inf")
@@ -100,6 +107,7 @@ class ParkingWatch:
         if len(vehicles) == 0 and not self._spots:
             return []
         vehicles = vehicles[self.shape.contains(vehicles.anchors)]
+        people = detections.xyxy[detections.class_id == PERSON] if frame is not None else None
         boxes = vehicles.xyxy.astype(np.float64)
         spot_boxes = np.array([s.box for s in self._spots]).reshape(-1, 4)
         pairs = greedy_match(iou_matrix(boxes, spot_boxes), self.rule.stationary_iou)
@@ -107,20 +115,22 @@ class ParkingWatch:
             spot = self._spots[k]
             spot.last_seen = t
             spot.classes[int(vehicles.class_id[row])] += 1
-            if spot.arrival is None and frame is not None:
-                spot.arrival = (t, frame)
+            if spot.photo is None and (spot.first is not None or frame is not None):
+                photo_t, photo_frame, photo_people = spot.first or (t, frame, people)
+                spot.photo, spot.photo_t, spot.first = arrival_photo(photo_frame, photo_people), photo_t, None
         applies = self.applies(t)
         events = []
         for spot in list(self._spots):
-            if spot.arrival is not None and spot.last_seen == spot.since and t - spot.since > ARRIVAL_KEEP_S:
-                spot.arrival = None  # seen once, not since: traffic passing, not a stop (keeps no frame)
+            if spot.first is not None and spot.last_seen == spot.since and t - spot.since > ARRIVAL_KEEP_S:
+                spot.first = None  # seen once, not since: traffic passing, not a stop (keeps no frame)
             self._maybe_read_plate(spot, t, frame, read_plate, applies)
             if (event := self._check(spot, t, applies)) is not None:
                 events.append(event)
         matched_rows = {r for r, _ in pairs}
         for r in range(len(boxes)):
             if r not in matched_rows:
-                spot = _Spot(boxes[r], t, t, t if applies else None, arrival=None if frame is None else (t, frame))
+                first = None if frame is None else (t, frame, people)
+                spot = _Spot(boxes[r], t, t, t if applies else None, first=first)
                 spot.classes[int(vehicles.class_id[r])] += 1
                 self._spots.append(spot)
         return events
@@ -166,10 +176,9 @@ class ParkingWatch:
         if not spot.violating and spot.last_seen == t and t - spot.counted_since >= limit:
             spot.violating, spot.violations = True, spot.violations + 1
             event = self._event(spot, EventState.STARTED, end=None)
-            arrival_t, arrival_frame = spot.arrival or (spot.since, None)
-            self.cases[event.id] = CaseMaterial(arrival_frame, arrival_t, box_tuple(spot.box),
-                                                spot.plate_images.get(event.payload.get("plate", "")))
-            spot.arrival = None  # the frame goes with the case; the spot keeps no frame
+            self.cases[event.id] = CaseMaterial(spot.photo, spot.photo_t if spot.photo else spot.since,
+                                                box_tuple(spot.box),
+                                                spot.plate_images.get(event.payload.get("plate", "")), t)
             return event
         return None
 

@@ -14,6 +14,7 @@ from matakota.analytics.case_evidence import (
     MANIFEST,
     SIGNATURE,
     CaseFacts,
+    arrival_photo,
     build_package,
     case_files,
     manifest,
@@ -31,7 +32,8 @@ FACTS = CaseFacts("ev-1", "inc-1", "cam-1", "simpang-lima", {"lat": -6.99, "lon"
 @pytest.fixture(scope="module")
 def files() -> dict[str, bytes]:
     frame = np.random.default_rng(0).integers(0, 255, (432, 768, 3), dtype=np.uint8)
-    pictures = case_files(FACTS, frame, (100, 100, 300, 300), frame, (100, 100, 300, 300), FACTS.arrival_t,
+    pictures = case_files(FACTS, frame, (100, 100, 300, 300), FACTS.limit_t, arrival_photo(frame), (100, 100, 300, 300),
+                          FACTS.arrival_t,
                           np.zeros((20, 60, 3), np.uint8))
     return build_package(FACTS, pictures, KEY, "2026-12")
 
