@@ -222,7 +222,7 @@ class CameraShard:
             for record, event in zip(records, result.events):
                 if event.id in result.cases:
                     record["case"] = case_record(event, result.cases[event.id], frame.image, runtime.config,
-                                                 self.signer, people)
+                                                 self.signer, people, run=runtime.analytics.part)
                     record["payload"]["evidence"] = f"/v1/events/{event.id}/evidence.zip"
             self.outbox.put(events=records,
                             counts=[c.to_json() for c in result.counts],

@@ -28,8 +28,9 @@ class CaseSigner:
 
 
 def case_record(event: Event, material: CaseMaterial, frame, camera: CameraConfig, signer: CaseSigner,
-                people=()) -> dict:
-    """{facts for the store's case row, `files`: name → bytes} of one started violation."""
+                people=(), run: str | None = None) -> dict:
+    """{facts for the store's case row, `files`: name → bytes} of one started violation; `run`: the camera's
+    analytics run (a case from another run may continue an open one: store/cases.py)."""
     payload = event.payload
     rule = {"limit_s": payload.get("limit_s"), "grace_s": payload.get("grace_s"), **payload.get("sign", {})}
     facts = CaseFacts(event.id, event.incident_id, event.camera, event.site, camera.location_json,
@@ -41,5 +42,6 @@ def case_record(event: Event, material: CaseMaterial, frame, camera: CameraConfi
                        material.arrival_t, material.plate_image, people)
     return {"event_id": event.id, "incident_id": event.incident_id, "camera": event.camera, "site": event.site,
             "zone": facts.zone, "plate": facts.plate, "plate_confidence": facts.plate_confidence,
-            "class": facts.vehicle_class, "start": event.start, "limit_t": facts.limit_t,
+            "class": facts.vehicle_class, "start": event.start, "limit_t": facts.limit_t, "run": run,
+            "box": None if event.box is None else list(event.box),
             "files": build_package(facts, files, signer.key, signer.key_id)}

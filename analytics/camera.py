@@ -38,7 +38,7 @@ class CameraAnalytics:
     def __init__(self, camera_id: str, site: str, config: CameraAnalyticsConfig,
                  frame_size: tuple[int, int] | None = None, part: str = ""):
         """`part` names this run of the camera's analytics in its count records (core/counts: partial sums)."""
-        self.camera, self.site, self.config = camera_id, site, config
+        self.camera, self.site, self.config, self.part = camera_id, site, config, part
         size = frame_size or config.frame_size
         self.tracker = ByteTracker(config.tracker)
         self.zones = {z.name: ZoneCounter(z.name, z.pixels(size), z.classes, config.visit_grace_s)

@@ -11,10 +11,14 @@ DAY = 86400.0
 T = 1_796_094_000.0  # 2026-12-01 10:00 WIB
 
 
-def case(n: int, start: float, plate: str = "H 1234 AB", zone: str = "bahu-jalan", camera: str = "cam-1") -> dict:
+BOX = [200.0, 250.0, 320.0, 330.0]
+
+
+def case(n: int, start: float, plate: str = "H 1234 AB", zone: str = "bahu-jalan", camera: str = "cam-1",
+         run: str | None = None, box: list[float] | None = None) -> dict:
     return {"event_id": f"ev-{n}", "incident_id": f"inc-{n}", "camera": camera, "site": "simpang-lima", "zone": zone,
             "plate": plate, "plate_confidence": 0.9, "class": "car", "start": start, "limit_t": start + 300,
-            "files": {"limit.jpg": b"\xff\xd8limit", "manifest.json": b"{}"}}
+            "run": run, "box": box, "files": {"limit.jpg": b"\xff\xd8limit", "manifest.json": b"{}"}}
 
 
 def test_a_case_and_its_files_are_stored_once(store):
@@ -70,3 +74,50 @@ def test_a_case_lacking_a_field_is_refused(store):
     del broken["plate"]
     with pytest.raises(InvalidRecord, match="plate"):
         store.write_cases([broken])
+
+
+def test_after_a_failover_the_same_parked_car_continues_its_case_not_a_repeat_offence(store):
+    store.write_cases([case(1, T, run="before", box=BOX)])  # the shard dies; its case never ends
+    store.write_cases([case(2, T + 900, run="after", box=[204.0, 248.0, 322.0, 333.0])])  # fresh analytics
+    store.write_cases([], [{"incident_id": "inc-2", "end": T + 2000.0}])
+    earlier, later = store.case("ev-1"), store.case("ev-2")
+    assert (earlier["end"], earlier["ended_by"]) == (T + 900, "continued")
+    assert (later["continues"], later["offence"], later["repeat_of"]) == ("ev-1", 1, None)
+    assert (later["start"], later["duration_s"]) == (T, 2000.0)  # the whole stay, from the car's arrival
+    assert [c["continues"] for c in store.cases(since=T, until=T + DAY)] == [None, "ev-1"]
+
+
+@pytest.mark.parametrize(("earlier", "later", "continued"), [
+    (case(1, T, "unread", run="a", box=BOX), case(2, T + 900, "unread", run="b", box=BOX), True),
+    (case(1, T, run="a", box=BOX), case(2, T + 900, "unread", run="b", box=BOX), True),  # read once, unread again
+    (case(1, T, run="a", box=BOX), case(2, T + 900, run="b", box=[400.0, 250.0, 520.0, 330.0]), True),  # moved
+    (case(1, T, "unread", run="a", box=BOX), case(2, T + 900, "unread", run="b", box=[400.0, 250.0, 520.0, 330.0]),
+     False),  # another car beside it
+    (case(1, T, run="a", box=BOX), case(2, T + 900, "H 9 X", run="b", box=BOX), False),  # another plate
+    (case(1, T, run="a", box=BOX), case(2, T + 900, run="a", box=BOX), False),  # the same run: another sign
+    (case(1, T, run="a", box=BOX), case(2, T + 900, run="b", box=BOX, zone="trotoar"), False),
+])
+def test_what_continues_an_open_case(store, earlier, later, continued):
+    store.write_cases([earlier])
+    store.write_cases([later])
+    assert (store.case("ev-2")["continues"] == "ev-1") is continued
+    assert (store.case("ev-1")["end"] is None) is not continued
+
+
+def test_a_case_that_ended_is_never_continued(store):
+    store.write_cases([case(1, T, run="a", box=BOX)], [{"incident_id": "inc-1", "end": T + 600.0}])
+    store.write_cases([case(2, T + 900, run="b", box=BOX)])
+    assert (store.case("ev-2")["continues"], store.case("ev-2")["offence"]) == (None, 2)  # it left and came back
+
+
+def test_an_open_case_of_a_lost_run_ends_once_the_new_run_had_time_to_find_its_car(store):
+    from matakota.actors.analytics_runs import RunChange
+
+    store.write_cases([case(1, T, run="a", box=BOX), case(2, T, "H 9 X", camera="cam-2", run="c", box=BOX)])
+    replaced = {"cam-1": RunChange("b", since=T + 1000, before="a", before_last=T + 900)}
+    assert store.close_lost_cases(replaced, now=T + 1000 + 300 + 60) == 0  # the new run may still find it
+    assert store.case("ev-1")["end"] is None
+    assert store.close_lost_cases(replaced, now=T + 1000 + 300 + 600) == 1  # it did not: the car left unwatched
+    lost = store.case("ev-1")
+    assert (lost["end"], lost["ended_by"], lost["duration_s"]) == (T + 900, "shard lost", 900.0)
+    assert store.case("ev-2")["end"] is None  # another camera's run was not lost
