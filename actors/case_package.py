@@ -16,15 +16,27 @@ log = logging.getLogger("matakota.cases")
 
 
 class CaseSigner:
-    """The evidence key (config/evidence.py), read once; without one, packages are made unsigned (and say so)."""
+    """The evidence key (config/evidence.py), read once. Without one, packages are made unsigned: they fail
+    `matakota evidence verify`, each is counted (`unsigned`, exported as matakota_evidence_unsigned_total), and the
+    shard says so once, when its first camera with a parking rule starts. (Kubernetes never gets here: the key is a
+    required Secret, so a pod without it does not start; a local demo without a key goes on, visibly.)"""
 
     def __init__(self, config: EvidenceConfig) -> None:
         self.key_id = config.key_id
+        self.unsigned = 0  # packages made without a key
+        self.problem: str | None = None
+        self._warned = False
         try:
             self.key: bytes | None = config.key()
         except EvidenceKeyError as error:
-            log.warning("parking evidence will be unsigned: %s", error)
-            self.key = None
+            self.key, self.problem = None, str(error)
+
+    def warn_unsigned(self, camera: str) -> None:
+        """Log, once, that this camera's (and every later one's) parking evidence will be unsigned, and why."""
+        if self.key is None and not self._warned:
+            self._warned = True
+            log.warning("camera %s: parking evidence will be unsigned, failing verification (counted in "
+                        "matakota_evidence_unsigned_total): %s", camera, self.problem)
 
 
 def case_record(event: Event, material: CaseMaterial, frame, camera: CameraConfig, signer: CaseSigner,
@@ -38,6 +50,8 @@ def case_record(event: Event, material: CaseMaterial, frame, camera: CameraConfi
                       float(payload.get("plate_confidence", 0.0)), event.start,
                       payload.get("counted_since", event.start) + rule["limit_s"] + (rule["grace_s"] or 0.0),
                       rule, camera.analytics.timezone)
+    if signer.key is None:
+        signer.unsigned += 1
     files = case_files(facts, frame, event.box, material.limit_photo_t, material.arrival_jpeg, material.arrival_box,
                        material.arrival_t, material.plate_image, people)
     return {"event_id": event.id, "incident_id": event.incident_id, "camera": event.camera, "site": event.site,

@@ -47,6 +47,13 @@ class ShardMetrics:
                 metric(name).inc(grown, tags={**shard, **tags})
             self._plates[key] = max(total, self._plates.get(key, 0))
 
+    def export_unsigned(self, total: int) -> None:
+        """Parking evidence packages this shard made without an evidence key (they fail verification)."""
+        grown = total - self._plates.get("unsigned", 0)
+        if grown > 0:
+            metric("matakota_evidence_unsigned_total").inc(grown, tags={"shard": self.shard_id})
+        self._plates["unsigned"] = max(total, self._plates.get("unsigned", 0))
+
     def observe_latency(self, seconds: float) -> None:
         metric("matakota_pipeline_latency_seconds").observe(seconds, tags={"shard": self.shard_id})
 

@@ -73,3 +73,15 @@ def test_people_are_pixelated_in_both_photos_and_each_caption_has_its_photo_s_ti
     # frames every 7 s: the limit (330 s) falls between two; the caption says when its photo was taken
     assert dict(captions) == {"ARRIVAL": T0, "AT LIMIT": T0 + 336}
     assert record["limit_t"] == T0 + 330  # the violation began at the limit (the listing's time)
+
+
+def test_without_a_key_packages_are_unsigned_counted_and_said_once(caplog):
+    event, material = park(watch(max_stationary_s=60), T0, 120)
+    signer = CaseSigner(EvidenceConfig(key_env="NO_SUCH_KEY"))
+    with caplog.at_level("WARNING", logger="matakota.cases"):
+        signer.warn_unsigned("cam-1")
+        signer.warn_unsigned("cam-2")
+    assert len(caplog.records) == 1 and "NO_SUCH_KEY" in caplog.text and "unsigned" in caplog.text
+    record = case_record(event, material, FRAME, _camera(), signer)
+    assert b'"hmac_sha256":null' in record["files"]["signature.json"]
+    assert signer.unsigned == 1  # exported as matakota_evidence_unsigned_total
