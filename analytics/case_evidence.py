@@ -178,11 +178,17 @@ class Verification:
 
 def verify_package(data: bytes, key: bytes | None) -> Verification:
     """Check a package zip: every file's digest against the manifest, no file unlisted, the manifest's digest and
-    HMAC against the signature (under `key`). Each problem names the file."""
+    HMAC against the signature (under `key`). Each problem names the file. A zip holding a name twice (which copy
+    would a reader see?) or a manifest of another shape is refused, saying so."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            files = {name: archive.read(name) for name in archive.namelist()}
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
+            names = archive.namelist()
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                return Verification(tuple(f"{name}: in the zip more than once (refused: a package holds each file "
+                                          "once)" for name in twice), None)
+            files = {name: archive.read(name) for name in names}
+    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError) as error:
         return Verification((f"not a readable zip: {error}",), None)
     if MANIFEST not in files or SIGNATURE not in files:
         return Verification((f"{MANIFEST} or {SIGNATURE} is missing",), None)
@@ -190,9 +196,13 @@ def verify_package(data: bytes, key: bytes | None) -> Verification:
     try:
         body = json.loads(files[MANIFEST])
         signed = json.loads(files[SIGNATURE])
-        listed = body["files"]
-    except (ValueError, KeyError, TypeError):
-        return Verification((f"{MANIFEST} or {SIGNATURE} is not the expected JSON",), None)
+    except ValueError:
+        return Verification((f"{MANIFEST} or {SIGNATURE} is not JSON",), None)
+    listed = body.get("files") if isinstance(body, dict) else None
+    if not isinstance(signed, dict) or not isinstance(listed, dict) or not all(
+            isinstance(entry, dict) for entry in listed.values()):
+        return Verification((f"{MANIFEST} or {SIGNATURE} is not the expected JSON (a manifest's `files` maps each "
+                             "name to its sha256 and bytes)",), None)
     if signed.get("manifest_sha256") != sha256(files[MANIFEST]):
         problems.append(f"{MANIFEST}: its SHA-256 does not match {SIGNATURE}")
     if signed.get("hmac_sha256") is None:
