@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from matakota.store import InvalidRecord
+from matakota.core.events import Event, EventState, EventType
+from matakota.store import InvalidRecord, split_evidence
 
 DAY = 86400.0
 T = 1_796_094_000.0  # 2026-12-01 10:00 WIB
@@ -61,12 +62,29 @@ def test_the_day_s_cases_oldest_first(store):
     assert store.cases(since=T - 3600, until=T + 3600, cameras=["cam-9"]) == []
 
 
+def _event(start: float, type_: EventType) -> Event:
+    return Event(type_, "cam-1", "simpang-lima", "bahu-jalan@260,330", EventState.STARTED, start, None,
+                 {"zone": "bahu-jalan"}, (200.0, 250.0, 320.0, 330.0))
+
+
 def test_cases_are_kept_for_their_own_retention(store):
+    """Ordinary events and snapshots go after retention_days (30 here); a case and its package stay until the case
+    retention (90 days), though the event it began with is gone."""
+    events = [_event(T, EventType.CROWDING), _event(T, EventType.PARKING_VIOLATION),
+              _event(T + 80 * DAY, EventType.CROWDING)]
+    rows, snapshots = split_evidence({**e.to_json(), "snapshot_jpeg": b"\xff\xd8full", "crop_jpeg": b"\xff\xd8crop"}
+                                     for e in events)
+    store.write(rows, [], snapshots)
     store.write_cases([case(1, T), case(2, T + 80 * DAY)])
-    assert store.prune(older_than_s=30 * DAY, now=T + 95 * DAY).events == 0  # ordinary retention: not theirs
-    assert store.prune_cases(90 * DAY, now=T + 95 * DAY) == 1
+    now = T + 95 * DAY
+    pruned = store.prune(older_than_s=30 * DAY, now=now)
+    assert (pruned.events, pruned.snapshots) == (2, 4)  # the two 95-day-old events and their images
+    assert [store.get_event(e.id) is None for e in events] == [True, True, False]
+    assert store.snapshot(f"{events[2].id}.jpg") == b"\xff\xd8full"
+    assert store.case_files("ev-1") == {"limit.jpg": b"\xff\xd8limit", "manifest.json": b"{}"}  # 95 days: kept
+    assert store.prune_cases(90 * DAY, now=now) == 1
     assert store.case("ev-1") is None and store.case_files("ev-1") == {}
-    assert store.case("ev-2") is not None
+    assert store.case("ev-2") is not None and store.case_files("ev-2")
 
 
 def test_a_case_lacking_a_field_is_refused(store):
