@@ -73,6 +73,10 @@ class _Spot:
     last_read: float = float("-inf")
     pending: Future | None = None  # a read still running elsewhere (never two at once for one spot)
 
+    def __getstate__(self) -> dict:
+        """Handed over to another shard (a move), a spot leaves its pending read behind: it asks again there."""
+        return {**self.__dict__, "pending": None}
+
 
 class ParkingWatch:
     def __init__(self, rule: ParkingRule, polygon: np.ndarray, camera: str, site: str,

@@ -4,6 +4,7 @@ process edge (models/plate_ocr.py's `read(frame, box)`); the analytics are the r
 
 from __future__ import annotations
 
+import pickle
 import threading
 
 import numpy as np
@@ -71,6 +72,7 @@ def test_reads_run_on_their_own_thread_and_fold_in_on_a_later_frame():
     results = run(camera, worker, range(0, 50))  # reads are due from 30 s; the engine is stuck in the first one
     assert engine.entered.wait(10) and engine.calls == 1  # one read at a time for a spot, never queued twice
     assert [r.t for r in results][-1] == T0 + 49  # the frames went on meanwhile
+    assert pickle.loads(pickle.dumps(camera)).update(dets([CAR], ids=[1], cls=[2]), T0 + 49.5)  # a move meanwhile
     engine.gate.set()
     results = run(camera, worker, range(50, 90))
     started = next(e for r in results for e in r.events if e.state is EventState.STARTED)
