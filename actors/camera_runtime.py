@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import OrderedDict, deque
 
-from matakota.actors.plate_reading import PLATE_READING
+from matakota.actors.plate_reading import PLATE_WORKER
 from matakota.analytics.camera import CameraAnalytics, FrameResult
 from matakota.analytics.counts import CountRecord
 from matakota.analytics.overlay import render_frame
@@ -59,7 +59,9 @@ class CameraRuntime:
         self._occupancy: dict[str, int] = {}
         self._awaiting_clips: OrderedDict[str, dict] = OrderedDict()  # event id → the event, until its clip is cut
         reads_plates = any(getattr(rule, "plate_reads", 0) for rule in config.analytics.rules)
-        self.plates = PLATE_READING if reads_plates else None  # OCR only where a parking rule reads plates
+        self.plates = PLATE_WORKER if reads_plates else None  # OCR only where a parking rule reads plates
+        if self.plates is not None:
+            self.plates.start()  # the engine loads on the reader's thread now, not at the first read
 
     def _new_analytics(self) -> CameraAnalytics:
         """Fresh analytics; `part` names this run in its count records (parts of a minute add up in the store)."""

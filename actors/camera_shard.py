@@ -101,6 +101,8 @@ class CameraShard:
             return None
         self.failed.pop(camera.id, None)
         self.cameras[camera.id] = runtime
+        if any(rule.type == "parking" for rule in camera.analytics.rules):
+            self.signer.warn_unsigned(camera.id)
         return runtime
 
     async def remove_cameras(self, camera_ids: list[str], reason: str = "camera removed") -> list[str]:
@@ -222,7 +224,7 @@ class CameraShard:
             for record, event in zip(records, result.events):
                 if event.id in result.cases:
                     record["case"] = case_record(event, result.cases[event.id], frame.image, runtime.config,
-                                                 self.signer, people)
+                                                 self.signer, people, run=runtime.analytics.part)
                     record["payload"]["evidence"] = f"/v1/events/{event.id}/evidence.zip"
             self.outbox.put(events=records,
                             counts=[c.to_json() for c in result.counts],
@@ -277,6 +279,7 @@ class CameraShard:
         outbox = self.outbox.stats()
         self.metrics.export(cameras, self.inflight, outbox)
         self.metrics.export_plates(*PLATE_READING.totals())
+        self.metrics.export_unsigned(self.signer.unsigned)
         return ShardHeartbeat(self.shard_id, ray.get_runtime_context().get_node_id(), time.time(), self.inflight,
                               outbox=outbox, cameras=cameras, **self.counters)
 

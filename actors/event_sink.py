@@ -24,6 +24,7 @@ from collections import OrderedDict
 import ray
 from ray.exceptions import RayError
 
+from matakota.actors.analytics_runs import AnalyticsRuns
 from matakota.actors.outbox import Outbox
 from matakota.actors.sink_metrics import SinkMetrics
 from matakota.config import OutputsConfig, PlanEntry, ReportsConfig, StoreConfig
@@ -31,13 +32,14 @@ from matakota.core.messages import StatusChange
 from matakota.core.names import EVENT_SINK_NAME, NAMESPACE, ON_HEAD_NODE
 from matakota.outputs import Outputs
 from matakota.store import InvalidRecord, open_store, split_cases, split_evidence
-from matakota.store.cases import case_row
+from matakota.store.cases import case_extra, case_row
 from matakota.store.sql import count_row, event_row, level_row
 
 log = logging.getLogger("matakota.event_sink")
 SEEN_BATCHES = 10_000
 SEEN_EVENTS = 100_000
 EXPORT_PERIOD_S = 5.0  # how often delivery counters are exported
+LOST_CASES_PERIOD_S = 60.0  # how often open parking cases of lost analytics runs are looked for
 
 
 class _Recent(OrderedDict):
@@ -70,7 +72,8 @@ class EventSink:
         self.counters = {"batches": 0, "duplicate_batches": 0, "events_stored": 0, "counts_stored": 0,
                          "levels_stored": 0, "rejected": 0, "store_errors": 0, "pruned_events": 0, "pruned_counts": 0,
                          "pruned_levels": 0, "hours_rolled_up": 0,
-                         "pruned_cases": 0}
+                         "pruned_cases": 0, "lost_cases_closed": 0}
+        self.runs = AnalyticsRuns()  # each camera's analytics run, from its counts: a changed run lost its cases
         self._batches = _Recent(SEEN_BATCHES)  # batch id → ack, to answer resends without a write
         self._fanned = _Recent(SEEN_EVENTS)
         self.metrics = SinkMetrics()
@@ -98,6 +101,10 @@ class EventSink:
             self.counters["store_errors"] += 1
             self.metrics.write_failed()
             raise  # not acknowledged: the sender keeps the batch and resends
+        now = time.time()
+        for count in counts:
+            if count.get("part"):
+                self.runs.heard(str(count["camera"]), str(count["part"]), now)
         self.counters["batches"] += 1
         self.counters["events_stored"] += result.events
         self.counters["counts_stored"] += result.counts
@@ -124,7 +131,7 @@ class EventSink:
                     check(record)
                     if kind == "event" and "case" in record:
                         try:
-                            case_row(record["case"])
+                            case_row(record["case"]), case_extra(record["case"])
                         except InvalidRecord as error:  # the event stands; a broken package is dropped, counted
                             record = {k: v for k, v in record.items() if k != "case"}
                             rejected["case"] = rejected.get("case", 0) + 1
@@ -173,6 +180,7 @@ class EventSink:
             if self.config.prunes:
                 self._background.append(loop.create_task(self._prune_forever()))
             self._background.append(loop.create_task(self._roll_up_forever()))
+            self._background.append(loop.create_task(self._close_lost_cases_forever()))
 
     async def _prune_forever(self) -> None:
         while True:
@@ -199,6 +207,20 @@ class EventSink:
             except Exception as error:  # noqa: BLE001 - retried next interval; queries read the minutes meanwhile
                 log.warning("roll-up failed: %s", error)
             await asyncio.sleep(self.config.rollup_interval_s)
+
+    async def close_lost_cases(self) -> int:
+        """End the open parking cases whose analytics run was lost and that no case continued (store/cases.py)."""
+        closed = await asyncio.to_thread(self.store.close_lost_cases, self.runs.replaced())
+        self.counters["lost_cases_closed"] += closed
+        return closed
+
+    async def _close_lost_cases_forever(self) -> None:
+        while True:
+            await asyncio.sleep(LOST_CASES_PERIOD_S)
+            try:
+                await self.close_lost_cases()
+            except Exception as error:  # noqa: BLE001 - retried next period
+                log.warning("closing lost parking cases failed: %s", error)
 
     async def _export_forever(self) -> None:
         while True:

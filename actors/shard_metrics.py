@@ -34,16 +34,25 @@ class ShardMetrics:
         self._water_levels: dict[tuple[str, str], float] = {}
         self._flood_rising: dict[tuple[str, str], int] = {}
 
-    def export_plates(self, reads: int, plates: int, cpu_s: float) -> None:
+    def export_plates(self, reads: int, plates: int, errors: int, cpu_s: float) -> None:
         """The shard's plate reading totals (actors/plate_reading.py, summed over its cameras): exports the growth."""
         shard = {"shard": self.shard_id}
+        none = reads - plates - errors
         for key, total, name, tags in (("reads_plate", plates, "matakota_plate_reads_total", {"result": "plate"}),
-                                       ("reads_none", reads - plates, "matakota_plate_reads_total", {"result": "none"}),
+                                       ("reads_none", none, "matakota_plate_reads_total", {"result": "none"}),
+                                       ("errors", errors, "matakota_plate_read_errors_total", {}),
                                        ("cpu_s", cpu_s, "matakota_plate_read_cpu_seconds_total", {})):
             grown = total - self._plates.get(key, 0)
             if grown > 0:
                 metric(name).inc(grown, tags={**shard, **tags})
             self._plates[key] = max(total, self._plates.get(key, 0))
+
+    def export_unsigned(self, total: int) -> None:
+        """Parking evidence packages this shard made without an evidence key (they fail verification)."""
+        grown = total - self._plates.get("unsigned", 0)
+        if grown > 0:
+            metric("matakota_evidence_unsigned_total").inc(grown, tags={"shard": self.shard_id})
+        self._plates["unsigned"] = max(total, self._plates.get("unsigned", 0))
 
     def observe_latency(self, seconds: float) -> None:
         metric("matakota_pipeline_latency_seconds").observe(seconds, tags={"shard": self.shard_id})

@@ -38,7 +38,7 @@ class CameraAnalytics:
     def __init__(self, camera_id: str, site: str, config: CameraAnalyticsConfig,
                  frame_size: tuple[int, int] | None = None, part: str = ""):
         """`part` names this run of the camera's analytics in its count records (core/counts: partial sums)."""
-        self.camera, self.site, self.config = camera_id, site, config
+        self.camera, self.site, self.config, self.part = camera_id, site, config, part
         size = frame_size or config.frame_size
         self.tracker = ByteTracker(config.tracker)
         self.zones = {z.name: ZoneCounter(z.name, z.pixels(size), z.classes, config.visit_grace_s)
@@ -48,8 +48,10 @@ class CameraAnalytics:
         self._crowding = [CrowdingWatch(r, camera_id, site) for r in config.rules if isinstance(r, CrowdingRule)]
         self._intrusion = [IntrusionWatch(r, camera_id, site, config.timezone)
                            for r in config.rules if isinstance(r, IntrusionRule)]
-        self._parking = [ParkingWatch(r, self.zones[r.zone].polygon, camera_id, site, config.timezone)
-                         for r in config.rules if isinstance(r, ParkingRule)]
+        parking = [r for r in config.rules if isinstance(r, ParkingRule)]
+        self._parking = [ParkingWatch(r, self.zones[r.zone].polygon, camera_id, site, config.timezone,
+                                      ordinal=[o.zone for o in parking[:index + 1]].count(r.zone))
+                         for index, r in enumerate(parking)]
         self._gauge_region = config.gauge.region_pixels(size) if config.gauge else None
         self._gauge = GaugeWatch(config.gauge, camera_id, site, self._gauge_region) if config.gauge else None
         self._gauge_last_t = float("-inf")

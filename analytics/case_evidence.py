@@ -3,7 +3,7 @@
 Files (docs/architecture.md, "Parking cases and plates"):
 - `arrival.jpg`: the frame the vehicle was first seen standing in; `limit.jpg`: the frame it passed the limit in.
   Both have the vehicle boxed and a caption burned in: time (local, e.g. WIB), camera, site, location, zone,
-  vehicle class, plate and how long it had stood. People in `limit.jpg` are pixelated.
+  vehicle class, plate and how long it had stood (at the photo's own time). People in both are pixelated.
 - `vehicle.jpg`: the vehicle at the limit, cropped; `plate.jpg`: the plate as read (absent when `unread`).
 - `manifest.json`: the case (camera, site, location, zone, class, plate and its confidence, arrival, limit,
   the sign's rule) and the SHA-256 and size of every file above.
@@ -95,24 +95,37 @@ def _jpeg(image: np.ndarray, quality: int = 90) -> bytes:
     return buffer.tobytes()
 
 
+def _decoded(jpeg: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+
+
+def _captioned(jpeg: bytes, lines: list[str]) -> bytes:
+    return _jpeg(burn_caption(_decoded(jpeg), lines))
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def case_files(facts: CaseFacts, limit_frame: np.ndarray, box, arrival_frame: np.ndarray | None,
+def arrival_photo(frame_bgr: np.ndarray, people=()) -> bytes:
+    """The frame a vehicle was first seen standing in, people pixelated, as JPEG: what a parked spot keeps until
+    its case (tens of kB, where the frame itself is ~6 MB at 1080p)."""
+    people = list(people)
+    return _jpeg(blur_boxes(frame_bgr, people) if people else frame_bgr)
+
+
+def case_files(facts: CaseFacts, limit_frame: np.ndarray, box, limit_photo_t: float, arrival_jpeg: bytes | None,
                arrival_box, arrival_photo_t: float, plate_image: np.ndarray | None, people=()) -> dict[str, bytes]:
-    """The package's pictures, as JPEG bytes by file name (`arrival_photo_t`: when `arrival_frame` was taken)."""
+    """The package's pictures, as JPEG bytes by file name; `limit_photo_t` and `arrival_photo_t`: when each photo
+    was taken (their captions' time); `arrival_jpeg`: `arrival_photo`'s, people already pixelated."""
     people = list(people)
     shown = blur_boxes(limit_frame, people) if people else limit_frame
     limit_full, vehicle = render_evidence(shown, box, quality=90)
-    files = {"limit.jpg": _jpeg(burn_caption(cv2.imdecode(np.frombuffer(limit_full, np.uint8), cv2.IMREAD_COLOR),
-                                             caption_lines(facts, facts.limit_t, "AT LIMIT"))),
+    files = {"limit.jpg": _captioned(limit_full, caption_lines(facts, limit_photo_t, "AT LIMIT")),
              "vehicle.jpg": vehicle}
-    if arrival_frame is not None:
-        arrival_full, _ = render_evidence(arrival_frame, arrival_box, quality=90)
-        files["arrival.jpg"] = _jpeg(burn_caption(cv2.imdecode(np.frombuffer(arrival_full, np.uint8),
-                                                               cv2.IMREAD_COLOR),
-                                                  caption_lines(facts, arrival_photo_t, "ARRIVAL")))
+    if arrival_jpeg is not None:
+        arrival_full, _ = render_evidence(_decoded(arrival_jpeg), arrival_box, quality=90)
+        files["arrival.jpg"] = _captioned(arrival_full, caption_lines(facts, arrival_photo_t, "ARRIVAL"))
     if plate_image is not None and plate_image.size:
         files["plate.jpg"] = _jpeg(plate_image, 95)
     return files
@@ -165,11 +178,17 @@ class Verification:
 
 def verify_package(data: bytes, key: bytes | None) -> Verification:
     """Check a package zip: every file's digest against the manifest, no file unlisted, the manifest's digest and
-    HMAC against the signature (under `key`). Each problem names the file."""
+    HMAC against the signature (under `key`). Each problem names the file. A zip holding a name twice (which copy
+    would a reader see?) or a manifest of another shape is refused, saying so."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            files = {name: archive.read(name) for name in archive.namelist()}
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
+            names = archive.namelist()
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                return Verification(tuple(f"{name}: in the zip more than once (refused: a package holds each file "
+                                          "once)" for name in twice), None)
+            files = {name: archive.read(name) for name in names}
+    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError) as error:
         return Verification((f"not a readable zip: {error}",), None)
     if MANIFEST not in files or SIGNATURE not in files:
         return Verification((f"{MANIFEST} or {SIGNATURE} is missing",), None)
@@ -177,9 +196,13 @@ def verify_package(data: bytes, key: bytes | None) -> Verification:
     try:
         body = json.loads(files[MANIFEST])
         signed = json.loads(files[SIGNATURE])
-        listed = body["files"]
-    except (ValueError, KeyError, TypeError):
-        return Verification((f"{MANIFEST} or {SIGNATURE} is not the expected JSON",), None)
+    except ValueError:
+        return Verification((f"{MANIFEST} or {SIGNATURE} is not JSON",), None)
+    listed = body.get("files") if isinstance(body, dict) else None
+    if not isinstance(signed, dict) or not isinstance(listed, dict) or not all(
+            isinstance(entry, dict) for entry in listed.values()):
+        return Verification((f"{MANIFEST} or {SIGNATURE} is not the expected JSON (a manifest's `files` maps each "
+                             "name to its sha256 and bytes)",), None)
     if signed.get("manifest_sha256") != sha256(files[MANIFEST]):
         problems.append(f"{MANIFEST}: its SHA-256 does not match {SIGNATURE}")
     if signed.get("hmac_sha256") is None:

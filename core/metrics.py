@@ -76,8 +76,13 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     # plates (ANPR): read a few times per vehicle about to become a parking violation, never per frame
     _m("matakota_plate_reads_total", "counter", ["shard", "result"], "reads",
        "Plate OCR reads of parked vehicles: result plate (a plate-shaped reading) or none."),
+    _m("matakota_plate_read_errors_total", "counter", ["shard"], "reads",
+       "Plate OCR reads that raised (counted as unread; the first is logged with its traceback)."),
     _m("matakota_plate_read_cpu_seconds_total", "counter", ["shard"], "seconds",
        "CPU time spent reading plates (loadtest/bench_anpr.py: ~0.1 s per read)."),
+    _m("matakota_evidence_unsigned_total", "counter", ["shard"], "packages",
+       "Parking evidence packages made without an evidence key: they fail `matakota evidence verify` (set "
+       "MATAKOTA_EVIDENCE_KEY or fleet.shards.evidence in every shard's environment)."),
     # data out
     _m("matakota_store_writes_total", "counter", ["kind"], "rows",
        "Rows written to the store (events, counts, levels)."),

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from matakota.actors.placement import estimated_cost
-from matakota.analytics.case_evidence import CaseFacts, build_package, case_files
+from matakota.analytics.case_evidence import CaseFacts, arrival_photo, build_package, case_files
 from matakota.config import CameraConfig, ShardConfig
 from matakota.config.analytics import ParkingRule
 from matakota.core import assets
@@ -49,7 +49,8 @@ def main() -> None:
     cpu0 = time.process_time()
     for n in range(packages):
         scene = scenes[n % len(scenes)]
-        build_package(facts, case_files(facts, scene.frames[0], scene.box, scene.frames[0], scene.box, 0.0, plate),
+        arrival = arrival_photo(scene.frames[0])  # taken when the car stopped (counted here: once per case)
+        build_package(facts, case_files(facts, scene.frames[0], scene.box, 300.0, arrival, scene.box, 0.0, plate),
                       b"k" * 32, "bench")
     package_cpu = (time.process_time() - cpu0) / packages
 

@@ -134,9 +134,13 @@ ROWS: list[tuple[str, list[dict]]] = [
                                                    "{{site}}: {{type}}")]),
         panel("Plate reads (parking) and their CPU", [
             q(f"sum by (result) (rate(ray_matakota_plate_reads_total[{RATE}]))", "reads/s: {{result}}"),
-            q(f"sum(rate(ray_matakota_plate_read_cpu_seconds_total[{RATE}]))", "CPU s/s")],
+            q(f"sum(rate(ray_matakota_plate_read_cpu_seconds_total[{RATE}]))", "CPU s/s"),
+            q(f"sum(rate(ray_matakota_plate_read_errors_total[{RATE}]))", "failed reads/s"),
+            q(f"sum(increase(ray_matakota_evidence_unsigned_total[{RATE}]))", "unsigned evidence packages")],
             description="A few reads per vehicle about to become a parking violation (~0.1 s CPU each); a rising "
-                        "share of `none` means plates the OCR cannot find (dirty cameras, night, angle)."),
+                        "share of `none` means plates the OCR cannot find (dirty cameras, night, angle); failed "
+                        "reads (the OCR raised: the shard logs the first) count as unread; any unsigned evidence "
+                        "package means a shard has no evidence key (it fails verification)."),
     ]),
     ("Detector", [
         panel("Frames detected per second", [q(f"sum(rate(ray_matakota_detector_frames_total[{RATE}]))",

@@ -27,7 +27,7 @@ from matakota.store import InvalidQuery, Store
 
 router = APIRouter(prefix="/v1", tags=["enforcement"])
 EXPORT_COLUMNS = ("day", "plate", "class", "camera", "site", "zone", "start", "limit", "end", "duration_s",
-                  "plate_confidence", "offence", "repeat_of", "event_id", "evidence_url")
+                  "plate_confidence", "offence", "repeat_of", "continues", "ended_by", "event_id", "evidence_url")
 
 
 def as_seen_by(event: dict, caller: Caller) -> dict:
@@ -83,7 +83,8 @@ def _row(case: dict, zone: ZoneInfo, base: str) -> dict:
             "class": case["class"], "camera": case["camera"], "site": case["site"], "zone": case["zone"],
             "start": local(case["start"]), "limit": local(case["limit"]), "end": local(case["end"]),
             "duration_s": case["duration_s"], "plate_confidence": round(case["plate_confidence"], 3),
-            "offence": case["offence"], "repeat_of": case["repeat_of"], "event_id": case["event_id"],
+            "offence": case["offence"], "repeat_of": case["repeat_of"], "continues": case["continues"],
+            "ended_by": case["ended_by"], "event_id": case["event_id"],
             "evidence_url": f"{base}/v1/events/{case['event_id']}/evidence.zip"}
 
 
@@ -95,8 +96,9 @@ async def parking_cases(request: Request, store: Store = Depends(get_store),
                         format: str = Query("json", description="json or csv"),
                         timezone: str = Query("Asia/Jakarta", description="IANA zone the day is in (WIB)")):
     """One row per violation that began that day: plate (or `unread`), class, zone, start (first seen standing),
-    duration (null while it stands), offence number (2+: the same plate in the same zone within a day) and the
-    link to its evidence package."""
+    duration (null while it stands), offence number (2+: the same plate in the same zone within a day), `continues`
+    (the case of the same stay it takes over after a failover; start is then the stay's), `ended_by` (null: it
+    left; `continued`; `shard lost`) and the link to its evidence package."""
     if format not in ("json", "csv"):
         raise HTTPException(400, f"format must be json or csv, got {format!r}")
     since, until, zone = _day_range(day, timezone)

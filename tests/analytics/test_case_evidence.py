@@ -14,6 +14,7 @@ from matakota.analytics.case_evidence import (
     MANIFEST,
     SIGNATURE,
     CaseFacts,
+    arrival_photo,
     build_package,
     case_files,
     manifest,
@@ -31,7 +32,8 @@ FACTS = CaseFacts("ev-1", "inc-1", "cam-1", "simpang-lima", {"lat": -6.99, "lon"
 @pytest.fixture(scope="module")
 def files() -> dict[str, bytes]:
     frame = np.random.default_rng(0).integers(0, 255, (432, 768, 3), dtype=np.uint8)
-    pictures = case_files(FACTS, frame, (100, 100, 300, 300), frame, (100, 100, 300, 300), FACTS.arrival_t,
+    pictures = case_files(FACTS, frame, (100, 100, 300, 300), FACTS.limit_t, arrival_photo(frame), (100, 100, 300, 300),
+                          FACTS.arrival_t,
                           np.zeros((20, 60, 3), np.uint8))
     return build_package(FACTS, pictures, KEY, "2026-12")
 
@@ -101,3 +103,35 @@ def test_the_same_case_zips_to_the_same_bytes(files):
     assert rezip(files) == rezip(dict(reversed(list(files.items()))))
     with zipfile.ZipFile(io.BytesIO(rezip(files))) as archive:
         assert sorted(archive.namelist()) == sorted(files)
+
+
+def test_a_zip_holding_a_photo_twice_is_refused(files):
+    """A viewer may show one copy and a checker read the other: such a package is refused, whichever copy is genuine."""
+    import warnings
+
+    out = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name, and writes it
+        archive.writestr("limit.jpg", b"\xff\xd8 another photo")
+        for name, data in sorted(files.items()):
+            archive.writestr(name, data)
+    check = verify_package(out.getvalue(), KEY)
+    assert not check.ok and check.problems == ("limit.jpg: in the zip more than once (refused: a package holds each "
+                                               "file once)",)
+
+
+@pytest.mark.parametrize(("name", "body"), [
+    (MANIFEST, {"files": ["limit.jpg"]}),
+    (MANIFEST, {"files": {"limit.jpg": "0" * 64}}),
+    (MANIFEST, ["files"]),
+    (SIGNATURE, ["manifest_sha256"]),
+])
+def test_a_manifest_of_another_shape_is_refused_with_a_message(files, name, body, tmp_path, capsys, monkeypatch):
+    odd = {**files, name: json.dumps(body).encode()}
+    check = verify_package(rezip(odd), KEY)
+    assert not check.ok and "is not the expected JSON" in check.problems[0]
+    package = tmp_path / "odd.zip"
+    package.write_bytes(rezip(odd))
+    monkeypatch.setenv("MATAKOTA_TEST_CHECK_KEY", KEY.decode())
+    assert cli.main(["evidence", "verify", str(package), "--key-env", "MATAKOTA_TEST_CHECK_KEY"]) == 1  # no traceback
+    assert "is not the expected JSON" in capsys.readouterr().err

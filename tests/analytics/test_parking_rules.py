@@ -122,3 +122,28 @@ def test_hours_that_do_not_parse_are_a_config_error_naming_the_field():
         ParkingRule(zone="z", hours="7-9")
     with pytest.raises(ValueError, match="days"):
         ParkingRule(zone="z", days=["monday"])
+
+
+def test_a_car_still_standing_when_the_sign_resumes_is_a_second_violation_with_its_own_id():
+    # parked at 17:00 Tuesday, still there at 07:00 Wednesday: one violation each day, neither dropped as a resend
+    events = park(watch(**SIGN), at(1, 17), 14 * 3600, step=60)
+    started = [e for _, e in events if e.state is EventState.STARTED]
+    ended = [e for _, e in events if e.state is EventState.ENDED]
+    assert len(started) == 2 and len({e.incident_id for e in started}) == 2
+    assert [e.incident_id for e in ended] == [e.incident_id for e in started]  # each end closes its own start
+
+
+def test_two_signs_on_one_zone_are_distinct_violations():
+    from matakota.analytics.camera import CameraAnalytics
+    from matakota.config.analytics import CameraAnalyticsConfig
+
+    config = CameraAnalyticsConfig.model_validate({
+        "zones": [{"name": "bahu-jalan", "kind": "no_parking", "polygon": ZONE.tolist()}],
+        "rules": [{"type": "parking", "zone": "bahu-jalan", "max_stationary_s": 300},
+                  {"type": "parking", "zone": "bahu-jalan", "max_stationary_s": 600, "classes": [7]}]})
+    analytics = CameraAnalytics("cam-1", "simpang-lima", config)
+    started = [e for t in range(0, 700, 10)
+               for e in analytics.update(dets([CAR], ids=[1], cls=[7]), at(1, 10) + t).events
+               if e.state is EventState.STARTED]
+    assert len(started) == 2 and len({e.incident_id for e in started}) == 2
+    assert [e.payload["zone"] for e in started] == ["bahu-jalan", "bahu-jalan"]
