@@ -121,21 +121,28 @@ def has_suffix(plate: str) -> bool:
 def vote(readings: list[PlateText | None], min_votes: int = 2, min_confidence: float = 0.6,
          min_share: float = 0.5) -> PlateVerdict:
     """The plate most frames agree on, weighted by confidence: it needs `min_votes` frames, a mean confidence of at
-    least `min_confidence` and at least `min_share` of the frames that read a plate; otherwise `unread`. A reading
-    without suffix letters votes for nothing: private and commercial plates have them, and one missing is far more
-    often a plate cut short (its edge, a shadow) than an official plate like `H 1`, which is then `unread` and
-    read by the officer from the photo."""
+    least `min_confidence`, at least `min_share` of the frames that read a plate and more frames than any other
+    plate; otherwise `unread`. A reading without suffix letters votes for nothing: private and commercial plates
+    have them, and one missing is far more often a plate cut short (its edge, a shadow) than an official plate like
+    `H 1`, which is then `unread` and read by the officer from the photo. For the same reason a reading whose suffix
+    is the start of another reading's (`H 1 N` beside `H 1 NJ`) votes for the longer plate."""
     reads = len(readings)
     tally: dict[str, list[float]] = defaultdict(list)
     for reading in readings:
         if reading is not None and has_suffix(reading.plate):
             tally[reading.plate].append(reading.confidence)
+    for short in sorted(tally, key=len):
+        longer = [p for p in tally if p != short and p.startswith(short)]
+        if longer:  # a cut-short read of the longest plate it begins (its most-voted, if several)
+            tally[max(longer, key=lambda p: (len(tally[p]), len(p)))].extend(tally.pop(short))
     if not tally:
         return PlateVerdict(UNREAD, 0.0, 0, reads)
-    plate, scores = max(tally.items(), key=lambda item: (sum(item[1]), len(item[1])))
+    ranked = sorted(tally.items(), key=lambda item: (sum(item[1]), len(item[1])), reverse=True)
+    plate, scores = ranked[0]
     voted = sum(len(s) for s in tally.values())
     confidence = sum(scores) / len(scores)
-    if len(scores) < min_votes or confidence < min_confidence or len(scores) < min_share * voted:
+    tied = len(ranked) > 1 and len(ranked[1][1]) >= len(scores)
+    if len(scores) < min_votes or confidence < min_confidence or len(scores) < min_share * voted or tied:
         return PlateVerdict(UNREAD, confidence, len(scores), reads)
     return PlateVerdict(plate, confidence, len(scores), reads)
 

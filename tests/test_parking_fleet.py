@@ -1,7 +1,8 @@
 """Illegal parking through the real fleet: a car with an Indonesian plate parks (rendered into real frames of the car
 clip, encoded as H.264, a file camera looped at its native rate) → CameraShard → the real Detector (Serve) → the
 parking watch and the plate OCR in the shard → EventSink → the store, a signed webhook (without the plate: it did
-not ask for plates), and the HTTP API: the evidence package for an enforcement token verifies, and one changed byte of a photo breaks it."""
+not ask for plates), and the HTTP API: the evidence package for an enforcement token verifies, and one changed byte
+of a photo breaks it."""
 
 from __future__ import annotations
 

@@ -62,14 +62,22 @@ def render_plate(text: str, width: int, dark: bool, font: str, rng: np.random.Ge
     return cv2.resize(np.asarray(image)[:, :, ::-1], (width, int(width / 2.9)), interpolation=cv2.INTER_AREA)
 
 
-def _paste_plate(car: np.ndarray, plate: np.ndarray, centre: tuple[float, float], angle: float) -> None:
-    """Paste `plate` onto `car` rotated by `angle` degrees around `centre` (in place)."""
+def _paste_plate(car: np.ndarray, plate: np.ndarray, centre: tuple[float, float], angle: float,
+                 yaw: float = 0.0) -> None:
+    """Paste `plate` onto `car` turned `yaw` degrees about its vertical axis (the near side taller, the plate
+    narrower) and rotated by `angle` degrees around `centre` (in place)."""
     h, w = plate.shape[:2]
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    matrix[:, 2] += (centre[0] - w / 2, centre[1] - h / 2)
+    turn = np.radians(yaw)
+    narrow, near = w * (1 - np.cos(turn)) / 2, h * 0.5 * np.sin(abs(turn)) * 0.35  # a mild perspective
+    left, right = (near, 0.0) if yaw > 0 else (0.0, near)  # the far side's edge is shorter
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    seen = np.float32([[narrow, left], [w - narrow, right], [w - narrow, h - right], [narrow, h - left]])
+    rotation = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
+    rotation[:2, 2] += (centre[0] - w / 2, centre[1] - h / 2)
+    matrix = rotation @ cv2.getPerspectiveTransform(corners, seen)
     size = (car.shape[1], car.shape[0])
-    warped = cv2.warpAffine(plate, matrix, size, flags=cv2.INTER_LINEAR)
-    mask = cv2.warpAffine(np.full((h, w), 255, np.uint8), matrix, size, flags=cv2.INTER_LINEAR)
+    warped = cv2.warpPerspective(plate, matrix, size, flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), matrix, size, flags=cv2.INTER_LINEAR)
     alpha = (mask.astype(np.float32) / 255)[..., None]
     car[:] = (car * (1 - alpha) + warped * alpha).astype(np.uint8)
 
@@ -81,8 +89,11 @@ def clip_frames(clip: str) -> dict[int, np.ndarray]:
     return read_clip_frames(clip, {CAR_FRAME, *EMPTY_FRAMES})
 
 
-def plate_scene(clip: Path, seed: int, views: int = 3) -> PlateScene:
+def plate_scene(clip: Path, seed: int, views: int = 3, max_yaw: float = 0.0) -> PlateScene:
+    """`max_yaw`: the plate seen up to this many degrees off square (the camera to one side of the car); drawn from
+    a stream of its own, so a scene without it is the same as before it existed."""
     rng = np.random.default_rng(seed)
+    yaw = np.random.default_rng([seed, 1]).uniform(-max_yaw, max_yaw)
     frames = clip_frames(str(clip))
     x0, y0, x1, y1 = CAR_CROP
     car = frames[CAR_FRAME][y0:y1, x0:x1].copy()
@@ -90,7 +101,7 @@ def plate_scene(clip: Path, seed: int, views: int = 3) -> PlateScene:
     plate_text, dark = random_plate(rng), bool(rng.integers(2))
     plate = render_plate(plate_text, int(round((x1 - x0) * rng.uniform(0.27, 0.33))), dark,
                          FONTS[rng.integers(len(FONTS))], rng)
-    _paste_plate(car, plate, PLATE_CENTRE, rng.uniform(-7, 7))
+    _paste_plate(car, plate, PLATE_CENTRE, rng.uniform(-7, 7), yaw)
     car = cv2.resize(car, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
     blur = rng.uniform(0.0, 1.1)
     if blur > 0.3:
