@@ -274,15 +274,20 @@ class Rollups:
         fresh_until = finish if oldest_dirty is None else min(finish, max(begin, float(oldest_dirty)))
         if level != "hour" and cut[0] != timezone:  # days and months cut in another zone: read hours
             level = "hour"
-        level_until = (fresh_until if level == "hour" else
-                       max(begin, min(fresh_until, bucket_start(fresh_until, level, tz))))
+        # the coarsest roll-ups that are whole before fresh_until: months, then the days of its month, then the
+        # hours of its day (a dirty hour late in a month costs a day's hours, not the month's)
+        spans, lo = [], begin
+        for lvl in ("month", "day", "hour")[("month", "day", "hour").index(level):]:
+            hi = fresh_until if lvl == "hour" else max(lo, min(fresh_until, bucket_start(fresh_until, lvl, tz)))
+            spans.append((lvl, lo, hi))
+            lo = hi
         filters, params = filter_sql(cameras, sites)
         together = sites_only and not per_site
         # the city's own rows when it is all of it; else sites' rows (added up, or not) or cameras'
         kind, mode = (CITY, "city") if together and sites is None else ("site", "sum" if together else "rows")
         which = f"camera = '{SITE}' AND kind = '{kind}'" if sites_only else f"camera <> '{SITE}'"
         rows: list[CountRow] = []
-        for lvl, lo, hi in ((level, begin, level_until), ("hour", level_until, fresh_until)):
+        for lvl, lo, hi in spans:
             if lo < hi:
                 rows += self._rolled_up(f"level = ? AND {which} AND start_ts >= ? AND start_ts < ?{filters}",
                                         (lvl, lo, hi, *params), mode if sites_only else "rows")

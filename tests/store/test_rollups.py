@@ -194,3 +194,22 @@ def test_an_hour_of_the_whole_city_is_read_by_index_on_postgres(request, pg_dsn)
                 "SELECT COUNT(*) FROM counts WHERE kind = 'zone' AND start_ts >= ? AND start_ts < ?"):  # site peaks
         plan = "\n".join(r[0] for r in store._read(f"EXPLAIN {sql}", (hour, hour + 3600)))
         assert "counts_start" in plan, plan
+
+
+def test_a_late_record_late_in_a_month_costs_a_days_hours_not_the_months(store, monkeypatch):
+    from matakota.store import rollups
+
+    recs = records(17)
+    store.write([], recs)
+    store.refresh_rollups("Asia/Jakarta", now=FAR)
+    november = T0 + 28 * 3600  # 1 November 00:00 WIB
+    late_t = november + 66 * 3600  # 18:00 on the 3rd: the month's earlier hours are rolled up
+    store.write([], [CountRecord("cam-3", "tugu", "zone", "plaza", late_t, late_t + 60, 10, 2, 1.0, 5, part="z")])
+    month = dict(start=november, end=november + 3600, bucket="month")
+    expected = (store.counts(**month), store.visits(**month), store.visits(**month, per_site=False))
+    # November's 66 hours before the late one × 6 camera rows are over this cap; its 2 days and 18 hours are not
+    monkeypatch.setattr(rollups, "MAX_ROWS", 150)
+    assert (store.counts(**month), store.visits(**month), store.visits(**month, per_site=False)) == expected
+    [tugu] = [r for r in expected[1] if r.site == "tugu"]
+    assert tugu.visits == sum(r.visits for r in recs if r.site == "tugu" and r.kind == "zone"
+                              and r.start >= november) + 5
