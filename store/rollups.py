@@ -220,13 +220,18 @@ class Rollups:
         self._execute("DELETE FROM rollups WHERE level = ? AND start_ts = ?", (level, start))
         grouped = (f"SELECT site, camera, kind, name, {SUMS} FROM rollups WHERE level = ? AND start_ts >= ? AND "
                    f"start_ts < ? AND kind <> '{CITY}' GROUP BY site, camera, kind, name")
-        peak = ("(SELECT MIN(r.peak_ts) FROM rollups r WHERE r.level = ? AND r.site = g.site AND r.camera = g.camera "
-                "AND r.kind = g.kind AND r.name = g.name AND r.start_ts >= ? AND r.start_ts < ? "
-                "AND r.occupancy_max = g.occupancy_max)")
+        # each key's earliest time at its highest: the rows below that reached it, in one join (a subquery per key
+        # read every site's hours of the day through rollups_camera: 17 s for a city's day on PostgreSQL)
+        keys = " AND ".join(f"r.{k} = m.{k}" for k in KEYS)
+        by_key = ", ".join(f"r.{k}" for k in KEYS)
+        peaks = (f"SELECT {by_key}, MIN(r.peak_ts) AS peak_ts FROM rollups r JOIN ({grouped}) m ON {keys} AND "
+                 f"r.occupancy_max = m.occupancy_max WHERE r.level = ? AND r.start_ts >= ? AND r.start_ts < ? "
+                 f"GROUP BY {by_key}")
         self._execute(
             f"INSERT INTO rollups ({', '.join(ROLLUP_COLUMNS)}) SELECT ?, g.site, g.camera, g.kind, g.name, ?, ?, "
-            f"g.samples, g.occupancy_max, {peak}, {MEAN_AND_ADDED} FROM ({grouped}) g",
-            (level, start, end, below, start, end, below, start, end))
+            f"g.samples, g.occupancy_max, p.peak_ts, {MEAN_AND_ADDED} FROM ({grouped}) g LEFT JOIN ({peaks}) p "
+            f"ON {keys.replace('r.', 'p.').replace('m.', 'g.')}",
+            (level, start, end, below, start, end, below, start, end, below, start, end))
         # the city's rows below, read in this transaction (a reader would not see the ones just rebuilt)
         parts = [figures_row(r[:4], float(r[4]), float(r[5]), r[6:-1], r[-1]) for r in self._execute(
             f"SELECT {', '.join(KEYS)}, start_ts, end_ts, {', '.join(FIGURES)}, peak_site FROM rollups WHERE "
