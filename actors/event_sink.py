@@ -24,6 +24,7 @@ from collections import OrderedDict
 import ray
 from ray.exceptions import RayError
 
+from matakota.actors import sink_settings
 from matakota.actors.analytics_runs import AnalyticsRuns
 from matakota.actors.outbox import Outbox
 from matakota.actors.sink_metrics import SinkMetrics
@@ -63,7 +64,14 @@ class _Recent(OrderedDict):
 class EventSink:
     def __init__(self, store: StoreConfig, outputs: OutputsConfig | None = None, pg_schema: str | None = None,
                  reports: ReportsConfig | None = None, plan: list[PlanEntry] = ()):
-        """`reports` and `plan` (Config.counting_plan()): the time zone and counting plans counts are rolled up by."""
+        """`reports` and `plan` (Config.counting_plan()): the time zone and counting plans counts are rolled up by;
+        after a restart, the ones last given to `configure` (Ray passes the first arguments again)."""
+        context = ray.get_runtime_context()
+        self.name = context.get_actor_name() or ""
+        if self.name and context.was_current_actor_reconstructed:
+            reports, plan = sink_settings.load(self.name) or (reports, plan)
+        elif self.name:
+            sink_settings.clear(self.name)  # a new sink: a config pushed to an earlier one of its name is not its
         self.config = store
         self.reports = reports or ReportsConfig()
         self.store = open_store(store.resolved_url(), schema=pg_schema)
@@ -79,6 +87,16 @@ class EventSink:
         self.metrics = SinkMetrics()
         self._background: list[asyncio.Task] = []
         self.started = time.time()
+
+    async def configure(self, reports: ReportsConfig, plan: list[PlanEntry]) -> dict:
+        """Take the deployment's current time zone and counting plans (bootstrap pushes them every start: a detached
+        sink outlives the config it was started with). A new plan rolls up again every hour still in minutes; a
+        new time zone recuts days and months at the next roll-up."""
+        if self.name:
+            await asyncio.to_thread(sink_settings.save, self.name, reports, list(plan))
+        plan_changed = await asyncio.to_thread(self.store.set_counting_plan, plan)
+        timezone_changed, self.reports = reports.timezone != self.reports.timezone, reports
+        return {"timezone": reports.timezone, "plan_changed": plan_changed, "timezone_changed": timezone_changed}
 
     @ray.method(max_task_retries=-1)
     async def write(self, batch_id: str, events: list[dict], counts: list[dict],
@@ -228,7 +246,8 @@ class EventSink:
             await asyncio.sleep(EXPORT_PERIOD_S)
 
     async def stats(self) -> dict:
-        return {**self.counters, "pid": os.getpid(), "started": self.started, "outputs": self.outputs.stats()}
+        return {**self.counters, "pid": os.getpid(), "started": self.started, "outputs": self.outputs.stats(),
+                "timezone": self.reports.timezone}
 
     async def check_health(self) -> bool:
         await asyncio.to_thread(self.store.schema_version)

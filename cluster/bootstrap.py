@@ -121,11 +121,9 @@ def start_fleet(config: Config, reset: bool = False):
     the fleet's cameras change through the API, and a supervisor restart keeps those changes.
     """
     from matakota.actors import desired_state
-    from matakota.actors.event_sink import start_event_sink
     from matakota.actors.supervisor import FleetSupervisor
 
-    sink = start_event_sink(config.store, config.outputs, reports=config.reports, plan=config.counting_plan(),
-                            lifetime="detached")
+    sink = start_sink(config)
     ray.get(sink.check_health.remote())
     if reset or desired_state.load() is None:
         desired_state.save({camera.id: camera for camera in config.fleet.cameras})
@@ -135,6 +133,18 @@ def start_fleet(config: Config, reset: bool = False):
     ).remote(config.fleet.model_dump(mode="json"), APP_NAME)
     ray.get(supervisor.start.remote())
     return supervisor
+
+
+def start_sink(config: Config, name: str = EVENT_SINK_NAME):
+    """Start the (detached) EventSink, or find the running one, and hand it the config's time zone and counting
+    plans: one that outlived the config it was started with rolls up by the current one from now on."""
+    from matakota.actors.event_sink import start_event_sink
+
+    plan = config.counting_plan()
+    sink = start_event_sink(config.store, config.outputs, name=name, reports=config.reports, plan=plan,
+                            lifetime="detached")
+    ray.get(sink.configure.remote(config.reports, plan))
+    return sink
 
 
 def stop_fleet(forget: bool = True) -> None:

@@ -31,15 +31,26 @@ def _figures(row: CountRow, tz: ZoneInfo) -> dict:
 
 
 def visit_rows(store: Store, period: Period, titles: Mapping[str, str]) -> list[dict]:
-    """Each site's figures per local day of the period, by its counting plan (read a local month at a time, so a
-    year of a city's sites stays under the store's cap on rows)."""
+    """Each site's figures per local day of the period, by its counting plan (read a local day at a time, and a
+    day in batches of sites while it is over the store's cap on rows: a month of a city's 2,084 sites is not)."""
     tz, rows = period.tz, []
-    for start, end in pairwise(boundaries(period.start, period.end, "month", tz)):
-        rows += store.visits(start=max(start, period.start), end=min(end, period.end), bucket="day",
-                             timezone=tz.key)
+    for start, end in pairwise(boundaries(period.start, period.end, "day", tz)):
+        rows += _visits(store, start, end, tz.key)
     return [{"site": r.site, "title": titles.get(r.site, ""), "date": label(r.start, "day", tz),
              "visits": r.visits, **_figures(r, tz)}
             for r in sorted(rows, key=lambda r: (r.site, r.start))]
+
+
+def _visits(store: Store, start: float, end: float, tz: str, sites: list[str] | None = None) -> list[CountRow]:
+    """store.visits per site and day, split by site while an answer would be over the store's cap."""
+    try:
+        return store.visits(start=start, end=end, bucket="day", sites=sites, timezone=tz)
+    except InvalidQuery:
+        sites = store.sites() if sites is None else sites
+        if len(sites) < 2:
+            raise
+        half = len(sites) // 2
+        return _visits(store, start, end, tz, sites[:half]) + _visits(store, start, end, tz, sites[half:])
 
 
 def _counts(store: Store, start: float, end: float, bucket: str, tz: str, cameras: list[str] | None = None):

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import time
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from matakota.core.calendar import Period, boundaries, iso, label
+from matakota.core.calendar import Period, boundaries, bucket_start, iso, label
 
 from . import CountRow, Store
 from .rollups import CITY, SITE, city
 
 TOP = 3  # busiest days and hours listed
-ROW_FIELDS = ("period", "start", "end", "visits", "in", "out", "peak_occupancy", "peak_at", "peak_site",
+ROW_FIELDS = ("period", "start", "end", "timezone", "visits", "in", "out", "peak_occupancy", "peak_at", "peak_site",
               "dwell_mean_s", "dwell_median_s")
 
 
@@ -41,23 +42,42 @@ def visit_report(store: Store, period: Period, sites: Collection[str] | None = N
             if start < now]  # with counts or not, not those still to come
     by_site = sorted(store.visits(**span, bucket=period.kind), key=lambda r: (-r.visits, r.site))
     totals = city(by_site, period.start, period.end) if by_site else _nothing(period.start, period.end)
-    before = period.previous()
-    previous = sum(r.visits for r in store.visits(start=before.start, end=before.end, bucket=before.kind, sites=sites,
-                                                  timezone=zone_name, per_site=False))
+    before, complete = period.previous(), now >= period.end
+    compared_end, previous = _previous_visits(store, period, before, now, sites)
     return {
         "report": "visits", "period": period.name, "timezone": zone_name,
-        "from": iso(period.start, tz), "to": iso(period.end, tz), "rows_by": period.rows,
+        "from": iso(period.start, tz), "to": iso(period.end, tz), "rows_by": period.rows, "complete": complete,
         "sites": sorted(sites) if sites is not None else None,
         "totals": _figures(totals, tz),
-        "previous": {"period": before.name, "visits": previous,
+        "previous": {"period": before.name, "from": iso(before.start, tz), "to": iso(compared_end, tz),
+                     "visits": previous,
                      "change_pct": round(100.0 * (totals.visits - previous) / previous, 1) if previous else None},
         "rows": [{"period": label(r.start, period.rows, tz), "start": iso(r.start, tz), "end": iso(r.end, tz),
-                  **_figures(r, tz)} for r in rows],
+                  "timezone": zone_name, **_figures(r, tz)} for r in rows],
         "busiest": [{"period": label(r.start, period.rows, tz), "visits": r.visits}
                     for r in sorted(rows, key=lambda r: (-r.visits, r.start))[:TOP] if r.visits],
         "busiest_hours": _busiest_hours(store, period, sites) if period.kind != "year" else [],
         "by_site": [{"site": r.site, "title": titles.get(r.site, ""), **_figures(r, tz)} for r in by_site],
     }
+
+
+def _previous_visits(store: Store, period: Period, before: Period, now: float,
+                     sites: Collection[str] | None) -> tuple[float, int]:
+    """(end, visits) of the period before: all of it, or for a period under way as much of it as has passed of this
+    one, to the same hour (on the 15th at noon, the 1st to the 15th 13:00 of the month before)."""
+    zone_name, tz = str(period.tz.key), period.tz
+    if now >= period.end:
+        end = before.end
+        return end, sum(r.visits for r in store.visits(start=before.start, end=end, bucket=before.kind, sites=sites,
+                                                       timezone=zone_name, per_site=False))
+    end = min(before.end, before.start + max(0.0, math.ceil((now - period.start) / 3600) * 3600))
+    day = max(before.start, bucket_start(end, "day", tz))  # whole days from day roll-ups (kept longest), then hours
+    visits = 0
+    for lo, hi, bucket in ((before.start, day, "day"), (day, end, "hour")):
+        if lo < hi:
+            visits += sum(r.visits for r in store.visits(start=lo, end=hi, bucket=bucket, sites=sites,
+                                                         timezone=zone_name, per_site=False))
+    return end, visits
 
 
 def _nothing(start: float, end: float) -> CountRow:
@@ -92,9 +112,12 @@ def report_markdown(report: dict) -> str:
     """The report as a page people read (Markdown)."""
     totals, previous = report["totals"], report["previous"]
     where = ", ".join(report["sites"]) if report["sites"] else "all sites"
-    change = "" if previous["change_pct"] is None else f" ({previous['change_pct']:+.1f} % on {previous['period']})"
+    so_far = "" if report["complete"] else f" to {previous['to'][:16].replace('T', ' ')}"  # as much as has passed
+    change = ("" if previous["change_pct"] is None else
+              f" ({previous['change_pct']:+.1f} % on {previous['period']}{so_far})")
     lines = [f"# Visits, {report['period']}: {where}", "",
-             f"{report['from']} to {report['to']} ({report['timezone']})", "",
+             f"{report['from']} to {report['to']} ({report['timezone']})"
+             + ("" if report["complete"] else ", under way"), "",
              f"- **Visits**: {totals['visits']:,}{change}",
              f"- **In / out** (entrance lines): {totals['in']:,} / {totals['out']:,}",
              f"- **Mean stay**: {_duration(totals['dwell_mean_s'])}, median {_duration(totals['dwell_median_s'])}",

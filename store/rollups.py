@@ -220,13 +220,18 @@ class Rollups:
         self._execute("DELETE FROM rollups WHERE level = ? AND start_ts = ?", (level, start))
         grouped = (f"SELECT site, camera, kind, name, {SUMS} FROM rollups WHERE level = ? AND start_ts >= ? AND "
                    f"start_ts < ? AND kind <> '{CITY}' GROUP BY site, camera, kind, name")
-        peak = ("(SELECT MIN(r.peak_ts) FROM rollups r WHERE r.level = ? AND r.site = g.site AND r.camera = g.camera "
-                "AND r.kind = g.kind AND r.name = g.name AND r.start_ts >= ? AND r.start_ts < ? "
-                "AND r.occupancy_max = g.occupancy_max)")
+        # each key's earliest time at its highest: the rows below that reached it, in one join (a subquery per key
+        # read every site's hours of the day through rollups_camera: 17 s for a city's day on PostgreSQL)
+        keys = " AND ".join(f"r.{k} = m.{k}" for k in KEYS)
+        by_key = ", ".join(f"r.{k}" for k in KEYS)
+        peaks = (f"SELECT {by_key}, MIN(r.peak_ts) AS peak_ts FROM rollups r JOIN ({grouped}) m ON {keys} AND "
+                 f"r.occupancy_max = m.occupancy_max WHERE r.level = ? AND r.start_ts >= ? AND r.start_ts < ? "
+                 f"GROUP BY {by_key}")
         self._execute(
             f"INSERT INTO rollups ({', '.join(ROLLUP_COLUMNS)}) SELECT ?, g.site, g.camera, g.kind, g.name, ?, ?, "
-            f"g.samples, g.occupancy_max, {peak}, {MEAN_AND_ADDED} FROM ({grouped}) g",
-            (level, start, end, below, start, end, below, start, end))
+            f"g.samples, g.occupancy_max, p.peak_ts, {MEAN_AND_ADDED} FROM ({grouped}) g LEFT JOIN ({peaks}) p "
+            f"ON {keys.replace('r.', 'p.').replace('m.', 'g.')}",
+            (level, start, end, below, start, end, below, start, end, below, start, end))
         # the city's rows below, read in this transaction (a reader would not see the ones just rebuilt)
         parts = [figures_row(r[:4], float(r[4]), float(r[5]), r[6:-1], r[-1]) for r in self._execute(
             f"SELECT {', '.join(KEYS)}, start_ts, end_ts, {', '.join(FIGURES)}, peak_site FROM rollups WHERE "
@@ -274,15 +279,20 @@ class Rollups:
         fresh_until = finish if oldest_dirty is None else min(finish, max(begin, float(oldest_dirty)))
         if level != "hour" and cut[0] != timezone:  # days and months cut in another zone: read hours
             level = "hour"
-        level_until = (fresh_until if level == "hour" else
-                       max(begin, min(fresh_until, bucket_start(fresh_until, level, tz))))
+        # the coarsest roll-ups that are whole before fresh_until: months, then the days of its month, then the
+        # hours of its day (a dirty hour late in a month costs a day's hours, not the month's)
+        spans, lo = [], begin
+        for lvl in ("month", "day", "hour")[("month", "day", "hour").index(level):]:
+            hi = fresh_until if lvl == "hour" else max(lo, min(fresh_until, bucket_start(fresh_until, lvl, tz)))
+            spans.append((lvl, lo, hi))
+            lo = hi
         filters, params = filter_sql(cameras, sites)
         together = sites_only and not per_site
         # the city's own rows when it is all of it; else sites' rows (added up, or not) or cameras'
         kind, mode = (CITY, "city") if together and sites is None else ("site", "sum" if together else "rows")
         which = f"camera = '{SITE}' AND kind = '{kind}'" if sites_only else f"camera <> '{SITE}'"
         rows: list[CountRow] = []
-        for lvl, lo, hi in ((level, begin, level_until), ("hour", level_until, fresh_until)):
+        for lvl, lo, hi in spans:
             if lo < hi:
                 rows += self._rolled_up(f"level = ? AND {which} AND start_ts >= ? AND start_ts < ?{filters}",
                                         (lvl, lo, hi, *params), mode if sites_only else "rows")

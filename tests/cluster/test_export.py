@@ -140,3 +140,23 @@ def test_a_bad_period_names_what_is_accepted(tmp_path, capsys):
     config = write_config(tmp_path, "http://127.0.0.1:9")
     assert export(config, tmp_path / "out", "--dataset", "visits", "--period", "November") == 2
     assert "or one of yesterday, last-week, last-month" in capsys.readouterr().err
+
+
+def test_a_month_of_many_sites_over_the_stores_cap_is_exported_whole(tmp_path, monkeypatch, capsys):
+    import csv
+
+    from matakota.analytics.counts import CountRecord
+    from matakota.store import sql
+
+    config = write_config(tmp_path, "http://127.0.0.1:9")
+    with open_store(tmp_path / "matakota.db") as s:  # 5 sites, each seen on 4 days of November
+        s.write([], [CountRecord(f"cam-{site}", f"site-{site}", "zone", "plaza", wib(f"2026-11-{day:02d}T12:00"),
+                                 wib(f"2026-11-{day:02d}T12:01"), 60, 1, 1.0, site + day)
+                     for site in range(5) for day in (1, 9, 17, 30)])
+    monkeypatch.setattr(sql, "MAX_COUNT_ROWS", 3)  # a day of 5 sites is over it too: read in batches of sites
+    assert export(config, tmp_path / "out", "--dataset", "visits", "--period", "2026-11") == 0
+    capsys.readouterr()
+    package = tmp_path / "out" / "matakota-visits-2026-11" / "matakota-visits-2026-11.csv"
+    rows = {(r["site"], r["date"]): int(r["visits"]) for r in csv.DictReader(package.open())}
+    expected = {(f"site-{site}", f"2026-11-{day:02d}"): site + day for site in range(5) for day in (1, 9, 17, 30)}
+    assert {k: v for k, v in rows.items() if k[0].startswith("site-")} == expected

@@ -92,14 +92,16 @@ def test_the_month_report_as_json_csv_and_markdown(client):
     as_json = get(client, "/v1/reports/visits", period="2026-11", site="kota-lama")
     assert as_json.status_code == 200 and as_json.headers["content-type"] == "application/json"
     report = as_json.json()
-    assert report["totals"]["visits"] == 7 and report["previous"] == {"period": "2026-10", "visits": 4,
-                                                                        "change_pct": 75.0}
+    assert report["totals"]["visits"] == 7 and report["complete"]
+    assert report["previous"] == {"period": "2026-10", "from": "2026-10-01T00:00:00+07:00",
+                                  "to": "2026-11-01T00:00:00+07:00", "visits": 4, "change_pct": 75.0}
     as_csv = client.get("/v1/reports/visits", params={"period": "2026-11", "site": "kota-lama"},
                         headers={"Authorization": f"Bearer {CITY}", "Accept": "text/csv"})
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert [(r["period"], int(r["visits"])) for r in rows] == [(r["period"], r["visits"]) for r in report["rows"]]
-    assert rows[4] == {**rows[4], "period": "2026-11-05", "visits": "7", "start": "2026-11-05T00:00:00+07:00"}
+    assert rows[4] == {**rows[4], "period": "2026-11-05", "visits": "7", "start": "2026-11-05T00:00:00+07:00",
+                       "timezone": "Asia/Jakarta"}
     page = get(client, "/v1/reports/visits", period="2026-11", site="kota-lama", format="md")
     assert page.headers["content-type"].startswith("text/markdown") and "# Visits, 2026-11: kota-lama" in page.text
     refused = client.get("/v1/reports/visits", params={"period": "2026-11"},

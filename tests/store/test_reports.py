@@ -69,7 +69,9 @@ def test_month_report_matches_the_hand_worked_figures(recorded, rolled_up):
     assert (totals["visits"], totals["in"], totals["out"]) == (28, 28, 4)  # gate in-crossings only: not the 75 zone visits
     assert (totals["peak_occupancy"], totals["peak_at"]) == (12, "2026-11-15T10:00:20+07:00")
     assert totals["dwell_mean_s"] == 525.0  # (3 × 600 + 300) / 4
-    assert report["previous"] == {"period": "2026-10", "visits": 17, "change_pct": round(100 * (28 - 17) / 17, 1)}
+    assert report["complete"] and report["previous"] == {
+        "period": "2026-10", "from": "2026-10-01T00:00:00+07:00", "to": "2026-11-01T00:00:00+07:00", "visits": 17,
+        "change_pct": round(100 * (28 - 17) / 17, 1)}
     days = {row["period"]: row["visits"] for row in report["rows"]}
     assert len(days) == 30 and sum(days.values()) == 28  # every day of November, with or without counts
     assert (days["2026-11-05"], days["2026-11-06"], days["2026-11-15"]) == (5, 3, 20)
@@ -88,6 +90,7 @@ def test_csv_and_markdown_say_what_json_says(recorded):
     for line, row in zip(rows, report["rows"]):
         assert {k: v for k, v in line.items()} == {k: "" if row[k] is None else str(row[k]) for k in line}
     assert rows[14]["start"] == "2026-11-15T00:00:00+07:00" and rows[14]["visits"] == "20"
+    assert {row["timezone"] for row in rows} == {"Asia/Jakarta"}  # a reader of the CSV alone knows the zone
     page = report_markdown(report)
     assert "**Visits**: 28 (+64.7 % on 2026-10)" in page and "| 2026-11-15 | 20 | 20 | 4 | 12 | 8.8 min |" in page
 
@@ -104,3 +107,21 @@ def test_a_month_under_way_lists_its_days_so_far(recorded):
     report = visit_report(recorded, parse_period("2026-11", WIB), now=at(2026, 11, 15, 12))
     assert [row["period"] for row in report["rows"]][-1] == "2026-11-15" and len(report["rows"]) == 15
     assert report["totals"]["visits"] == 28  # every count so far
+
+
+def test_a_month_under_way_is_compared_with_as_much_of_the_month_before(store):
+    # October: 10 visits on each of its 31 days at 09:00; November so far (the 15th, 12:30): 10 on each day too
+    store.write([], [gate(at(2026, month, day, 9, 0), 10) for month, days in ((10, 31), (11, 15))
+                     for day in range(1, days + 1)])
+    store.write([], [gate(at(2026, 10, 15, 12, 10), 4), gate(at(2026, 10, 15, 13, 10), 100)])  # before/after 13:00
+    store.set_counting_plan(PLAN)
+    for rolled_up in (False, True):  # from the minutes, then from the days and hours rolled up
+        if rolled_up:
+            store.refresh_rollups("Asia/Jakarta", now=at(2026, 11, 15, 12, 30))
+        report = visit_report(store, parse_period("2026-11", WIB), now=at(2026, 11, 15, 12, 30))
+        assert not report["complete"] and report["totals"]["visits"] == 150
+        assert report["previous"] == {"period": "2026-10", "from": "2026-10-01T00:00:00+07:00",
+                                      "to": "2026-10-15T13:00:00+07:00", "visits": 154, "change_pct": -2.6}
+    assert "(-2.6 % on 2026-10 to 2026-10-15 13:00)" in report_markdown(report)
+    whole = visit_report(store, parse_period("2026-10", WIB), now=at(2026, 11, 15, 12, 30))
+    assert whole["complete"] and whole["totals"]["visits"] == 414  # the whole of October when it is over

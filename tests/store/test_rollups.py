@@ -171,3 +171,45 @@ def test_sites_added_up_name_the_busiest_site_rolled_up_or_not(store):
         store.refresh_rollups("Asia/Jakarta", now=now)
         assert city_days() == expected
         assert {r.start: r.visits for r in store.visits(**{**span, "bucket": "month"}, per_site=False)} == months
+
+
+def test_an_hour_of_the_whole_city_is_read_by_index_on_postgres(request, pg_dsn):
+    """Rolling up an hour (and reading the city's hours not rolled up yet) filters the minutes on time alone: on
+    PostgreSQL that must be an index scan, not a scan of every minute kept (a month of a city's is ~10⁹ rows)."""
+    from matakota.store import open_store
+
+    from .conftest import pg_schema
+
+    store = open_store(pg_dsn, schema=pg_schema())
+    request.addfinalizer(store.close)
+    request.addfinalizer(store.drop_schema)
+    with store._lock, store._transaction():  # a day of 200 cameras' minutes, made in the database (fast)
+        store._execute("INSERT INTO counts (id, camera, site, kind, name, start_ts, end_ts, samples, occupancy_max, "
+                       "occupancy_mean, visits, in_count, out_count) SELECT 'c' || c || '-' || m, 'cam-' || c, "
+                       "'site-' || (c / 10), 'zone', 'plaza', ? + 60 * m, ? + 60 * m + 60, 10, 1, 0.5, 1, 0, 0 "
+                       "FROM generate_series(0, 199) c, generate_series(0, 1439) m", (T0, T0))
+        store._execute("ANALYZE counts")
+    hour = T0 + 12 * 3600
+    for sql in (store._camera_hours_sql("start_ts >= ? AND start_ts < ?"),  # the refresh's and a city read's
+                "SELECT COUNT(*) FROM counts WHERE kind = 'zone' AND start_ts >= ? AND start_ts < ?"):  # site peaks
+        plan = "\n".join(r[0] for r in store._read(f"EXPLAIN {sql}", (hour, hour + 3600)))
+        assert "counts_start" in plan, plan
+
+
+def test_a_late_record_late_in_a_month_costs_a_days_hours_not_the_months(store, monkeypatch):
+    from matakota.store import rollups
+
+    recs = records(17)
+    store.write([], recs)
+    store.refresh_rollups("Asia/Jakarta", now=FAR)
+    november = T0 + 28 * 3600  # 1 November 00:00 WIB
+    late_t = november + 66 * 3600  # 18:00 on the 3rd: the month's earlier hours are rolled up
+    store.write([], [CountRecord("cam-3", "tugu", "zone", "plaza", late_t, late_t + 60, 10, 2, 1.0, 5, part="z")])
+    month = dict(start=november, end=november + 3600, bucket="month")
+    expected = (store.counts(**month), store.visits(**month), store.visits(**month, per_site=False))
+    # November's 66 hours before the late one × 6 camera rows are over this cap; its 2 days and 18 hours are not
+    monkeypatch.setattr(rollups, "MAX_ROWS", 150)
+    assert (store.counts(**month), store.visits(**month), store.visits(**month, per_site=False)) == expected
+    [tugu] = [r for r in expected[1] if r.site == "tugu"]
+    assert tugu.visits == sum(r.visits for r in recs if r.site == "tugu" and r.kind == "zone"
+                              and r.start >= november) + 5
