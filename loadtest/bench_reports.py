@@ -174,13 +174,15 @@ def dirty_hour(store, cameras: int, per_site: int) -> tuple[float, int, float]:
 
 
 def bench_dirty(store, hour: float, repeat: int) -> list[tuple[str, float, float, int]]:
-    """The city-wide month report while its last hour is dirty (read from every camera's minutes), then the roll-up
-    of that hour (the hour, its day and its month), each beside a plain SELECT of the hour's minutes."""
+    """The city-wide month report while its last hour is dirty (from the roll-ups, as reports read; and from every
+    camera's minutes too), then the roll-up of that hour (the hour, its day and its month), each beside a plain
+    SELECT of the hour's minutes."""
     tz = zone(TZ)
     november = parse_period("2026-11", tz)
     hour_minutes = ("start_ts >= %s AND start_ts < %s", (hour, hour + 3600))
     scan_s, rows = timed(lambda: scan(store, *hour_minutes, table="counts"), repeat)
     report_s, _ = timed(lambda: visit_report(store, november), repeat)
+    live_s, _ = timed(lambda: visit_report(store, november, settled=False), repeat)
     refresh_times = []
     for _ in range(repeat):  # each refresh rolls the hour up again, as a late record would make it
         with store._lock, store._transaction():
@@ -189,7 +191,8 @@ def bench_dirty(store, hour: float, repeat: int) -> list[tuple[str, float, float
         t = time.perf_counter()
         assert store.refresh_rollups(TZ, now=november.end + 86400) == 1
         refresh_times.append(time.perf_counter() - t)
-    return [("city-wide month report, its last hour dirty (every camera's minutes)", report_s, scan_s, rows),
+    return [("city-wide month report, its last hour dirty (roll-ups: counted to it)", report_s, scan_s, rows),
+            ("the same, live: settled=False (every camera's minutes of that hour)", live_s, scan_s, rows),
             ("refresh_rollups of that hour (the hour, its day and month)", statistics.median(refresh_times), scan_s,
              rows)]
 

@@ -198,10 +198,17 @@ class Store(ABC):
 
     @abstractmethod
     def visits(self, *, start: float, end: float, bucket: str = "day", sites: Collection[str] | None = None,
-               timezone: str = DEFAULT_TIMEZONE, per_site: bool = True) -> list[CountRow]:
+               timezone: str = DEFAULT_TIMEZONE, per_site: bool = True, settled: bool = False) -> list[CountRow]:
         """Sites' own figures per calendar bucket (camera "*", kind "site"), by their counting plans: visits from
         entrances only, occupancy and dwell from area zones only (store/rollups.py). Not `per_site`: one row per
-        bucket, added up across the sites (its peak the highest site's, without its time)."""
+        bucket, added up across the sites (its peak the highest site's, without its time). `settled`: the roll-ups
+        as they stand, never the minutes (milliseconds city-wide; hours changed since their roll-up as last rolled
+        up, the hour under way not yet: `settled_until` says from when)."""
+
+    @abstractmethod
+    def settled_until(self, start: float, end: float) -> float | None:
+        """The start of the first hour in [start, end) whose counts changed since it was rolled up (or that is
+        under way), None when there is none: settled figures before it are what the minutes say."""
 
     @abstractmethod
     def refresh_rollups(self, timezone: str, now: float | None = None, settle_s: float = 120.0,

@@ -29,12 +29,14 @@ def _figures(row: CountRow, tz) -> dict:
 
 
 def visit_report(store: Store, period: Period, sites: Collection[str] | None = None,
-                 titles: Mapping[str, str] | None = None, now: float | None = None) -> dict:
+                 titles: Mapping[str, str] | None = None, now: float | None = None, settled: bool = True) -> dict:
     """The report of `period` over `sites` (None: every site, the city) as one JSON-ready dict; a period still
-    under way lists its days (hours, months) up to `now` (default: now)."""
+    under way lists its days (hours, months) up to `now` (default: now). `settled` (default): from the roll-ups
+    alone, milliseconds even city-wide; `counted_to` says until when its figures are final (the hour under way, or
+    one changed by a late record, joins at the next roll-up). Otherwise also from the minutes not rolled up."""
     tz, titles = period.tz, titles or {}
     zone_name = str(tz.key)
-    span = dict(start=period.start, end=period.end, sites=sites, timezone=zone_name)
+    span = dict(start=period.start, end=period.end, sites=sites, timezone=zone_name, settled=settled)
     found = {row.start: row for row in store.visits(**span, bucket=period.rows, per_site=False)}
     edges = boundaries(period.start, period.end, period.rows, tz)
     now = time.time() if now is None else now
@@ -42,11 +44,16 @@ def visit_report(store: Store, period: Period, sites: Collection[str] | None = N
             if start < now]  # with counts or not, not those still to come
     by_site = sorted(store.visits(**span, bucket=period.kind), key=lambda r: (-r.visits, r.site))
     totals = city(by_site, period.start, period.end) if by_site else _nothing(period.start, period.end)
+    counted_to = min(period.end, now)
+    unsettled = store.settled_until(period.start, period.end) if settled else None
+    if unsettled is not None:
+        counted_to = min(counted_to, unsettled)
     before, complete = period.previous(), now >= period.end
-    compared_end, previous = _previous_visits(store, period, before, now, sites)
+    compared_end, previous = _previous_visits(store, period, before, counted_to, sites, settled)
     return {
         "report": "visits", "period": period.name, "timezone": zone_name,
         "from": iso(period.start, tz), "to": iso(period.end, tz), "rows_by": period.rows, "complete": complete,
+        "counted_to": iso(counted_to, tz),
         "sites": sorted(sites) if sites is not None else None,
         "totals": _figures(totals, tz),
         "previous": {"period": before.name, "from": iso(before.start, tz), "to": iso(compared_end, tz),
@@ -56,27 +63,27 @@ def visit_report(store: Store, period: Period, sites: Collection[str] | None = N
                   "timezone": zone_name, **_figures(r, tz)} for r in rows],
         "busiest": [{"period": label(r.start, period.rows, tz), "visits": r.visits}
                     for r in sorted(rows, key=lambda r: (-r.visits, r.start))[:TOP] if r.visits],
-        "busiest_hours": _busiest_hours(store, period, sites) if period.kind != "year" else [],
+        "busiest_hours": _busiest_hours(store, period, sites, settled) if period.kind != "year" else [],
         "by_site": [{"site": r.site, "title": titles.get(r.site, ""), **_figures(r, tz)} for r in by_site],
     }
 
 
-def _previous_visits(store: Store, period: Period, before: Period, now: float,
-                     sites: Collection[str] | None) -> tuple[float, int]:
-    """(end, visits) of the period before: all of it, or for a period under way as much of it as has passed of this
-    one, to the same hour (on the 15th at noon, the 1st to the 15th 13:00 of the month before)."""
+def _previous_visits(store: Store, period: Period, before: Period, counted_to: float,
+                     sites: Collection[str] | None, settled: bool) -> tuple[float, int]:
+    """(end, visits) of the period before: all of it, or when this one is counted only so far, as much of it as
+    this one, to the same hour (on the 15th at noon, the 1st to the 15th 13:00 of the month before)."""
     zone_name, tz = str(period.tz.key), period.tz
-    if now >= period.end:
+    if counted_to >= period.end:
         end = before.end
         return end, sum(r.visits for r in store.visits(start=before.start, end=end, bucket=before.kind, sites=sites,
-                                                       timezone=zone_name, per_site=False))
-    end = min(before.end, before.start + max(0.0, math.ceil((now - period.start) / 3600) * 3600))
+                                                       timezone=zone_name, per_site=False, settled=settled))
+    end = min(before.end, before.start + max(0.0, math.ceil((counted_to - period.start) / 3600) * 3600))
     day = max(before.start, bucket_start(end, "day", tz))  # whole days from day roll-ups (kept longest), then hours
     visits = 0
     for lo, hi, bucket in ((before.start, day, "day"), (day, end, "hour")):
         if lo < hi:
             visits += sum(r.visits for r in store.visits(start=lo, end=hi, bucket=bucket, sites=sites,
-                                                         timezone=zone_name, per_site=False))
+                                                         timezone=zone_name, per_site=False, settled=settled))
     return end, visits
 
 
@@ -85,10 +92,10 @@ def _nothing(start: float, end: float) -> CountRow:
                     occupancy_mean=0.0, visits=0, in_count=0, out_count=0)
 
 
-def _busiest_hours(store: Store, period: Period, sites: Collection[str] | None) -> list[dict]:
+def _busiest_hours(store: Store, period: Period, sites: Collection[str] | None, settled: bool) -> list[dict]:
     """The hours of the day (local) with the most visits over the period, e.g. 16:00–17:00."""
     hours = store.visits(start=period.start, end=period.end, bucket="hour", sites=sites, timezone=str(period.tz.key),
-                         per_site=False)
+                         per_site=False, settled=settled)
     by_hour: dict[int, int] = defaultdict(int)
     for row in hours:
         by_hour[datetime.fromtimestamp(row.start, period.tz).hour] += row.visits
@@ -112,12 +119,14 @@ def report_markdown(report: dict) -> str:
     """The report as a page people read (Markdown)."""
     totals, previous = report["totals"], report["previous"]
     where = ", ".join(report["sites"]) if report["sites"] else "all sites"
-    so_far = "" if report["complete"] else f" to {previous['to'][:16].replace('T', ' ')}"  # as much as has passed
+    counted = report["counted_to"] if report["counted_to"] != report["to"] else None  # compared to the same point
+    so_far = "" if counted is None else f" to {previous['to'][:16].replace('T', ' ')}"
     change = ("" if previous["change_pct"] is None else
               f" ({previous['change_pct']:+.1f} % on {previous['period']}{so_far})")
     lines = [f"# Visits, {report['period']}: {where}", "",
              f"{report['from']} to {report['to']} ({report['timezone']})"
-             + ("" if report["complete"] else ", under way"), "",
+             + ("" if report["complete"] else ", under way")
+             + ("" if counted is None else f"; counted to {counted[:16].replace('T', ' ')}"), "",
              f"- **Visits**: {totals['visits']:,}{change}",
              f"- **In / out** (entrance lines): {totals['in']:,} / {totals['out']:,}",
              f"- **Mean stay**: {_duration(totals['dwell_mean_s'])}, median {_duration(totals['dwell_median_s'])}",

@@ -262,12 +262,17 @@ class Rollups:
             return self._changed("DELETE FROM rollups WHERE level = ? AND start_ts < ?", (level, older_than))
 
     # -- reads
+    def settled_until(self, start: float, end: float) -> float | None:
+        [(hour,)] = self._read("SELECT MIN(hour_start) FROM rollup_dirty WHERE hour_start + 3600 > ? AND "
+                               "hour_start < ?", (start, end))
+        return None if hour is None else max(start, float(hour))
+
     def _figures(self, *, start: float, end: float, bucket: str, timezone: str, sites_only: bool,
                  cameras: Collection[str] | None, sites: Collection[str] | None,
-                 per_site: bool = True) -> list[CountRow]:
+                 per_site: bool = True, settled: bool = False) -> list[CountRow]:
         """Rows per key and `bucket` over [start, end) widened to whole buckets: site rows (`sites_only`) or camera
         rows, of the given cameras and sites (None: all); site rows added up across sites unless `per_site` (the
-        highest of their peaks, without its time)."""
+        highest of their peaks, without its time); from the roll-ups alone when `settled`."""
         if sites_only and cameras is not None:
             raise InvalidQuery("a site's figures cover all its cameras: ask for sites, or for cameras' counts")
         tz = zone(timezone)
@@ -276,7 +281,7 @@ class Rollups:
         level = LEVELS[bucket]
         [(oldest_dirty,)] = self._read("SELECT MIN(hour_start) FROM rollup_dirty")
         [cut] = self._read("SELECT timezone FROM rollup_state WHERE id = 1") or [(None,)]
-        fresh_until = finish if oldest_dirty is None else min(finish, max(begin, float(oldest_dirty)))
+        fresh_until = finish if oldest_dirty is None or settled else min(finish, max(begin, float(oldest_dirty)))
         if level != "hour" and cut[0] != timezone:  # days and months cut in another zone: read hours
             level = "hour"
         # the coarsest roll-ups that are whole before fresh_until: months, then the days of its month, then the

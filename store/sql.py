@@ -407,11 +407,11 @@ class SqlStore(Rollups, CaseTables, Store):
                              for r in rows])
 
     def visits(self, *, start: float, end: float, bucket: str = "day", sites: Collection[str] | None = None,
-               timezone: str = DEFAULT_TIMEZONE, per_site: bool = True) -> list[CountRow]:
+               timezone: str = DEFAULT_TIMEZONE, per_site: bool = True, settled: bool = False) -> list[CountRow]:
         if bucket not in CALENDAR_BUCKETS:
             raise InvalidQuery(f"bucket must be one of {', '.join(CALENDAR_BUCKETS)}, got {bucket!r}")
         return self._capped(self._figures(start=start, end=end, bucket=bucket, timezone=timezone, sites_only=True,
-                                          cameras=None, sites=sites, per_site=per_site))
+                                          cameras=None, sites=sites, per_site=per_site, settled=settled))
 
     @staticmethod
     def _capped(rows: list[CountRow]) -> list[CountRow]:

@@ -18,6 +18,7 @@ def test_quick_run_prints_every_row(capsys):
     bench_reports.main(["--quick"])
     lines = capsys.readouterr().out.splitlines()
     rows = {line[:70].strip(): line[70:].split() for line in lines[2:] if not line.startswith("the city's")}
-    assert len(rows) == 9 and all(float(ms) > 0 and float(scan) > 0 for ms, scan, *_ in rows.values())
+    assert len(rows) == 10 and all(float(ms) > 0 and float(scan) > 0 for ms, scan, *_ in rows.values())
     assert lines[9].endswith("6,120 minute rows in the hour")  # a zone and a line per camera, and the raw site's
     assert rows["refresh_rollups of that hour (the hour, its day and month)"][3] == "6,120"
+    assert "city-wide month report, its last hour dirty (roll-ups: counted to it)" in rows  # what reports read

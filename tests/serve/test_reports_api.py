@@ -43,6 +43,7 @@ def client(tmp_path):
     records += [minute("gereja-1", at(2026, 11, 5, 23, 30), 7), minute("gereja-1", at(2026, 10, 3, 12), 4)]
     store.write([], records)
     store.set_counting_plan([])
+    store.refresh_rollups("Asia/Jakarta", now=at(2027, 1, 1))  # reports read the roll-ups (the API's reads agree)
     tokens = Tokens.parse(f"read {CITY} name=dinas-pariwisata\nread {HOTEL} name=hotel owners=hotel-pandanaran\n"
                           f"read {KOTA_LAMA} name=kota-lama sites=kota-lama\n")
     app = create_app(ApiConfig(), store=store, tokens=tokens, reports=ReportsConfig())

@@ -1,6 +1,7 @@
 """A month's visit report against figures worked out by hand from the counts recorded for it: local days (23:30 WIB
 is that day), the counting plan (a camera that double counts is left out), busiest days and hours, dwell, the peak
-and the change from the month before; CSV says what JSON says."""
+and the change from the month before; CSV says what JSON says; a report reads the roll-ups and says until when it
+counted."""
 
 from __future__ import annotations
 
@@ -58,18 +59,25 @@ def recorded(store):
     return store
 
 
-@pytest.mark.parametrize("rolled_up", [False, True])
-def test_month_report_matches_the_hand_worked_figures(recorded, rolled_up):
-    if rolled_up:
+@pytest.fixture
+def rolled_up(recorded):
+    recorded.refresh_rollups("Asia/Jakarta", now=at(2027, 1, 1))
+    return recorded
+
+
+@pytest.mark.parametrize("settled", [False, True])
+def test_month_report_matches_the_hand_worked_figures(recorded, settled):
+    if settled:  # from the roll-ups alone (the default); otherwise from the minutes, before any roll-up
         recorded.refresh_rollups("Asia/Jakarta", now=at(2027, 1, 1))
-    report = visit_report(recorded, parse_period("2026-11", WIB), ["tugu-muda"], {"tugu-muda": "Tugu Muda"})
+    report = visit_report(recorded, parse_period("2026-11", WIB), ["tugu-muda"], {"tugu-muda": "Tugu Muda"},
+                          settled=settled)
     assert (report["from"], report["to"], report["timezone"]) == (
         "2026-11-01T00:00:00+07:00", "2026-12-01T00:00:00+07:00", "Asia/Jakarta")
     totals = report["totals"]
     assert (totals["visits"], totals["in"], totals["out"]) == (28, 28, 4)  # gate in-crossings only: not the 75 zone visits
     assert (totals["peak_occupancy"], totals["peak_at"]) == (12, "2026-11-15T10:00:20+07:00")
     assert totals["dwell_mean_s"] == 525.0  # (3 × 600 + 300) / 4
-    assert report["complete"] and report["previous"] == {
+    assert report["complete"] and report["counted_to"] == report["to"] and report["previous"] == {
         "period": "2026-10", "from": "2026-10-01T00:00:00+07:00", "to": "2026-11-01T00:00:00+07:00", "visits": 17,
         "change_pct": round(100 * (28 - 17) / 17, 1)}
     days = {row["period"]: row["visits"] for row in report["rows"]}
@@ -83,8 +91,8 @@ def test_month_report_matches_the_hand_worked_figures(recorded, rolled_up):
     assert report["by_site"][0]["title"] == "Tugu Muda" and report["by_site"][0]["visits"] == 28
 
 
-def test_csv_and_markdown_say_what_json_says(recorded):
-    report = visit_report(recorded, parse_period("2026-11", WIB))
+def test_csv_and_markdown_say_what_json_says(rolled_up):
+    report = visit_report(rolled_up, parse_period("2026-11", WIB))
     rows = list(csv.DictReader(io.StringIO(report_csv(report))))
     assert len(rows) == len(report["rows"]) == 30
     for line, row in zip(rows, report["rows"]):
@@ -95,16 +103,16 @@ def test_csv_and_markdown_say_what_json_says(recorded):
     assert "**Visits**: 28 (+64.7 % on 2026-10)" in page and "| 2026-11-15 | 20 | 20 | 4 | 12 | 8.8 min |" in page
 
 
-def test_a_day_report_is_by_hour_and_a_year_report_by_month(recorded):
-    day = visit_report(recorded, parse_period("2026-11-15", WIB))
+def test_a_day_report_is_by_hour_and_a_year_report_by_month(rolled_up):
+    day = visit_report(rolled_up, parse_period("2026-11-15", WIB))
     assert len(day["rows"]) == 24 and day["rows"][10]["visits"] == 20 and day["rows"][10]["period"] == "2026-11-15T10"
-    year = visit_report(recorded, parse_period("2026", WIB))
+    year = visit_report(rolled_up, parse_period("2026", WIB))
     assert [row["visits"] for row in year["rows"]][9:] == [17, 28, 99]
     assert year["previous"]["change_pct"] is None  # no counts in 2025
 
 
-def test_a_month_under_way_lists_its_days_so_far(recorded):
-    report = visit_report(recorded, parse_period("2026-11", WIB), now=at(2026, 11, 15, 12))
+def test_a_month_under_way_lists_its_days_so_far(rolled_up):
+    report = visit_report(rolled_up, parse_period("2026-11", WIB), now=at(2026, 11, 15, 12))
     assert [row["period"] for row in report["rows"]][-1] == "2026-11-15" and len(report["rows"]) == 15
     assert report["totals"]["visits"] == 28  # every count so far
 
@@ -115,13 +123,34 @@ def test_a_month_under_way_is_compared_with_as_much_of_the_month_before(store):
                      for day in range(1, days + 1)])
     store.write([], [gate(at(2026, 10, 15, 12, 10), 4), gate(at(2026, 10, 15, 13, 10), 100)])  # before/after 13:00
     store.set_counting_plan(PLAN)
-    for rolled_up in (False, True):  # from the minutes, then from the days and hours rolled up
-        if rolled_up:
+    for settled in (False, True):  # from the minutes, then from the days and hours rolled up
+        if settled:
             store.refresh_rollups("Asia/Jakarta", now=at(2026, 11, 15, 12, 30))
-        report = visit_report(store, parse_period("2026-11", WIB), now=at(2026, 11, 15, 12, 30))
+        report = visit_report(store, parse_period("2026-11", WIB), now=at(2026, 11, 15, 12, 30), settled=settled)
         assert not report["complete"] and report["totals"]["visits"] == 150
         assert report["previous"] == {"period": "2026-10", "from": "2026-10-01T00:00:00+07:00",
                                       "to": "2026-10-15T13:00:00+07:00", "visits": 154, "change_pct": -2.6}
     assert "(-2.6 % on 2026-10 to 2026-10-15 13:00)" in report_markdown(report)
     whole = visit_report(store, parse_period("2026-10", WIB), now=at(2026, 11, 15, 12, 30))
     assert whole["complete"] and whole["totals"]["visits"] == 414  # the whole of October when it is over
+
+
+def test_a_report_counts_to_the_first_hour_not_rolled_up_and_compares_to_the_same_point(store):
+    """Reports read the roll-ups alone (milliseconds city-wide, never every camera's minutes): the hour under way,
+    and one a late record changed, join at the next roll-up; until then the report says where it counted to and
+    compares the month before up to the same point."""
+    store.set_counting_plan(PLAN)
+    store.write([], [gate(at(2026, 10, day, 9, 0), 10) for day in (1, 2, 3)] + [gate(at(2026, 11, 1, 9, 0), 10),
+                                                                               gate(at(2026, 11, 2, 9, 0), 10)])
+    store.refresh_rollups("Asia/Jakarta", now=at(2026, 11, 2, 11, 0))
+    store.write([], [gate(at(2026, 11, 2, 11, 5), 4)])  # the hour under way at 11:30
+    november, now = parse_period("2026-11", WIB), at(2026, 11, 2, 11, 30)
+    report = visit_report(store, november, now=now)
+    assert report["counted_to"] == "2026-11-02T11:00:00+07:00" and report["totals"]["visits"] == 20
+    assert (report["previous"]["to"], report["previous"]["visits"]) == ("2026-10-02T11:00:00+07:00", 20)
+    assert "counted to 2026-11-02 11:00" in report_markdown(report)
+    live = visit_report(store, november, now=now, settled=False)  # from the minutes too: seconds at city scale
+    assert live["totals"]["visits"] == 24 and live["counted_to"] == "2026-11-02T11:30:00+07:00"
+    store.refresh_rollups("Asia/Jakarta", now=at(2026, 11, 2, 12, 3))  # the hour closed (and settled) at 12:02
+    later = visit_report(store, november, now=at(2026, 11, 2, 12, 3))
+    assert later["totals"]["visits"] == 24 and later["counted_to"] == "2026-11-02T12:03:00+07:00"
