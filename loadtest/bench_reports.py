@@ -113,18 +113,22 @@ def scan(store, where: str, params: tuple, table: str = "rollups") -> int:
     return len(store._read(f"SELECT * FROM {table} WHERE {where}", params))
 
 
+def month_report_rows() -> list[tuple[str, tuple]]:
+    """The roll-up rows the city-wide report of 2026-11 reads: its days and hours, each site's month, October."""
+    november = parse_period("2026-11", zone(TZ))
+    return [(f"level = 'day' AND {CITY_ROWS}", (november.start, november.end)),
+            (f"level = 'hour' AND {CITY_ROWS}", (november.start, november.end)),
+            (f"level = 'month' AND {SITE_ROWS}", (november.start, november.end)),
+            (f"level = 'month' AND {CITY_ROWS}", (november.previous().start, november.previous().end))]
+
+
 def bench(store, repeat: int, raw_cameras: int = 5) -> list[tuple[str, float, float, int]]:
     """(what, seconds, plain-scan seconds, rows it reads) per report."""
     tz = zone(TZ)
     november, year = parse_period("2026-11", tz), parse_period("2026", tz)
     out = []
     cases = [
-        ("city-wide month report (2026-11, all sites)",
-         lambda: visit_report(store, november),
-         [(f"level = 'day' AND {CITY_ROWS}", (november.start, november.end)),
-          (f"level = 'hour' AND {CITY_ROWS}", (november.start, november.end)),
-          (f"level = 'month' AND {SITE_ROWS}", (november.start, november.end)),
-          (f"level = 'month' AND {CITY_ROWS}", (november.previous().start, november.previous().end))]),
+        ("city-wide month report (2026-11, all sites)", lambda: visit_report(store, november), month_report_rows()),
         ("city-wide year by month (store.visits, all sites added up)",
          lambda: store.visits(start=year.start, end=year.end, bucket="month", timezone=TZ, per_site=False),
          [(f"level = 'month' AND {CITY_ROWS}", (year.start, year.end))]),
@@ -174,14 +178,15 @@ def dirty_hour(store, cameras: int, per_site: int) -> tuple[float, int, float]:
 
 
 def bench_dirty(store, hour: float, repeat: int) -> list[tuple[str, float, float, int]]:
-    """The city-wide month report while its last hour is dirty (from the roll-ups, as reports read; and from every
-    camera's minutes too), then the roll-up of that hour (the hour, its day and its month), each beside a plain
-    SELECT of the hour's minutes."""
+    """The city-wide month report while its last hour is dirty: from the roll-ups, as reports read (beside a plain
+    SELECT of those roll-ups), and from every camera's minutes too; then the roll-up of that hour (the hour, its day
+    and its month); the last two beside a plain SELECT of the hour's minutes."""
     tz = zone(TZ)
     november = parse_period("2026-11", tz)
     hour_minutes = ("start_ts >= %s AND start_ts < %s", (hour, hour + 3600))
     scan_s, rows = timed(lambda: scan(store, *hour_minutes, table="counts"), repeat)
     report_s, _ = timed(lambda: visit_report(store, november), repeat)
+    rollups_scan_s, rollup_rows = timed(lambda: sum(scan(store, w, p) for w, p in month_report_rows()), repeat)
     live_s, _ = timed(lambda: visit_report(store, november, settled=False), repeat)
     refresh_times = []
     for _ in range(repeat):  # each refresh rolls the hour up again, as a late record would make it
@@ -191,7 +196,8 @@ def bench_dirty(store, hour: float, repeat: int) -> list[tuple[str, float, float
         t = time.perf_counter()
         assert store.refresh_rollups(TZ, now=november.end + 86400) == 1
         refresh_times.append(time.perf_counter() - t)
-    return [("city-wide month report, its last hour dirty (roll-ups: counted to it)", report_s, scan_s, rows),
+    return [("city-wide month report, its last hour dirty (roll-ups: counted to it)", report_s, rollups_scan_s,
+             rollup_rows),
             ("the same, live: settled=False (every camera's minutes of that hour)", live_s, scan_s, rows),
             ("refresh_rollups of that hour (the hour, its day and month)", statistics.median(refresh_times), scan_s,
              rows)]
