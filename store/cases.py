@@ -16,6 +16,10 @@ import time
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
+from matakota.core.geometry import iou_matrix
+
 from . import InvalidQuery, InvalidRecord
 
 REPEAT_WINDOW_S = 86400.0  # the same plate in the same zone within a day is a repeat offence
@@ -55,12 +59,7 @@ def same_vehicle(plate: str, box: tuple, other_plate: str, other_box: tuple) -> 
         return plate == other_plate
     if None in box or None in other_box:
         return False
-    width = min(box[2], other_box[2]) - max(box[0], other_box[0])
-    height = min(box[3], other_box[3]) - max(box[1], other_box[1])
-    overlap = max(0.0, width) * max(0.0, height)
-    area = lambda b: (b[2] - b[0]) * (b[3] - b[1])  # noqa: E731
-    union = area(box) + area(other_box) - overlap
-    return union > 0 and overlap / union >= SAME_VEHICLE_IOU
+    return float(iou_matrix(np.asarray([box], float), np.asarray([other_box], float))[0, 0]) >= SAME_VEHICLE_IOU
 
 
 def case_dict(row: tuple) -> dict[str, Any]:
