@@ -111,6 +111,11 @@ class PlateWorker:
             future, crop, crop_box = self._queue.get()
             if future.set_running_or_notify_cancel():
                 future.set_result(self.reading(crop, crop_box))
+            self._queue.task_done()
+
+    def join(self) -> None:
+        """Wait until every read asked for so far is answered (for tests: a shard never waits for a read)."""
+        self._queue.join()
 
 
 def _box_region(frame: np.ndarray, box) -> tuple[np.ndarray, tuple[float, float, float, float]]:

@@ -74,7 +74,14 @@ def test_reads_run_on_their_own_thread_and_fold_in_on_a_later_frame():
     assert [r.t for r in results][-1] == T0 + 49  # the frames went on meanwhile
     assert pickle.loads(pickle.dumps(camera)).update(dets([CAR], ids=[1], cls=[2]), T0 + 49.5)  # a move meanwhile
     engine.gate.set()
-    results = run(camera, worker, range(50, 90))
+    worker.join()  # frames here come faster than reads: each read is answered before the next frame
+
+    def read_then_wait(frame, box):
+        future = worker(frame, box)
+        worker.join()
+        return future
+
+    results = run(camera, read_then_wait, range(50, 90))
     started = next(e for r in results for e in r.events if e.state is EventState.STARTED)
     assert (started.payload["plate"], started.payload["plate_votes"]) == ("H 1234 AB", 2)
     assert started.id in next(r.cases for r in results if r.cases)
