@@ -1,8 +1,10 @@
 """Publishing an open-data package to a CKAN portal through its action API (`ckanapi.RemoteCKAN`).
 
 One CKAN dataset per kind (PREFIX-visits, …), updated every period: `package_show`, `package_create` the first
-time only, then the period's resource is created (`resource_create`, the CSV uploaded) or, when a resource of
-that name is there already, patched in place (`resource_patch`): running twice makes no second resource.
+time only (later, `package_patch` when its description, licence, producer or keywords changed in the config; a
+dataset of that name owned by another organisation is refused, never written to), then the period's resource is
+created (`resource_create`, the CSV uploaded) or, when a resource of that name is there already, patched in place
+(`resource_patch`): running twice makes no second resource.
 
     portal = CkanPortal("https://data.semarangkota.go.id", api_key, timeout_s=30)
     done = portal.publish(*ckan_fields(path, "visits", open_data))   # outputs/opendata.py
@@ -84,12 +86,33 @@ class CkanPortal:
         except NotFound:
             package = self._call("package_create", dataset)
             created = True
+        else:
+            owner = (package.get("organization") or {}).get("name")
+            if owner != dataset["owner_org"]:
+                raise PortalRejected(f"the portal {self.url} has a dataset {dataset['name']} of organisation "
+                                     f"{owner!r}, not {dataset['owner_org']!r}: not publishing into it (choose "
+                                     "another reports.open_data.dataset_prefix)")
+            if changed := stale_metadata(package, dataset):
+                package = {**package, **self._call("package_patch", {"id": package["id"], **changed})}
         same = [r for r in package.get("resources", []) if r.get("name") == resource["name"]]
         if same:
             done = self._call("resource_patch", {**resource, "id": same[0]["id"]}, upload)
         else:
             done = self._call("resource_create", {**resource, "package_id": package["id"]}, upload)
         return Published(package["name"], done["id"], resource["name"], created, "updated" if same else "created")
+
+
+def stale_metadata(package: dict, dataset: dict) -> dict:
+    """The fields of `dataset` the portal's `package` no longer matches (tags by name, extras by key and value; CKAN
+    adds fields of its own to both)."""
+    def comparable(key: str, value):
+        if key == "tags":
+            return sorted(t.get("name") for t in value or ())
+        if key == "extras":
+            return sorted((e.get("key"), e.get("value")) for e in value or ())
+        return value
+    return {k: v for k, v in dataset.items()
+            if k not in ("name", "owner_org") and comparable(k, package.get(k)) != comparable(k, v)}
 
 
 def _errors(error: ValidationError) -> str:

@@ -1,6 +1,8 @@
 """A test-side CKAN portal: a loopback HTTP server with the action API endpoints `matakota export --publish` uses
-(`/api/3/action/package_show`, `package_create`, `resource_create`, `resource_patch`, `resource_update`), CKAN's
-JSON envelope and status codes, an API key check, and multipart uploads kept in memory."""
+(`/api/3/action/package_show`, `package_create`, `package_patch`, `resource_create`, `resource_patch`,
+`resource_update`), CKAN's JSON envelope and status codes, an API key check, multipart uploads kept in memory, and
+datasets as CKAN shows them (`owner_org` the organisation's id, `organization` its name and id, tags and extras with
+fields of CKAN's own)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PREFIX = "/api/3/action/"
-WRITES = ("package_create", "resource_create", "resource_patch", "resource_update")
+WRITES = ("package_create", "package_patch", "resource_create", "resource_patch", "resource_update")
 
 
 class ActionError(Exception):
@@ -42,6 +44,7 @@ class FakeCkan:
 
     def __init__(self, api_key: str, organization: str = "kota-semarang"):
         self.api_key, self.organization = api_key, organization
+        self.organization_id = str(uuid.uuid4())
         self.datasets: dict[str, dict] = {}
         self.uploads: dict[str, tuple[str, bytes]] = {}
         self.calls: list[tuple[str, dict]] = []
@@ -119,8 +122,22 @@ class FakeCkan:
         if fields.get("name") in self.datasets:
             raise ActionError(409, "Validation Error", {"name": ["That URL is already in use."]})
         dataset = {**fields, "id": str(uuid.uuid4()), "state": "active", "resources": []}
+        self._as_ckan_shows(dataset)
         self.datasets[fields["name"]] = dataset
         return dataset
+
+    def _package_patch(self, fields, files):
+        dataset = self._find(fields.get("id", ""))
+        dataset.update({k: v for k, v in fields.items() if k != "id"})
+        self._as_ckan_shows(dataset)
+        return dataset
+
+    def _as_ckan_shows(self, dataset: dict) -> None:
+        dataset["owner_org"] = self.organization_id
+        dataset["organization"] = {"id": self.organization_id, "name": self.organization, "title": "Kota Semarang"}
+        dataset["tags"] = [{**t, "id": t.get("id") or str(uuid.uuid4()), "state": "active"}
+                           for t in dataset.get("tags", [])]
+        dataset["extras"] = [{**e, "state": "active"} for e in dataset.get("extras", [])]
 
     def _store_upload(self, resource: dict, files: dict) -> None:
         if "upload" in files:

@@ -79,8 +79,8 @@ def test_publish_creates_once_then_updates_the_periods_resource(tmp_path, portal
     assert export(config, tmp_path / "first", *args) == 0
     assert portal.actions == ["package_show", "package_create", "resource_create"]
     [dataset] = portal.datasets.values()
-    assert (dataset["name"], dataset["owner_org"], dataset["license_id"]) == ("matakota-visits", "kota-semarang",
-                                                                              "cc-by")
+    assert (dataset["name"], dataset["organization"]["name"], dataset["license_id"]) == (
+        "matakota-visits", "kota-semarang", "cc-by")
     [resource] = dataset["resources"]
     csv_file = tmp_path / "first" / "matakota-visits-2026-11" / "matakota-visits-2026-11.csv"
     assert portal.uploads[resource["id"]] == ("matakota-visits-2026-11.csv", csv_file.read_bytes())
@@ -97,6 +97,29 @@ def test_publish_creates_once_then_updates_the_periods_resource(tmp_path, portal
     names = [r["name"] for r in portal.datasets["matakota-visits"]["resources"]]
     assert names == ["matakota-visits-2026-11", "matakota-visits-2026-12"]
     assert list(portal.datasets) == ["matakota-visits"]  # one dataset, updated every period
+
+
+def test_the_datasets_description_follows_the_config_and_another_organisations_dataset_is_left_alone(
+        tmp_path, portal, monkeypatch, capsys):
+    monkeypatch.setenv("TEST_CKAN_KEY", KEY)
+    config = write_config(tmp_path, portal.url)
+    args = ("--dataset", "visits", "--publish")
+    assert export(config, tmp_path / "first", *args, "--period", "2026-11") == 0
+    assert export(config, tmp_path / "again", *args, "--period", "2026-12") == 0
+    assert "package_patch" not in portal.actions  # nothing changed: the dataset is left as it is
+    config.write_text(config.read_text().replace("    timeout_s: 5\n", "    timeout_s: 5\n    licence: CC0-1.0\n"
+                                                 "    producer: Dinas Komunikasi dan Informatika\n"))
+    assert export(config, tmp_path / "licensed", *args, "--period", "2026-12") == 0
+    dataset = portal.datasets["matakota-visits"]
+    assert portal.actions[-3:] == ["package_show", "package_patch", "resource_patch"]
+    assert dataset["license_id"] == "cc-zero" and dataset["author"] == "Dinas Komunikasi dan Informatika"
+    assert len(dataset["resources"]) == 2  # its resources kept
+
+    dataset["organization"]["name"] = "dinas-lain"  # a dataset of that name that another organisation owns
+    assert export(config, tmp_path / "theirs", *args, "--period", "2026-12") == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "has a dataset matakota-visits of organisation 'dinas-lain', not 'kota-semarang'" in line
+    assert portal.actions[-1] == "package_show"  # nothing written to it
 
 
 def test_a_wrong_api_key_is_one_clear_line_and_a_failure(tmp_path, portal, monkeypatch, capsys):
