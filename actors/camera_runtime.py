@@ -50,6 +50,7 @@ class CameraRuntime:
         self.detect = self.reader.source.detect  # parsed once: the tick loop asks for every frame
         self.period = 1.0 / config.analytics.fps
         self.next_due = 0.0
+        self._held = False  # a frame was due while the Detector pipe was full: it waits in the reader's slot
         self.counters = dict.fromkeys(
             ("frames_analysed", "detections", "late_drops", "backpressure_drops", "detector_errors"), 0
         )
@@ -78,6 +79,11 @@ class CameraRuntime:
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n
 
+    def hold(self, now: float) -> None:
+        """The Detector pipe is full: a frame due now stays in its slot for a later tick (newer ones still replace
+        it); one that waits past the deadline is a backpressure drop."""
+        self._held = self._held or (now >= self.next_due and self.analytics is not None)
+
     def take_due(self, now: float, deadline_s: float) -> VideoFrame | None:
         """The newest frame if this camera is due for analysis and the frame is fresh enough."""
         if now < self.next_due:
@@ -85,8 +91,9 @@ class CameraRuntime:
         frame = self.reader.take()
         if frame is None or self.analytics is None:  # standby: keep the stream warm, analyse nothing
             return None
+        held, self._held = self._held, False
         if now - frame.received_at > deadline_s:
-            self.count("late_drops")
+            self.count("backpressure_drops" if held else "late_drops")
             return None
         # a steady schedule (not "now + period"), so frames arriving at exactly the rate are never skipped
         self.next_due = max(self.next_due + self.period, now - self.period)

@@ -2,8 +2,9 @@
 
 One reader thread per camera keeps only its newest frame. Every tick the shard takes the frames that are due
 (each camera at its analysis rate), drops those older than the deadline, and sends the rest as ONE request to
-the Detector; at most `max_inflight_batches` requests are in flight (backpressure: a full pipe drops frames,
-counted, instead of queueing them). Detections come back into each camera's analytics. Frames of cameras that
+the Detector; at most `max_inflight_batches` requests are in flight (backpressure: while the pipe is full, due
+frames wait in their cameras' slots, newest still winning, instead of queueing; one that waits past the deadline is
+dropped, counted). Detections come back into each camera's analytics. Frames of cameras that
 need no detector (synthetic `detect=0` ones, for scale tests) are analysed at once with no detections.
 """
 
@@ -178,17 +179,18 @@ class CameraShard:
 
     def _tick(self) -> None:
         now = time.time()
-        ready = [(runtime, frame) for runtime in self.cameras.values()
-                 if (frame := runtime.take_due(now, self.config.frame_deadline_s)) is not None]
+        full = self.inflight >= self.config.max_inflight_batches  # backpressure: due frames wait in their slots
+        ready = []
+        for runtime in self.cameras.values():
+            if full and runtime.detect:
+                runtime.hold(now)
+            elif (frame := runtime.take_due(now, self.config.frame_deadline_s)) is not None:
+                ready.append((runtime, frame))
         undetected = [(runtime, frame) for runtime, frame in ready if not runtime.detect]
         if undetected:
             self._analyse(undetected, [Detections.empty()] * len(undetected), now)
             ready = [(runtime, frame) for runtime, frame in ready if runtime.detect]
         if not ready:
-            return
-        if self.inflight >= self.config.max_inflight_batches:
-            for runtime, _ in ready:
-                runtime.count("backpressure_drops")
             return
         batch = FrameBatch.from_images([frame.image for _, frame in ready])
         self.inflight += 1

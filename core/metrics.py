@@ -44,7 +44,8 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     _m("matakota_camera_frames_analysed_total", "counter", ["site", "shard"], "frames",
        "Frames run through the detector and analytics."),
     _m("matakota_camera_frames_dropped_total", "counter", ["site", "shard", "reason"], "frames",
-       "Frames not analysed: overwritten (newest wins), late (past the deadline) or backpressure."),
+       "Frames not analysed: overwritten (newest wins), late (past the deadline) or backpressure (waited past the "
+       "deadline while the Detector pipe was full)."),
     _m("matakota_camera_reconnects_total", "counter", ["camera", "site", "shard"], "reconnects",
        "Reconnects after a stall, an error or the end of a stream (a series appears at a camera's first)."),
     # shards

@@ -155,7 +155,8 @@ ROWS: list[tuple[str, list[dict]]] = [
         panel("Inference time per batch", quantiles("ray_matakota_detector_inference_seconds"), "s"),
         panel("Detector requests in flight by shard",
               [q("max by (shard) (ray_matakota_shard_inflight_batches)", "{{shard}}")],
-              description="At the shard's max_inflight_batches, further frames are dropped (backpressure)."),
+              description="At the shard's max_inflight_batches, due frames wait in their slots; one that waits past "
+                          "the deadline is dropped (backpressure)."),
         panel("Shard tick time p99 by shard", [q(
             f"histogram_quantile(0.99, sum by (shard, le) (rate(ray_matakota_shard_tick_seconds_bucket[{RATE}])))",
             "{{shard}}")], "s"),

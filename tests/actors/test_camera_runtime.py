@@ -8,6 +8,7 @@ from matakota.actors.camera_runtime import CameraRuntime
 from matakota.config import CameraConfig
 from matakota.core.detections import Detections
 from matakota.video.decode import VideoFrame
+from matakota.video.reader import FrameSlot
 
 T0 = 1_767_225_600.0  # minute-aligned
 CAMERA = {"id": "cam-1", "site": "kota-lama", "url": "synthetic://64x36?fps=1&detect=0", "analytics": {
@@ -65,3 +66,23 @@ def test_a_reconfigured_camera_keeps_its_analytics_only_while_its_rules_and_site
     assert not rules_changed.can_keep(analytics) and not moved_site.can_keep(analytics)
     for runtime in (decode_changed, rules_changed, moved_site):
         runtime.reader.stop()
+
+
+def test_a_frame_due_while_the_detector_pipe_is_full_waits_in_its_slot():
+    """Backpressure holds a due frame for a later tick instead of dropping it (a keyframe camera would lose a whole
+    GOP); only one that waits past the deadline is dropped, and then it counts as backpressure, not late."""
+    runtime = CameraRuntime(CameraConfig.model_validate(CAMERA), allow_files=True, shard="shard-0")
+    runtime.reader.stop()
+    slot = FrameSlot()
+    runtime.reader = slot  # the reader's mailbox, filled by hand instead of its thread
+    image = np.zeros((36, 64, 3), np.uint8)
+    keyframe = VideoFrame("cam-1", image, 0.0, T0, 0, True)
+    slot.put(keyframe)
+    runtime.hold(T0)  # the pipe is full this tick
+    assert runtime.take_due(T0 + 0.5, deadline_s=2.0) is keyframe  # still there on a later tick
+    slot.put(VideoFrame("cam-1", image, 2.0, T0 + 2, 50, True))
+    runtime.hold(T0 + 2)
+    assert runtime.take_due(T0 + 4.5, deadline_s=2.0) is None  # waited too long
+    slot.put(VideoFrame("cam-1", image, 4.0, T0 + 4, 100, True))
+    assert runtime.take_due(T0 + 7, deadline_s=2.0) is None  # late with the pipe free: a tick came too late
+    assert (runtime.counters["backpressure_drops"], runtime.counters["late_drops"]) == (1, 1)
